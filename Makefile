@@ -1,0 +1,127 @@
+# xfed: a clustered XMPP server node.
+#
+# Knobs (make VAR=value):
+#   PREFIX=/usr/local   install prefix          DESTDIR=    staging root
+#   SANITIZE=1          build with ASan+UBSan into build-san/ (tests too)
+#   CC=cc  CFLAGS=...   compiler and extra flags
+#   JOBS=2              parallel prove jobs for `make test`
+#
+# Targets: all (default), run, test, bench, install, clean, deps.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+JOBS	?= 2
+PKGS	 = openssl expat lmdb jansson
+
+ifeq ($(SANITIZE),1)
+B	 = build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+OPT	 = -O1 -g
+else
+B	 = build
+SANFLAGS =
+OPT	 = -O2 -g
+endif
+BIN	 = $(B)/bin
+
+# lmdb has no .pc file on Debian; fall back to -llmdb.
+PC_CFLAGS := $(shell pkg-config --cflags openssl expat jansson 2>/dev/null)
+PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson 2>/dev/null) -llmdb
+
+XCFLAGS	 = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	   -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   $(OPT) $(SANFLAGS) -Icommon -Ishm -Iworker -Imaster \
+	   -D_GNU_SOURCE $(PC_CFLAGS) $(CFLAGS)
+XLDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS	 = $(PC_LIBS) -lpthread
+
+# The node's library: what every process links.
+COMMON	 = common/log.c common/buf.c common/conf.c common/jid.c \
+	   common/xml.c common/xmlstream.c common/base64.c common/scram.c \
+	   common/store.c common/net.c common/loop.c
+SHM	 = shm/sess.c shm/ring.c
+# The master: argv and start-up, worker supervision, xfedctl's socket.
+MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c
+# A worker: transport, stream, router.
+WORKER	 = worker/worker.c worker/conn.c worker/tls.c worker/c2s.c \
+	   worker/sasl.c worker/route.c worker/iq.c worker/ipc.c
+TOOLS	 = tools/xfedctl.c
+UNIT	 = conf jid xml xmlstream base64 scram store sess ring
+
+MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5
+
+LIBOBJ	 = $(COMMON:%.c=$(B)/%.o) $(SHM:%.c=$(B)/%.o)
+XFEDOBJ	 = $(MASTER:%.c=$(B)/%.o) $(WORKER:%.c=$(B)/%.o)
+CTLOBJ	 = $(TOOLS:%.c=$(B)/%.o)
+UNITBIN	 = $(UNIT:%=$(B)/t/%.t)
+
+all: bin/xfed bin/xfedctl
+
+# bin/ always points at the last build (sanitized or not) so tests and
+# scripts have one path.
+bin/xfed: $(BIN)/xfed
+	@mkdir -p bin && ln -sf ../$(BIN)/xfed $@
+bin/xfedctl: $(BIN)/xfedctl
+	@mkdir -p bin && ln -sf ../$(BIN)/xfedctl $@
+.PHONY: bin/xfed bin/xfedctl
+
+$(B)/libxf.a: $(LIBOBJ)
+	ar rcs $@ $^
+
+$(BIN)/xfed: $(XFEDOBJ) $(B)/libxf.a
+	@mkdir -p $(@D)
+	$(CC) $(XLDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/xfedctl: $(CTLOBJ) $(B)/libxf.a
+	@mkdir -p $(@D)
+	$(CC) $(XLDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/t/%.t: t/unit/%.c t/unit/tap.h $(B)/libxf.a
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -It/unit $(XLDFLAGS) -o $@ $< $(B)/libxf.a $(LIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIBOBJ:.o=.d) $(XFEDOBJ:.o=.d) $(CTLOBJ:.o=.d)
+
+deps:
+	@sh tools/deps.sh build
+
+# One node in the foreground on the embedded default: LMDB store under
+# var/, a self-signed certificate for localhost, conf/xfed.conf.
+run: deps all
+	@sh tools/mkcert.sh var/tls localhost
+	@mkdir -p var/data
+	@sh tools/run-banner.sh conf/xfed.conf
+	exec bin/xfed -f -c conf/xfed.conf
+
+test: all $(UNITBIN)
+	@sh tools/deps.sh test
+	prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t
+
+bench: all
+	@sh tools/deps.sh bench
+	sh tools/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/etc/xfed $(DESTDIR)$(PREFIX)/etc/init.d \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BIN)/xfed $(DESTDIR)$(PREFIX)/sbin/xfed
+	install -m 755 $(BIN)/xfedctl $(DESTDIR)$(PREFIX)/bin/xfedctl
+	sed -e 's|var/|/var/lib/xfed/|' conf/xfed.conf \
+	    > $(DESTDIR)$(PREFIX)/etc/xfed/xfed.conf.sample
+	sed -e 's|@PREFIX@|$(PREFIX)|g' conf/xfed.init \
+	    > $(DESTDIR)$(PREFIX)/etc/init.d/xfed
+	chmod 755 $(DESTDIR)$(PREFIX)/etc/init.d/xfed
+	install -m 644 man/xfed.8 man/xfedctl.8 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 man/xfed.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5
+
+clean:
+	rm -rf build build-san bin
+
+.PHONY: all deps run test bench install clean

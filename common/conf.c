@@ -1,0 +1,1346 @@
+/* conf.c: parses xfed.conf (Tigase DSL style) into a tree, then checks it into xf_conf_t. */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "xf.h"
+#include "buf.h"
+#include "log.h"
+#include "conf.h"
+
+/*
+ * Loading is two passes.  The parser knows only the syntax and builds a
+ * tree of nodes (key, type, value, line); it knows no option names.  The
+ * checker walks that tree against opts[] below, which is the one place
+ * an option's name, default and meaning live.  Keeping them apart lets
+ * the defaults be written in the file's own syntax and go through the
+ * same handlers as values from the file.
+ */
+
+#define MAX_DEPTH	8	/* nested blocks; the checker knows one level */
+#define MAX_HOST	1023	/* domainpart, RFC 7622 section 3.2 */
+#define MAX_LABEL	63	/* RFC 1035 */
+
+enum { V_STR, V_INT, V_BOOL, V_LIST, V_BLOCK };
+
+typedef struct node_s node_t;
+struct node_s {
+	char		*n_key;		/* NULL for list items */
+	int		 n_type;	/* V_* */
+	int		 n_line;	/* 0 for built-in defaults */
+	char		*n_str;		/* V_STR */
+	long long	 n_int;		/* V_INT, V_BOOL */
+	node_t		*n_child;	/* V_LIST items, V_BLOCK members */
+	node_t		*n_next;
+};
+
+enum {
+	T_EOF, T_NL, T_SEMI, T_EQ, T_LBRACE, T_RBRACE, T_LBRACK, T_RBRACK,
+	T_COMMA, T_STR, T_INT, T_WORD
+};
+
+typedef struct parse_s {
+	const char	*p_file;	/* for messages, as the caller gave it */
+	const char	*p_cur;
+	const char	*p_end;
+	int		 p_line;
+	char		*p_err;
+	size_t		 p_errlen;
+
+	/* The current token.  A word points into the text; a string's
+	 * unescaped bytes are in p_sbuf until the next token. */
+	int		 p_tok;
+	int		 p_tline;
+	long long	 p_int;
+	const char	*p_word;
+	size_t		 p_wlen;
+	xf_buf_t	 p_sbuf;
+} parse_t;
+
+typedef struct load_s load_t;
+typedef struct opt_s opt_t;
+
+struct opt_s {
+	const char	*o_block;	/* NULL at top level */
+	const char	*o_name;
+	const char	*o_default;	/* in file syntax; NULL: derived later */
+	int		(*o_set)(load_t *, const opt_t *, const node_t *);
+	size_t		 o_off;		/* field in xf_conf_t */
+	size_t		 o_noff;	/* its count, for lists */
+	long long	 o_min;		/* integers */
+	long long	 o_max;
+};
+
+struct load_s {
+	const char	*l_file;
+	char		*l_err;
+	size_t		 l_errlen;
+	xf_conf_t	*l_conf;
+	char		*l_cwd;		/* fetched when first needed */
+	int		 l_seen[32];	/* line each opts[] entry was set at */
+};
+
+static int	 set_path(load_t *, const opt_t *, const node_t *);
+static int	 set_int(load_t *, const opt_t *, const node_t *);
+static int	 set_size(load_t *, const opt_t *, const node_t *);
+static int	 set_bool(load_t *, const opt_t *, const node_t *);
+static int	 set_workers(load_t *, const opt_t *, const node_t *);
+static int	 set_loglevel(load_t *, const opt_t *, const node_t *);
+static int	 set_vhosts(load_t *, const opt_t *, const node_t *);
+static int	 set_admins(load_t *, const opt_t *, const node_t *);
+static int	 set_listen(load_t *, const opt_t *, const node_t *);
+
+#define F(f)	offsetof(xf_conf_t, f)
+
+/* Keep in step with man/xfed.conf.5 and conf/xfed.conf. */
+static const opt_t opts[] = {
+	{ NULL, "virtual-hosts", "[ 'localhost' ]", set_vhosts,
+	    F(cf_vhosts), F(cf_nvhosts), 0, 0 },
+	{ NULL, "data-dir", "'/var/lib/xfed'", set_path,
+	    F(cf_data_dir), 0, 0, 0 },
+	{ NULL, "workers", "'auto'", set_workers,
+	    F(cf_workers), 0, 1, XF_MAX_WORKERS },
+	{ NULL, "admins", "[]", set_admins,
+	    F(cf_admins), F(cf_nadmins), 0, 0 },
+	{ NULL, "control-socket", NULL, set_path,
+	    F(cf_control_socket), 0, 0, 0 },
+	{ NULL, "log-level", "'info'", set_loglevel,
+	    F(cf_log_level), 0, 0, 0 },
+	{ NULL, "pid-file", NULL, set_path,
+	    F(cf_pid_file), 0, 0, 0 },
+	{ NULL, "scram-iterations", "4096", set_int,
+	    F(cf_scram_iterations), 0, 1, 10000000 },
+	{ NULL, "drain-timeout", "600", set_int,
+	    F(cf_drain_timeout), 0, 0, 86400 },
+
+	{ "c2s", "ports", "[ 5222 ]", set_listen,
+	    F(cf_c2s_ports), F(cf_c2s_nports), 0, 0 },
+	{ "c2s", "tls-ports", "[ 5223 ]", set_listen,
+	    F(cf_c2s_tls_ports), F(cf_c2s_ntls_ports), 0, 0 },
+	{ "c2s", "tls-required", "true", set_bool,
+	    F(cf_c2s_tls_required), 0, 0, 0 },
+	{ "c2s", "max-stanza-size", "262144", set_size,
+	    F(cf_c2s_max_stanza), 0, 1024, 67108864 },
+	{ "c2s", "handshake-timeout", "60", set_int,
+	    F(cf_c2s_handshake_timeout), 0, 1, 3600 },
+
+	{ "tls", "cert", "'/etc/xfed/xfed.crt'", set_path,
+	    F(cf_tls_cert), 0, 0, 0 },
+	{ "tls", "key", "'/etc/xfed/xfed.key'", set_path,
+	    F(cf_tls_key), 0, 0, 0 },
+};
+
+static const char *const blocks[] = { "c2s", "tls" };
+
+_Static_assert(XF_NELEM(opts) <= XF_NELEM(((load_t *)0)->l_seen),
+    "load_t.l_seen is too small for opts[]");
+
+#define FIELD(conf, off, type)	((type *)(void *)((char *)(conf) + (off)))
+
+/* ---- the syntax ---------------------------------------------------- */
+
+/* "file:line: message", or "file: message" for line 0.  Returns XF_ERR. */
+static int
+verr(char *err, size_t errlen, const char *file, int line, const char *fmt,
+    va_list ap)
+{
+	int	 n;
+
+	if (err == NULL || errlen == 0)
+		return XF_ERR;
+	if (line > 0)
+		n = snprintf(err, errlen, "%s:%d: ", file, line);
+	else
+		n = snprintf(err, errlen, "%s: ", file);
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - n, fmt, ap);
+	return XF_ERR;
+}
+
+static int	 perr(parse_t *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static int
+perr(parse_t *p, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	verr(p->p_err, p->p_errlen, p->p_file, line, fmt, ap);
+	va_end(ap);
+	return XF_ERR;
+}
+
+static int
+is_word(int c)
+{
+	return isalnum(c) || c == '-' || c == '_';
+}
+
+/* A character for a message: printable as itself, else as an escape. */
+static const char *
+show_char(int c, char *buf, size_t len)
+{
+	c &= 0xff;
+	if (isprint(c))
+		snprintf(buf, len, "'%c'", c);
+	else
+		snprintf(buf, len, "'\\x%02x'", c);
+	return buf;
+}
+
+/* The current token, for "expected X, found Y". */
+static const char *
+show_tok(parse_t *p, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"end of file", "end of line", "';'", "'='", "'{'", "'}'",
+		"'['", "']'", "','"
+	};
+
+	switch (p->p_tok) {
+	case T_STR:
+		snprintf(buf, len, "string '%.32s'", xf_buf_cstr(&p->p_sbuf));
+		break;
+	case T_INT:
+		snprintf(buf, len, "number %lld", p->p_int);
+		break;
+	case T_WORD:
+		snprintf(buf, len, "'%.*s'", (int)(p->p_wlen > 32 ? 32 :
+		    p->p_wlen), p->p_word);
+		break;
+	default:
+		snprintf(buf, len, "%s", names[p->p_tok]);
+		break;
+	}
+	return buf;
+}
+
+static int
+lex_string(parse_t *p)
+{
+	char	 q = *p->p_cur++, c;
+
+	xf_buf_reset(&p->p_sbuf);
+	for (;;) {
+		/* Strings do not span lines: a missing quote is then
+		 * reported on its own line, not at the end of the file. */
+		if (p->p_cur == p->p_end || *p->p_cur == '\n')
+			return perr(p, p->p_tline, "unterminated string");
+		c = *p->p_cur++;
+		if (c == q)
+			break;
+		if (c == '\0')
+			return perr(p, p->p_tline, "NUL byte in string");
+		if (c == '\\') {
+			if (p->p_cur == p->p_end || *p->p_cur == '\n')
+				return perr(p, p->p_tline,
+				    "unterminated string");
+			c = *p->p_cur++;
+			switch (c) {
+			case '\\': case '\'': case '"':
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			default:
+				if (isprint((unsigned char)c))
+					return perr(p, p->p_tline, "invalid "
+					    "escape '\\%c' in string", c);
+				return perr(p, p->p_tline, "invalid escape "
+				    "(byte 0x%02x after '\\') in string",
+				    c & 0xff);
+			}
+		}
+		if (xf_buf_append(&p->p_sbuf, &c, 1) != XF_OK)
+			return perr(p, p->p_tline, "out of memory");
+	}
+	if (xf_buf_cstr(&p->p_sbuf) == NULL)
+		return perr(p, p->p_tline, "out of memory");
+	p->p_tok = T_STR;
+	return XF_OK;
+}
+
+/* A run of word characters: an integer if it looks like one, else a word. */
+static int
+lex_word(parse_t *p)
+{
+	const char	*s = p->p_cur, *e, *d;
+	char		 num[32], *end;
+	size_t		 n;
+
+	while (p->p_cur < p->p_end && is_word((unsigned char)*p->p_cur))
+		p->p_cur++;
+	p->p_word = s;
+	p->p_wlen = n = p->p_cur - s;
+	p->p_tok = T_WORD;
+
+	e = p->p_cur;
+	if (e[-1] == 'L')
+		e--;
+	d = (*s == '-') ? s + 1 : s;
+	if (d == e)
+		return XF_OK;
+	for (const char *c = d; c < e; c++)
+		if (!isdigit((unsigned char)*c))
+			return XF_OK;
+	if ((size_t)(e - s) >= sizeof(num))
+		return perr(p, p->p_tline, "number '%.*s' out of range",
+		    (int)n, s);
+	memcpy(num, s, e - s);
+	num[e - s] = '\0';
+	errno = 0;
+	p->p_int = strtoll(num, &end, 10);
+	if (errno == ERANGE)
+		return perr(p, p->p_tline, "number '%.*s' out of range",
+		    (int)n, s);
+	p->p_tok = T_INT;
+	return XF_OK;
+}
+
+/* Moves to the next token.  Comments are skipped; a line end is a token
+ * because it ends a statement. */
+static int
+lex(parse_t *p)
+{
+	char	 c, cb[16];
+	int	 nl;
+
+	for (;;) {
+		while (p->p_cur < p->p_end && (*p->p_cur == ' ' ||
+		    *p->p_cur == '\t' || *p->p_cur == '\r' ||
+		    *p->p_cur == '\f' || *p->p_cur == '\v'))
+			p->p_cur++;
+		p->p_tline = p->p_line;
+		if (p->p_cur == p->p_end) {
+			p->p_tok = T_EOF;
+			return XF_OK;
+		}
+		c = *p->p_cur;
+		if (c == '#' || (c == '/' && p->p_cur + 1 < p->p_end &&
+		    p->p_cur[1] == '/')) {
+			while (p->p_cur < p->p_end && *p->p_cur != '\n')
+				p->p_cur++;
+			continue;
+		}
+		if (c == '/' && p->p_cur + 1 < p->p_end && p->p_cur[1] == '*') {
+			p->p_cur += 2;
+			nl = 0;
+			for (;;) {
+				if (p->p_cur + 1 >= p->p_end)
+					return perr(p, p->p_tline,
+					    "unterminated comment");
+				if (p->p_cur[0] == '*' && p->p_cur[1] == '/')
+					break;
+				if (*p->p_cur++ == '\n') {
+					p->p_line++;
+					nl = 1;
+				}
+			}
+			p->p_cur += 2;
+			/* A comment over several lines ends a statement
+			 * as the line end it contains would. */
+			if (nl) {
+				p->p_tok = T_NL;
+				return XF_OK;
+			}
+			continue;
+		}
+		break;
+	}
+
+	switch (c) {
+	case '\n':
+		p->p_cur++;
+		p->p_line++;
+		p->p_tok = T_NL;
+		return XF_OK;
+	case ';': p->p_tok = T_SEMI; break;
+	case '=': p->p_tok = T_EQ; break;
+	case '{': p->p_tok = T_LBRACE; break;
+	case '}': p->p_tok = T_RBRACE; break;
+	case '[': p->p_tok = T_LBRACK; break;
+	case ']': p->p_tok = T_RBRACK; break;
+	case ',': p->p_tok = T_COMMA; break;
+	case '\'': case '"':
+		return lex_string(p);
+	default:
+		if (is_word((unsigned char)c))
+			return lex_word(p);
+		return perr(p, p->p_tline, "unexpected character %s",
+		    show_char(c, cb, sizeof(cb)));
+	}
+	p->p_cur++;
+	return XF_OK;
+}
+
+static void
+node_free(node_t *n)
+{
+	node_t	*next;
+
+	for (; n != NULL; n = next) {
+		next = n->n_next;
+		node_free(n->n_child);
+		free(n->n_key);
+		free(n->n_str);
+		free(n);
+	}
+}
+
+static node_t *
+node_new(parse_t *p, int type, int line)
+{
+	node_t	*n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		perr(p, line, "out of memory");
+		return NULL;
+	}
+	n->n_type = type;
+	n->n_line = line;
+	return n;
+}
+
+static int
+skip_nl(parse_t *p)
+{
+	while (p->p_tok == T_NL)
+		if (lex(p) != XF_OK)
+			return XF_ERR;
+	return XF_OK;
+}
+
+/* One scalar at the current token; leaves the token after it. */
+static int
+parse_scalar(parse_t *p, node_t **out)
+{
+	node_t	*n;
+	char	 tb[64];
+	int	 line = p->p_tline;
+
+	switch (p->p_tok) {
+	case T_STR:
+		if ((n = node_new(p, V_STR, line)) == NULL)
+			return XF_ERR;
+		if ((n->n_str = strdup(xf_buf_cstr(&p->p_sbuf))) == NULL) {
+			free(n);
+			return perr(p, line, "out of memory");
+		}
+		break;
+	case T_INT:
+		if ((n = node_new(p, V_INT, line)) == NULL)
+			return XF_ERR;
+		n->n_int = p->p_int;
+		break;
+	case T_WORD:
+		if ((p->p_wlen == 4 && memcmp(p->p_word, "true", 4) == 0) ||
+		    (p->p_wlen == 5 && memcmp(p->p_word, "false", 5) == 0)) {
+			if ((n = node_new(p, V_BOOL, line)) == NULL)
+				return XF_ERR;
+			n->n_int = p->p_wlen == 4;
+			break;
+		}
+		if (isdigit((unsigned char)*p->p_word) || *p->p_word == '-')
+			return perr(p, line, "invalid number '%.*s'",
+			    (int)p->p_wlen, p->p_word);
+		return perr(p, line, "unexpected word '%.*s' (strings must "
+		    "be quoted)", (int)p->p_wlen, p->p_word);
+	default:
+		return perr(p, line, "expected a value, found %s",
+		    show_tok(p, tb, sizeof(tb)));
+	}
+	*out = n;
+	return lex(p);
+}
+
+/* [ v, v, ... ] at the current '['; items may span lines. */
+static int
+parse_list(parse_t *p, node_t *list)
+{
+	node_t	**tail = &list->n_child;
+	int	 open = p->p_tline;
+	char	 tb[64];
+
+	if (lex(p) != XF_OK)
+		return XF_ERR;
+	for (;;) {
+		if (skip_nl(p) != XF_OK)
+			return XF_ERR;
+		if (p->p_tok == T_RBRACK)
+			break;
+		if (p->p_tok == T_EOF)
+			return perr(p, open, "unterminated list");
+		if (p->p_tok == T_LBRACK)
+			return perr(p, p->p_tline, "lists cannot be nested");
+		if (p->p_tok != T_STR && p->p_tok != T_INT &&
+		    p->p_tok != T_WORD && p->p_tok != T_COMMA)
+			return perr(p, open, "unterminated list");
+		if (parse_scalar(p, tail) != XF_OK)
+			return XF_ERR;
+		tail = &(*tail)->n_next;
+		if (skip_nl(p) != XF_OK)
+			return XF_ERR;
+		if (p->p_tok == T_COMMA) {
+			if (lex(p) != XF_OK)
+				return XF_ERR;
+			continue;
+		}
+		if (p->p_tok == T_RBRACK)
+			break;
+		/* Tokens that cannot be in a list mean its ']' is missing;
+		 * say where it was opened, not where that was noticed. */
+		if (p->p_tok == T_EOF || p->p_tok == T_EQ ||
+		    p->p_tok == T_LBRACE || p->p_tok == T_RBRACE ||
+		    p->p_tok == T_SEMI)
+			return perr(p, open, "unterminated list");
+		return perr(p, p->p_tline, "expected ',' or ']' in the list "
+		    "opened at line %d, found %s", open,
+		    show_tok(p, tb, sizeof(tb)));
+	}
+	return lex(p);
+}
+
+static int	 parse_block(parse_t *, node_t **, int, const char *, int);
+
+/* key = value, or key { ... }, at the current token. */
+static int
+parse_stmt(parse_t *p, node_t **out, int depth)
+{
+	node_t	*n = NULL;
+	char	*key, tb[64];
+	int	 line = p->p_tline;
+
+	if (p->p_tok == T_STR)
+		key = strdup(xf_buf_cstr(&p->p_sbuf));
+	else if (p->p_tok == T_WORD)
+		key = strndup(p->p_word, p->p_wlen);
+	else
+		return perr(p, line, "expected an option name, found %s",
+		    show_tok(p, tb, sizeof(tb)));
+	if (key == NULL)
+		return perr(p, line, "out of memory");
+	if (lex(p) != XF_OK)
+		goto fail;
+
+	if (p->p_tok == T_EQ) {
+		if (lex(p) != XF_OK)
+			goto fail;
+		if (p->p_tok == T_NL || p->p_tok == T_EOF ||
+		    p->p_tok == T_SEMI || p->p_tok == T_RBRACE) {
+			perr(p, line, "missing value for '%s'", key);
+			goto fail;
+		}
+		if (p->p_tok == T_LBRACK) {
+			if ((n = node_new(p, V_LIST, line)) == NULL ||
+			    parse_list(p, n) != XF_OK)
+				goto fail;
+		} else if (parse_scalar(p, &n) != XF_OK)
+			goto fail;
+		n->n_line = line;
+	} else if (p->p_tok == T_LBRACE) {
+		if (depth + 1 >= MAX_DEPTH) {
+			perr(p, line, "blocks nested too deeply");
+			goto fail;
+		}
+		if ((n = node_new(p, V_BLOCK, line)) == NULL ||
+		    lex(p) != XF_OK ||
+		    parse_block(p, &n->n_child, depth + 1, key, line) != XF_OK)
+			goto fail;
+		/* parse_block stops at the '}' */
+		if (lex(p) != XF_OK)
+			goto fail;
+	} else {
+		perr(p, line, "missing '=' after '%s'", key);
+		goto fail;
+	}
+	n->n_key = key;
+	*out = n;
+
+	if (p->p_tok != T_NL && p->p_tok != T_SEMI && p->p_tok != T_EOF &&
+	    p->p_tok != T_RBRACE)
+		return perr(p, p->p_tline, "expected end of line or ';' after "
+		    "'%s', found %s", key, show_tok(p, tb, sizeof(tb)));
+	return XF_OK;
+
+fail:
+	node_free(n);
+	free(key);
+	return XF_ERR;
+}
+
+/* Statements up to the end of the file (depth 0) or the closing '}'. */
+static int
+parse_block(parse_t *p, node_t **head, int depth, const char *name, int open)
+{
+	node_t	**tail = head;
+
+	for (;;) {
+		while (p->p_tok == T_NL || p->p_tok == T_SEMI)
+			if (lex(p) != XF_OK)
+				return XF_ERR;
+		if (p->p_tok == T_EOF) {
+			if (depth > 0)
+				return perr(p, open,
+				    "unterminated block '%s'", name);
+			return XF_OK;
+		}
+		if (p->p_tok == T_RBRACE) {
+			if (depth == 0)
+				return perr(p, p->p_tline, "unexpected '}'");
+			return XF_OK;
+		}
+		if (parse_stmt(p, tail, depth) != XF_OK)
+			return XF_ERR;
+		tail = &(*tail)->n_next;
+	}
+}
+
+static void
+parse_init(parse_t *p, const char *file, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->p_file = file;
+	p->p_cur = text;
+	p->p_end = text + len;
+	p->p_line = 1;
+	p->p_err = err;
+	p->p_errlen = errlen;
+}
+
+/* Parses a whole file's text into a tree; the caller frees *out. */
+static int
+parse_text(const char *file, const char *text, size_t len, node_t **out,
+    char *err, size_t errlen)
+{
+	parse_t	 p;
+	int	 rc;
+
+	*out = NULL;
+	parse_init(&p, file, text, len, err, errlen);
+	rc = lex(&p);
+	if (rc == XF_OK)
+		rc = parse_block(&p, out, 0, NULL, 0);
+	if (rc != XF_OK) {
+		node_free(*out);
+		*out = NULL;
+	}
+	xf_buf_free(&p.p_sbuf);
+	return rc;
+}
+
+/* Parses one value written in file syntax: an entry of opts[].o_default. */
+static int
+parse_value_text(const char *text, node_t **out, char *err, size_t errlen)
+{
+	parse_t	 p;
+	int	 rc;
+
+	*out = NULL;
+	parse_init(&p, "(default)", text, strlen(text), err, errlen);
+	rc = lex(&p);
+	if (rc == XF_OK) {
+		if (p.p_tok == T_LBRACK) {
+			if ((*out = node_new(&p, V_LIST, 0)) == NULL ||
+			    parse_list(&p, *out) != XF_OK)
+				rc = XF_ERR;
+		} else
+			rc = parse_scalar(&p, out);
+	}
+	if (rc == XF_OK && p.p_tok != T_EOF)
+		rc = perr(&p, 1, "trailing text");
+	if (rc != XF_OK) {
+		node_free(*out);
+		*out = NULL;
+	}
+	xf_buf_free(&p.p_sbuf);
+	return rc;
+}
+
+/* ---- the options --------------------------------------------------- */
+
+static int	 lerr(load_t *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static int
+lerr(load_t *l, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	verr(l->l_err, l->l_errlen, l->l_file, line, fmt, ap);
+	va_end(ap);
+	return XF_ERR;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = tolower((unsigned char)*s);
+}
+
+/* Absolute form of path against the current directory, without "./"
+ * prefixes or trailing slashes.  Returns a new string or NULL. */
+static char *
+absolute(load_t *l, const char *path, int line)
+{
+	xf_buf_t	 b = { 0 };
+	size_t		 n;
+	char		*s;
+
+	if (*path != '/') {
+		if (l->l_cwd == NULL &&
+		    (l->l_cwd = getcwd(NULL, 0)) == NULL) {
+			lerr(l, line, "cannot get the current directory: %s",
+			    strerror(errno));
+			return NULL;
+		}
+		while (path[0] == '.' && path[1] == '/')
+			for (path += 2; *path == '/'; path++)
+				;
+		if (strcmp(path, ".") == 0)
+			path = "";
+		if (xf_buf_puts(&b, l->l_cwd) != XF_OK)
+			goto fail;
+		if (*path != '\0' && strcmp(l->l_cwd, "/") != 0 &&
+		    xf_buf_puts(&b, "/") != XF_OK)
+			goto fail;
+	}
+	if (xf_buf_puts(&b, path) != XF_OK || xf_buf_cstr(&b) == NULL)
+		goto fail;
+	s = xf_buf_data(&b);
+	n = strlen(s);
+	while (n > 1 && s[n - 1] == '/')
+		s[--n] = '\0';
+	return s;
+
+fail:
+	xf_buf_free(&b);
+	lerr(l, line, "out of memory");
+	return NULL;
+}
+
+static int
+set_path(load_t *l, const opt_t *o, const node_t *n)
+{
+	char	**f = FIELD(l->l_conf, o->o_off, char *), *s;
+
+	if (n->n_type != V_STR)
+		return lerr(l, n->n_line, "'%s' must be a string", o->o_name);
+	if (*n->n_str == '\0')
+		return lerr(l, n->n_line, "'%s' must not be empty", o->o_name);
+	if ((s = absolute(l, n->n_str, n->n_line)) == NULL)
+		return XF_ERR;
+	free(*f);
+	*f = s;
+	return XF_OK;
+}
+
+static int
+get_int(load_t *l, const opt_t *o, const node_t *n, long long *v)
+{
+	if (n->n_type != V_INT)
+		return lerr(l, n->n_line, "'%s' must be an integer", o->o_name);
+	if (n->n_int < o->o_min || n->n_int > o->o_max)
+		return lerr(l, n->n_line, "'%s' must be between %lld and %lld",
+		    o->o_name, o->o_min, o->o_max);
+	*v = n->n_int;
+	return XF_OK;
+}
+
+static int
+set_int(load_t *l, const opt_t *o, const node_t *n)
+{
+	long long	 v = 0;
+
+	if (get_int(l, o, n, &v) != XF_OK)
+		return XF_ERR;
+	*FIELD(l->l_conf, o->o_off, int) = (int)v;
+	return XF_OK;
+}
+
+static int
+set_size(load_t *l, const opt_t *o, const node_t *n)
+{
+	long long	 v = 0;
+
+	if (get_int(l, o, n, &v) != XF_OK)
+		return XF_ERR;
+	*FIELD(l->l_conf, o->o_off, size_t) = (size_t)v;
+	return XF_OK;
+}
+
+static int
+set_bool(load_t *l, const opt_t *o, const node_t *n)
+{
+	if (n->n_type != V_BOOL)
+		return lerr(l, n->n_line, "'%s' must be true or false",
+		    o->o_name);
+	*FIELD(l->l_conf, o->o_off, int) = (int)n->n_int;
+	return XF_OK;
+}
+
+static int
+set_workers(load_t *l, const opt_t *o, const node_t *n)
+{
+	long		 ncpu;
+	long long	 v = 0;
+
+	if (n->n_type == V_STR && strcmp(n->n_str, "auto") == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		v = ncpu < 1 ? 1 : ncpu > o->o_max ? o->o_max : ncpu;
+	} else if (n->n_type != V_INT || n->n_int < 1)
+		return lerr(l, n->n_line,
+		    "'%s' must be 'auto' or a positive integer", o->o_name);
+	else if (n->n_int > o->o_max)
+		return lerr(l, n->n_line, "'%s' must be at most %lld",
+		    o->o_name, o->o_max);
+	else
+		v = n->n_int;
+	*FIELD(l->l_conf, o->o_off, int) = (int)v;
+	return XF_OK;
+}
+
+static int
+set_loglevel(load_t *l, const opt_t *o, const node_t *n)
+{
+	int	 v;
+
+	if (n->n_type != V_STR || (v = log_parselevel(n->n_str)) < 0)
+		return lerr(l, n->n_line, "'%s' must be one of 'error', "
+		    "'warn', 'info', 'debug'", o->o_name);
+	*FIELD(l->l_conf, o->o_off, int) = v;
+	return XF_OK;
+}
+
+/* A list of strings, each checked and normalised in place by check(),
+ * which returns NULL or why the item is wrong. */
+static int
+set_strv(load_t *l, const opt_t *o, const node_t *n,
+    const char *(*check)(char *), const char *item)
+{
+	char		**v = NULL, ***f;
+	size_t		 nv = 0, i;
+	const node_t	*c;
+	const char	*why;
+	int		 line;
+
+	if (n->n_type != V_LIST)
+		return lerr(l, n->n_line, "'%s' must be a list of strings",
+		    o->o_name);
+	for (c = n->n_child; c != NULL; c = c->n_next)
+		nv++;
+	if (nv > 0 && (v = calloc(nv, sizeof(*v))) == NULL)
+		return lerr(l, n->n_line, "out of memory");
+	for (c = n->n_child, i = 0; c != NULL; c = c->n_next, i++) {
+		/* Items of the built-in defaults have no line of their own. */
+		line = c->n_line ? c->n_line : n->n_line;
+		if (c->n_type != V_STR) {
+			lerr(l, line, "'%s' must be a list of strings",
+			    o->o_name);
+			goto fail;
+		}
+		if ((v[i] = strdup(c->n_str)) == NULL) {
+			lerr(l, line, "out of memory");
+			goto fail;
+		}
+		if ((why = check(v[i])) != NULL) {
+			lerr(l, line, "invalid %s '%s' in '%s' (%s)", item,
+			    c->n_str, o->o_name, why);
+			goto fail;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(v[j], v[i]) == 0) {
+				lerr(l, line, "%s '%s' appears twice in '%s'",
+				    item, v[i], o->o_name);
+				goto fail;
+			}
+	}
+	f = FIELD(l->l_conf, o->o_off, char **);
+	free_strv(*f, *FIELD(l->l_conf, o->o_noff, size_t));
+	*f = v;
+	*FIELD(l->l_conf, o->o_noff, size_t) = nv;
+	return XF_OK;
+
+fail:
+	free_strv(v, nv);
+	return XF_ERR;
+}
+
+/* A domain name as XMPP uses it: lowercased, no empty label, none of the
+ * characters that would make it something else (a JID, a path). */
+static const char *
+check_host(char *s)
+{
+	size_t	 label = 0, len = 0;
+
+	lower(s);
+	if (*s == '\0')
+		return "empty";
+	for (; *s != '\0'; s++, len++) {
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return "space or control character";
+		if (*s == '@' || *s == '/' || *s == '\\')
+			return "'@', '/' and '\\' are not allowed";
+		if (*s == '.') {
+			if (label == 0)
+				return "empty label";
+			label = 0;
+		} else if (++label > MAX_LABEL)
+			return "label longer than 63 bytes";
+	}
+	if (label == 0)
+		return "empty label";
+	if (len > MAX_HOST)
+		return "longer than 1023 bytes";
+	return NULL;
+}
+
+/* A bare JID, local@domain; ASCII case-folded as the JID code does. */
+static const char *
+check_bare_jid(char *s)
+{
+	char	*at = strchr(s, '@');
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
+	    strchr(s, '/') != NULL)
+		return "want a bare JID, local@domain";
+	for (char *c = s; c < at; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '"' ||
+		    *c == '&' || *c == '\'' || *c == ':' || *c == '<' ||
+		    *c == '>')
+			return "character not allowed in a localpart";
+	if (check_host(at + 1) != NULL)
+		return "invalid domain";
+	lower(s);
+	return NULL;
+}
+
+static int
+set_vhosts(load_t *l, const opt_t *o, const node_t *n)
+{
+	if (n->n_type == V_LIST && n->n_child == NULL)
+		return lerr(l, n->n_line, "'%s' must not be empty", o->o_name);
+	return set_strv(l, o, n, check_host, "host name");
+}
+
+static int
+set_admins(load_t *l, const opt_t *o, const node_t *n)
+{
+	return set_strv(l, o, n, check_bare_jid, "admin");
+}
+
+enum { LS_OK, LS_INVALID, LS_RANGE };
+
+/* Digits only, 1..65535; LS_RANGE when numeric but out of range. */
+static int
+parse_port(const char *s, int *port)
+{
+	long	 v = 0;
+
+	if (*s == '\0')
+		return LS_INVALID;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return LS_INVALID;
+		if (v < 100000)
+			v = v * 10 + (*s - '0');
+	}
+	if (v < 1 || v > 65535)
+		return LS_RANGE;
+	*port = (int)v;
+	return LS_OK;
+}
+
+static int
+parse_listen(const char *spec, xf_listen_t *out)
+{
+	const char	*colon, *a, *ae;
+	unsigned char	 any[16];
+	char		 addr[sizeof(out->l_addr)];
+	int		 rc, af;
+	size_t		 alen;
+
+	memset(out, 0, sizeof(*out));
+	if (spec[0] == '[') {
+		a = spec + 1;
+		if ((ae = strchr(a, ']')) == NULL || ae[1] != ':')
+			return LS_INVALID;
+		colon = ae + 1;
+		af = AF_INET6;
+	} else if ((colon = strrchr(spec, ':')) != NULL) {
+		a = spec;
+		ae = colon;
+		af = AF_INET;
+	} else
+		return parse_port(spec, &out->l_port);
+
+	if ((alen = ae - a) == 0 || alen >= sizeof(addr))
+		return LS_INVALID;
+	memcpy(addr, a, alen);
+	addr[alen] = '\0';
+	if (inet_pton(af, addr, any) != 1)
+		return LS_INVALID;
+	if ((rc = parse_port(colon + 1, &out->l_port)) != LS_OK)
+		return rc;
+	/* The canonical text, so that equal addresses compare equal. */
+	if (inet_ntop(af, any, out->l_addr, sizeof(out->l_addr)) == NULL)
+		return LS_INVALID;
+	return LS_OK;
+}
+
+static void
+show_listen(const xf_listen_t *ls, char *buf, size_t len)
+{
+	if (ls->l_addr[0] == '\0')
+		snprintf(buf, len, "%d", ls->l_port);
+	else if (strchr(ls->l_addr, ':') != NULL)
+		snprintf(buf, len, "[%s]:%d", ls->l_addr, ls->l_port);
+	else
+		snprintf(buf, len, "%s:%d", ls->l_addr, ls->l_port);
+}
+
+/*
+ * Two listeners clash when they name the same socket address.  With
+ * SO_REUSEPORT the kernel would accept both binds and then spread
+ * connections between them, so a port listed twice, or in both 'ports'
+ * and 'tls-ports', would silently mix STARTTLS and direct TLS.  A
+ * wildcard and a specific address on one port are fine: the specific
+ * bind wins for its address.
+ */
+static int
+clash(const xf_listen_t *a, const xf_listen_t *b)
+{
+	return a->l_port == b->l_port && strcmp(a->l_addr, b->l_addr) == 0;
+}
+
+static int
+set_listen(load_t *l, const opt_t *o, const node_t *n)
+{
+	xf_listen_t	*v = NULL, **f;
+	size_t		 nv = 0, i;
+	const node_t	*c;
+	char		 num[24], a[80];
+	const char	*spec;
+	int		 line, rc;
+
+	if (n->n_type != V_LIST)
+		return lerr(l, n->n_line, "'%s' must be a list of ports",
+		    o->o_name);
+	for (c = n->n_child; c != NULL; c = c->n_next)
+		nv++;
+	if (nv > 0 && (v = calloc(nv, sizeof(*v))) == NULL)
+		return lerr(l, n->n_line, "out of memory");
+	for (c = n->n_child, i = 0; c != NULL; c = c->n_next, i++) {
+		line = c->n_line ? c->n_line : n->n_line;
+		if (c->n_type == V_INT) {
+			snprintf(num, sizeof(num), "%lld", c->n_int);
+			spec = num;
+			rc = c->n_int < 1 || c->n_int > 65535 ? LS_RANGE :
+			    parse_listen(spec, &v[i]);
+		} else if (c->n_type == V_STR) {
+			spec = c->n_str;
+			rc = parse_listen(spec, &v[i]);
+		} else {
+			lerr(l, line, "'%s' must be a list of ports",
+			    o->o_name);
+			goto fail;
+		}
+		if (rc == LS_RANGE) {
+			lerr(l, line, "port out of range (1-65535): '%s' in "
+			    "'%s'", spec, o->o_name);
+			goto fail;
+		} else if (rc != LS_OK) {
+			lerr(l, line, "invalid listener '%s' in '%s' (want "
+			    "port, 'address:port' or '[address]:port')", spec,
+			    o->o_name);
+			goto fail;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (clash(&v[j], &v[i])) {
+				show_listen(&v[i], a, sizeof(a));
+				lerr(l, line, "listener '%s' appears twice in "
+				    "'%s'", a, o->o_name);
+				goto fail;
+			}
+	}
+	f = FIELD(l->l_conf, o->o_off, xf_listen_t *);
+	free(*f);
+	*f = v;
+	*FIELD(l->l_conf, o->o_noff, size_t) = nv;
+	return XF_OK;
+
+fail:
+	free(v);
+	return XF_ERR;
+}
+
+static const opt_t *
+find_opt(const char *block, const char *name)
+{
+	for (size_t i = 0; i < XF_NELEM(opts); i++) {
+		if ((block == NULL) != (opts[i].o_block == NULL))
+			continue;
+		if (block != NULL && strcmp(block, opts[i].o_block) != 0)
+			continue;
+		if (strcmp(name, opts[i].o_name) == 0)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+static int
+is_block(const char *name)
+{
+	for (size_t i = 0; i < XF_NELEM(blocks); i++)
+		if (strcmp(name, blocks[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+unknown_opt(load_t *l, const char *block, const node_t *m)
+{
+	const char	*other = NULL;
+
+	for (size_t i = 0; i < XF_NELEM(opts); i++)
+		if (strcmp(m->n_key, opts[i].o_name) == 0) {
+			other = opts[i].o_block;
+			break;
+		}
+	if (block != NULL) {
+		if (other == NULL && find_opt(NULL, m->n_key) != NULL)
+			return lerr(l, m->n_line, "unknown option '%s' in block"
+			    " '%s'; it belongs at the top level", m->n_key,
+			    block);
+		return lerr(l, m->n_line, "unknown option '%s' in block '%s'",
+		    m->n_key, block);
+	}
+	if (is_block(m->n_key))
+		return lerr(l, m->n_line, "'%s' is a block: write %s { ... }",
+		    m->n_key, m->n_key);
+	if (other != NULL)
+		return lerr(l, m->n_line, "unknown option '%s'; it belongs in "
+		    "block '%s'", m->n_key, other);
+	return lerr(l, m->n_line, "unknown option '%s'", m->n_key);
+}
+
+/* Checks the members of one block (NULL: the top level) against opts[].
+ * A block may appear more than once; its options still may not. */
+static int
+check_block(load_t *l, const node_t *n, const char *block)
+{
+	const opt_t	*o;
+	int		*seen;
+
+	for (; n != NULL; n = n->n_next) {
+		if (n->n_type == V_BLOCK) {
+			if (block != NULL)
+				return lerr(l, n->n_line, "unknown block '%s' "
+				    "in block '%s'", n->n_key, block);
+			if (!is_block(n->n_key))
+				return lerr(l, n->n_line, "unknown block '%s'",
+				    n->n_key);
+			if (check_block(l, n->n_child, n->n_key) != XF_OK)
+				return XF_ERR;
+			continue;
+		}
+		if ((o = find_opt(block, n->n_key)) == NULL)
+			return unknown_opt(l, block, n);
+		seen = &l->l_seen[o - opts];
+		if (*seen)
+			return lerr(l, n->n_line, "duplicate option '%s' "
+			    "(first set at line %d)", n->n_key, *seen);
+		*seen = n->n_line;
+		if (o->o_set(l, o, n) != XF_OK)
+			return XF_ERR;
+	}
+	return XF_OK;
+}
+
+/* Applies the default of every option the file did not set. */
+static int
+apply_defaults(load_t *l)
+{
+	xf_conf_t	*cf = l->l_conf;
+	node_t		*n;
+	char		 err[256];
+	int		 rc;
+
+	for (size_t i = 0; i < XF_NELEM(opts); i++) {
+		if (l->l_seen[i] || opts[i].o_default == NULL)
+			continue;
+		if (parse_value_text(opts[i].o_default, &n, err,
+		    sizeof(err)) != XF_OK)
+			return lerr(l, 0, "default of '%s': %s",
+			    opts[i].o_name, err);
+		rc = opts[i].o_set(l, &opts[i], n);
+		node_free(n);
+		if (rc != XF_OK)
+			return XF_ERR;
+	}
+
+	/* These live in the data directory unless said otherwise. */
+	if (cf->cf_control_socket == NULL &&
+	    asprintf(&cf->cf_control_socket, "%s/xfed.sock",
+	    strcmp(cf->cf_data_dir, "/") == 0 ? "" : cf->cf_data_dir) < 0) {
+		cf->cf_control_socket = NULL;
+		return lerr(l, 0, "out of memory");
+	}
+	if (cf->cf_pid_file == NULL &&
+	    asprintf(&cf->cf_pid_file, "%s/xfed.pid",
+	    strcmp(cf->cf_data_dir, "/") == 0 ? "" : cf->cf_data_dir) < 0) {
+		cf->cf_pid_file = NULL;
+		return lerr(l, 0, "out of memory");
+	}
+	return XF_OK;
+}
+
+/* The STARTTLS and direct-TLS listeners must not share a socket address. */
+static int
+check_listeners(load_t *l)
+{
+	xf_conf_t	*cf = l->l_conf;
+	const opt_t	*po = find_opt("c2s", "ports");
+	const opt_t	*to = find_opt("c2s", "tls-ports");
+	int		 pl = l->l_seen[po - opts], tl = l->l_seen[to - opts];
+	char		 a[80];
+
+	for (size_t i = 0; i < cf->cf_c2s_ntls_ports; i++)
+		for (size_t j = 0; j < cf->cf_c2s_nports; j++) {
+			if (!clash(&cf->cf_c2s_tls_ports[i],
+			    &cf->cf_c2s_ports[j]))
+				continue;
+			show_listen(&cf->cf_c2s_tls_ports[i], a, sizeof(a));
+			return lerr(l, tl > pl ? tl : pl, "listener '%s' is "
+			    "in both 'ports' and 'tls-ports'", a);
+		}
+	return XF_OK;
+}
+
+static int
+read_file(load_t *l, const char *path, xf_buf_t *b)
+{
+	FILE	*fp;
+	char	 chunk[8192];
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return lerr(l, 0, "cannot open: %s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (xf_buf_append(b, chunk, n) != XF_OK) {
+			fclose(fp);
+			return lerr(l, 0, "out of memory");
+		}
+	if (ferror(fp)) {
+		lerr(l, 0, "cannot read: %s", strerror(errno));
+		fclose(fp);
+		return XF_ERR;
+	}
+	fclose(fp);
+	return XF_OK;
+}
+
+int
+xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen)
+{
+	load_t		 l;
+	xf_buf_t	 text = { 0 };
+	node_t		*tree = NULL;
+
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	memset(&l, 0, sizeof(l));
+	l.l_file = path;
+	l.l_err = err;
+	l.l_errlen = errlen;
+
+	if ((l.l_conf = calloc(1, sizeof(*l.l_conf))) == NULL) {
+		lerr(&l, 0, "out of memory");
+		goto fail;
+	}
+	if (read_file(&l, path, &text) != XF_OK)
+		goto fail;
+	if (parse_text(path, xf_buf_data(&text), xf_buf_size(&text), &tree,
+	    err, errlen) != XF_OK)
+		goto fail;
+	if ((l.l_conf->cf_path = absolute(&l, path, 0)) == NULL ||
+	    check_block(&l, tree, NULL) != XF_OK ||
+	    apply_defaults(&l) != XF_OK ||
+	    check_listeners(&l) != XF_OK)
+		goto fail;
+
+	node_free(tree);
+	xf_buf_free(&text);
+	free(l.l_cwd);
+	*out = l.l_conf;
+	return XF_OK;
+
+fail:
+	node_free(tree);
+	xf_buf_free(&text);
+	free(l.l_cwd);
+	xf_conf_free(l.l_conf);
+	return XF_ERR;
+}
+
+void
+xf_conf_free(xf_conf_t *cf)
+{
+	if (cf == NULL)
+		return;
+	free(cf->cf_path);
+	free_strv(cf->cf_vhosts, cf->cf_nvhosts);
+	free(cf->cf_data_dir);
+	free_strv(cf->cf_admins, cf->cf_nadmins);
+	free(cf->cf_control_socket);
+	free(cf->cf_pid_file);
+	free(cf->cf_c2s_ports);
+	free(cf->cf_c2s_tls_ports);
+	free(cf->cf_tls_cert);
+	free(cf->cf_tls_key);
+	free(cf);
+}
+
+int
+xf_conf_listen(const char *spec, xf_listen_t *out)
+{
+	if (spec == NULL || parse_listen(spec, out) != LS_OK)
+		return XF_ERR;
+	return XF_OK;
+}
+
+int
+xf_conf_is_vhost(const xf_conf_t *cf, const char *host)
+{
+	if (cf == NULL || host == NULL)
+		return 0;
+	for (size_t i = 0; i < cf->cf_nvhosts; i++)
+		if (strcasecmp(cf->cf_vhosts[i], host) == 0)
+			return 1;
+	return 0;
+}

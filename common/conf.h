@@ -1,0 +1,60 @@
+/* conf.h: the configuration file (Tigase DSL style) and the options xfed knows. */
+#ifndef XF_CONF_H
+#define XF_CONF_H
+
+#include <stddef.h>
+
+/*
+ * One listener: a bare port means every address, IPv4 and IPv6
+ * (l_addr[0] == '\0'); 'address:port' or '[v6]:port' binds one address.
+ */
+typedef struct xf_listen_s {
+	char	 l_addr[64];	/* numeric address without brackets, or "" */
+	int	 l_port;
+} xf_listen_t;
+
+typedef struct xf_conf_s {
+	char		*cf_path;		/* absolute path of the file */
+
+	char	       **cf_vhosts;		/* 'virtual-hosts', normalised */
+	size_t		 cf_nvhosts;
+	char		*cf_data_dir;		/* 'data-dir', absolute */
+	int		 cf_workers;		/* 'workers': 'auto' = nproc */
+	char	       **cf_admins;		/* 'admins' (bare JIDs) */
+	size_t		 cf_nadmins;
+	char		*cf_control_socket;	/* 'control-socket', absolute */
+	int		 cf_log_level;		/* 'log-level', XF_LOG_* */
+	char		*cf_pid_file;		/* 'pid-file', absolute */
+	int		 cf_scram_iterations;	/* 'scram-iterations' */
+	int		 cf_drain_timeout;	/* 'drain-timeout', seconds */
+
+	/* c2s { ... } */
+	xf_listen_t	*cf_c2s_ports;		/* 'ports' (STARTTLS) */
+	size_t		 cf_c2s_nports;
+	xf_listen_t	*cf_c2s_tls_ports;	/* 'tls-ports' (direct TLS) */
+	size_t		 cf_c2s_ntls_ports;
+	int		 cf_c2s_tls_required;	/* 'tls-required' */
+	size_t		 cf_c2s_max_stanza;	/* 'max-stanza-size', bytes */
+	int		 cf_c2s_handshake_timeout; /* 'handshake-timeout', s */
+
+	/* tls { ... } */
+	char		*cf_tls_cert;		/* 'cert', absolute */
+	char		*cf_tls_key;		/* 'key', absolute */
+} xf_conf_t;
+
+/*
+ * Parses and checks the file.  On error returns XF_ERR and writes
+ * "file:line: message" into err.  Relative paths in the file are made
+ * absolute against the current directory at load time.  The result is
+ * owned by the caller; free it with xf_conf_free().
+ */
+int	 xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen);
+void	 xf_conf_free(xf_conf_t *);
+
+/* Parses one listener spec ("5222", "127.0.0.2:5222", "[::1]:5222"). */
+int	 xf_conf_listen(const char *spec, xf_listen_t *out);
+
+/* 1 when host is one of the configured virtual hosts. */
+int	 xf_conf_is_vhost(const xf_conf_t *, const char *host);
+
+#endif /* XF_CONF_H */

@@ -1,0 +1,30 @@
+/* msg.h: the messages that cross processes through a worker's ring. */
+#ifndef XF_MSG_H
+#define XF_MSG_H
+
+#include <stdint.h>
+
+/*
+ * Every ring message starts with xf_msg_t, then m_tolen bytes of the
+ * target full JID (no NUL), then the payload (m_type specific).  The
+ * consumer checks sizes before reading (the ring gives the total length).
+ *
+ * XF_MSG_STANZA  payload: one serialised stanza (jabber:client context)
+ *                for connection m_conn bound to the target JID.
+ * XF_MSG_KICK    payload: stream error condition, then NUL, then text;
+ *                close connection m_conn if still bound to the target JID.
+ */
+enum {
+	XF_MSG_STANZA = 1,
+	XF_MSG_KICK = 2,
+};
+
+typedef struct xf_msg_s {
+	uint64_t	m_conn;
+	uint32_t	m_from_worker;	/* sender slot, or UINT32_MAX = master */
+	uint32_t	m_tolen;
+} xf_msg_t;
+
+#define XF_MSG_FROM_MASTER	UINT32_MAX
+
+#endif /* XF_MSG_H */

@@ -1,0 +1,442 @@
+/* store.c: the durable store (LMDB): accounts now, rosters and offline messages later. */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "xf.h"
+#include "buf.h"
+#include "scram.h"
+#include "store.h"
+
+/*
+ * One LMDB environment per node, in its own directory, holding one named
+ * database per kind of data:
+ *
+ *   "accounts"   bare JID -> account record (below)
+ *   "rosters"    reserved: bare JID NUL contact JID -> roster item
+ *   "offline"    reserved: bare JID NUL sequence -> stanza
+ *
+ * Every process (master, each worker, xfedctl) opens its own handle after
+ * fork: LMDB keeps per-process state (the lock file's fcntl locks, reader
+ * slots) that a forked child must not use, so an xf_store_t never crosses
+ * a fork.  Nor may one process open the same directory twice: closing
+ * either handle would drop the other's locks.
+ *
+ * Any process may write.  LMDB serialises writers across processes with
+ * its own mutex in the lock file, and readers never block: a read sees
+ * the last transaction committed before it began.  Commits are synced
+ * (no MDB_NOSYNC): an account that was created stays created after a
+ * crash or power loss.
+ */
+
+#define STORE_MAPSIZE	((size_t)1 << 30)	/* sparse file; grows on use */
+#define STORE_MAXDBS	8			/* accounts + room to grow */
+#define STORE_ITER_MAX	10000000
+
+/*
+ * Account record, version 1: 136 bytes, integers little-endian so the
+ * layout does not depend on the compiler.  Only the hash-length prefix
+ * of each key is kept.
+ *
+ *   0  version (1)       1  3 zero bytes      4  iteration count (u32)
+ *   8  created (i64)    16  salt (16)
+ *  32  StoredKey SHA-1 (20)    52  StoredKey SHA-256 (32)
+ *  84  ServerKey SHA-1 (20)   104  ServerKey SHA-256 (32)
+ *
+ * A new layout takes a new version byte, and acct_decode() learns to read
+ * the old ones.
+ */
+#define ACCT_VERSION	1
+#define ACCT_SIZE	136
+
+struct xf_store_s {
+	MDB_env		*st_env;
+	MDB_dbi		 st_accounts;
+	char		 st_err[256];
+};
+
+/* The one place an LMDB (or errno) code becomes the store's error. */
+static int
+store_fail(xf_store_t *st, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+store_fail(xf_store_t *st, int rc, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(st->st_err, sizeof(st->st_err), fmt, ap);
+	va_end(ap);
+	if (rc != 0 && n >= 0 && (size_t)n < sizeof(st->st_err))
+		snprintf(st->st_err + n, sizeof(st->st_err) - (size_t)n,
+		    ": %s", mdb_strerror(rc));
+	return XF_ERR;
+}
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	uint32_t	 v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_u64(const uint8_t *p)
+{
+	uint64_t	 v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void
+acct_encode(const xf_account_t *a, uint8_t *p)
+{
+	const xf_cred_t	*c = &a->ac_cred;
+
+	memset(p, 0, ACCT_SIZE);
+	p[0] = ACCT_VERSION;
+	put_u32(p + 4, c->cr_iter);
+	put_u64(p + 8, (uint64_t)a->ac_created);
+	memcpy(p + 16, c->cr_salt, XF_SCRAM_SALT_LEN);
+	memcpy(p + 32, c->cr_stored[XF_HASH_SHA1], 20);
+	memcpy(p + 52, c->cr_stored[XF_HASH_SHA256], 32);
+	memcpy(p + 84, c->cr_server[XF_HASH_SHA1], 20);
+	memcpy(p + 104, c->cr_server[XF_HASH_SHA256], 32);
+}
+
+static int
+acct_decode(const MDB_val *v, xf_account_t *a)
+{
+	const uint8_t	*p = v->mv_data;
+	xf_cred_t	*c = &a->ac_cred;
+
+	if (v->mv_size != ACCT_SIZE || p[0] != ACCT_VERSION ||
+	    p[1] != 0 || p[2] != 0 || p[3] != 0)
+		return XF_ERR;
+	memset(a, 0, sizeof(*a));
+	c->cr_iter = get_u32(p + 4);
+	if (c->cr_iter < 1 || c->cr_iter > STORE_ITER_MAX)
+		return XF_ERR;
+	a->ac_created = (int64_t)get_u64(p + 8);
+	memcpy(c->cr_salt, p + 16, XF_SCRAM_SALT_LEN);
+	memcpy(c->cr_stored[XF_HASH_SHA1], p + 32, 20);
+	memcpy(c->cr_stored[XF_HASH_SHA256], p + 52, 32);
+	memcpy(c->cr_server[XF_HASH_SHA1], p + 84, 20);
+	memcpy(c->cr_server[XF_HASH_SHA256], p + 104, 32);
+	return XF_OK;
+}
+
+/*
+ * The key for a bare JID.  LMDB's keys are at most 511 bytes
+ * (mdb_env_get_maxkeysize), well short of the 2047 a bare JID may take;
+ * longer JIDs are refused rather than hashed, so keys stay readable and
+ * sorted.
+ */
+static int
+jid_key(xf_store_t *st, const char *bare, MDB_val *k)
+{
+	size_t	 len;
+	int	 max = mdb_env_get_maxkeysize(st->st_env);
+
+	if (bare == NULL || (len = strlen(bare)) == 0)
+		return store_fail(st, 0, "empty JID");
+	if (len > (size_t)max)
+		return store_fail(st, 0, "JID longer than %d bytes", max);
+	k->mv_data = (void *)bare;
+	k->mv_size = len;
+	return XF_OK;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int
+mkdirs(const char *dir)
+{
+	char		 path[4096], *p, c;
+	struct stat	 sb;
+	size_t		 len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (*p == '/' && p[-1] == '/')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(dir, &sb) == -1)
+		return -1;
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+int
+xf_store_open(const char *dir, xf_store_t **out, char *err, size_t errlen)
+{
+	xf_store_t	*st;
+	MDB_txn		*txn = NULL;
+	int		 rc, dead;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "store: out of memory");
+		return XF_ERR;
+	}
+	if (mkdirs(dir) == -1) {
+		store_fail(st, errno, "mkdir %s", dir);
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&st->st_env)) != 0) {
+		store_fail(st, rc, "mdb_env_create");
+		goto fail;
+	}
+	if ((rc = mdb_env_set_mapsize(st->st_env, STORE_MAPSIZE)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->st_env, STORE_MAXDBS)) != 0) {
+		store_fail(st, rc, "mdb_env_set");
+		goto fail;
+	}
+	if ((rc = mdb_env_open(st->st_env, dir, 0, 0600)) != 0) {
+		store_fail(st, rc, "mdb_env_open %s", dir);
+		goto fail;
+	}
+	/* Free reader slots left by processes that died in a read txn. */
+	if ((rc = mdb_reader_check(st->st_env, &dead)) != 0) {
+		store_fail(st, rc, "mdb_reader_check %s", dir);
+		goto fail;
+	}
+	/* A DBI opened in a committed txn stays valid for the env's life. */
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "accounts", MDB_CREATE,
+	    &st->st_accounts)) != 0) {
+		store_fail(st, rc, "open accounts in %s", dir);
+		goto fail;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		store_fail(st, rc, "open accounts in %s", dir);
+		goto fail;
+	}
+	*out = st;
+	return XF_OK;
+fail:
+	snprintf(err, errlen, "store: %s", st->st_err);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (st->st_env != NULL)
+		mdb_env_close(st->st_env);
+	free(st);
+	return XF_ERR;
+}
+
+void
+xf_store_close(xf_store_t *st)
+{
+	if (st == NULL)
+		return;
+	mdb_env_close(st->st_env);
+	free(st);
+}
+
+const char *
+xf_store_error(const xf_store_t *st)
+{
+	return st->st_err;
+}
+
+int
+xf_store_user_get(xf_store_t *st, const char *bare, xf_account_t *out)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	int		 rc, ret = XF_ERR;
+
+	if (jid_key(st, bare, &k) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_fail(st, rc, "get %s", bare);
+	rc = mdb_get(txn, st->st_accounts, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		ret = XF_DECLINED;
+	else if (rc != 0)
+		store_fail(st, rc, "get %s", bare);
+	else if (acct_decode(&v, out) != XF_OK)
+		store_fail(st, 0, "get %s: corrupt account record", bare);
+	else
+		ret = XF_OK;
+	/* v points into the map: decoded above, before the txn ends. */
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int
+xf_store_user_put(xf_store_t *st, const char *bare, const xf_account_t *a,
+    int create)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	uint8_t		 rec[ACCT_SIZE];
+	int		 rc;
+
+	if (jid_key(st, bare, &k) != XF_OK)
+		return XF_ERR;
+	if (a->ac_cred.cr_iter < 1 || a->ac_cred.cr_iter > STORE_ITER_MAX)
+		return store_fail(st, 0, "put %s: bad iteration count", bare);
+	acct_encode(a, rec);
+	v.mv_data = rec;
+	v.mv_size = sizeof(rec);
+
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return store_fail(st, rc, "put %s", bare);
+	if (!create) {
+		MDB_val	 old;
+
+		rc = mdb_get(txn, st->st_accounts, &k, &old);
+		if (rc == MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			return XF_DECLINED;
+		}
+		if (rc != 0)
+			goto fail;
+	}
+	rc = mdb_put(txn, st->st_accounts, &k, &v,
+	    create ? MDB_NOOVERWRITE : 0);
+	if (rc == MDB_KEYEXIST) {
+		mdb_txn_abort(txn);
+		return XF_DECLINED;
+	}
+	if (rc != 0)
+		goto fail;
+	/* Commit frees the txn, failed or not. */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_fail(st, rc, "put %s", bare);
+	return XF_OK;
+fail:
+	mdb_txn_abort(txn);
+	return store_fail(st, rc, "put %s", bare);
+}
+
+int
+xf_store_user_del(xf_store_t *st, const char *bare)
+{
+	MDB_txn		*txn;
+	MDB_val		 k;
+	int		 rc;
+
+	if (jid_key(st, bare, &k) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return store_fail(st, rc, "del %s", bare);
+	/* Later: the user's roster and offline messages go in this txn. */
+	rc = mdb_del(txn, st->st_accounts, &k, NULL);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return XF_DECLINED;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "del %s", bare);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_fail(st, rc, "del %s", bare);
+	return XF_OK;
+}
+
+/*
+ * Keys sort by the whole bare JID, so one domain's users are not
+ * contiguous and a domain filter reads every key: O(all accounts).  An
+ * index keyed domain-first would fix that if listing ever leaves the
+ * admin path.  The names are copied out and the read txn ended before fn
+ * runs, so fn may call back into the store (to delete, say); the cost is
+ * memory for all the names at once.  A non-zero return from fn stops the
+ * walk and is returned.
+ */
+int
+xf_store_user_list(xf_store_t *st, const char *domain,
+    int (*fn)(void *ud, const char *bare), void *ud)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	xf_buf_t	 names = { 0 };
+	size_t		 dlen = domain ? strlen(domain) : 0, off;
+	const char	*key, *name;
+	int		 rc, op, ret = XF_OK;
+
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_fail(st, rc, "list");
+	if ((rc = mdb_cursor_open(txn, st->st_accounts, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "list");
+	}
+	for (op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
+	    op = MDB_NEXT) {
+		key = k.mv_data;
+		if (k.mv_size == 0 || memchr(key, '\0', k.mv_size) != NULL) {
+			ret = store_fail(st, 0, "list: corrupt key");
+			break;
+		}
+		if (dlen > 0 && (k.mv_size < dlen + 2 ||
+		    key[k.mv_size - dlen - 1] != '@' ||
+		    memcmp(key + k.mv_size - dlen, domain, dlen) != 0))
+			continue;
+		if (xf_buf_append(&names, key, k.mv_size) != XF_OK ||
+		    xf_buf_append(&names, "", 1) != XF_OK) {
+			ret = store_fail(st, ENOMEM, "list");
+			break;
+		}
+	}
+	if (ret == XF_OK && rc != MDB_NOTFOUND)
+		ret = store_fail(st, rc, "list");
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+
+	for (off = 0; ret == XF_OK && off < xf_buf_size(&names);
+	    off += strlen(name) + 1) {
+		name = xf_buf_data(&names) + off;
+		ret = fn(ud, name);
+	}
+	xf_buf_free(&names);
+	return ret;
+}

@@ -1,0 +1,583 @@
+/* xmlstream.c: the streaming XMPP parser (expat) that hands out one stanza at a time. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <expat.h>
+
+#include "xf.h"
+#include "xml.h"
+#include "xmlstream.h"
+
+/*
+ * How this parser talks to its caller (beyond xmlstream.h):
+ *
+ *  - The stream header handed to cb->open is an element named "stream"
+ *    in XF_NS_STREAM with the header's attributes.  Its default
+ *    namespace declaration (xmlns='jabber:client' or 'jabber:server')
+ *    is not an attribute in XML Namespaces terms, but c2s/s2s must check
+ *    it, so it is stored as an unqualified attribute named "xmlns":
+ *    xf_el_attr(hdr, "xmlns").  Absent when the header declares none.
+ *    Prefixed declarations on the header are kept the same way, as
+ *    "xmlns:PREFIX" (s2s looks for xmlns:db, XEP-0220).  xf_el_write()
+ *    never writes these attributes back.
+ *
+ *  - Error conditions: xf_xmls_error() is NULL while all is well.  A
+ *    callback returning XF_ERR makes feed return XF_ERR with error ""
+ *    (the empty string): the callback has already dealt with it and no
+ *    stream error should be generated here.  Besides the conditions
+ *    xmlstream.h lists, "unsupported-encoding" is returned for an XML
+ *    declaration naming an encoding other than UTF-8 (RFC 6120 11.6).
+ *
+ *  - After XF_AGAIN the parser is suspended right after the event whose
+ *    callback asked for it; the bytes past *used were not parsed and
+ *    belong to the caller.  The only ways on are xf_xmls_reset() (then
+ *    feed the rest, normally a new stream header) or xf_xmls_free();
+ *    feeding without a reset is an "internal-server-error", because
+ *    expat has already buffered the unparsed tail and would parse it
+ *    twice.
+ *
+ *  - Depth: the stream element is depth 0, stanzas depth 1.  At most
+ *    XMLS_MAX_DEPTH elements may be open inside the stream, i.e. a
+ *    stanza nests at most 64 levels including itself.
+ *
+ *  - Size: the stream header and every stanza are limited to max_stanza
+ *    bytes, counted from the first byte of the start tag (for a start
+ *    tag still being received: from the end of the previous stanza).
+ *    The check runs inside the handlers and after every FEED_CHUNK
+ *    bytes handed to expat, so an endless stanza or start tag fails
+ *    once it crosses the limit and memory stays bounded by
+ *    max_stanza + FEED_CHUNK whatever the caller's buffer size.
+ */
+
+#define XMLS_MAX_DEPTH	64
+#define FEED_CHUNK	4096
+
+/*
+ * Expat joins namespace URI and local name with this byte.  0xff never
+ * occurs in UTF-8, so it cannot be part of a URI or a name (a '\n'
+ * could, in a URI written as &#10;).
+ */
+#define NS_SEP		'\xff'
+
+struct xf_xmls_s {
+	XML_Parser	 x_p;
+	xf_xmls_cb_t	 x_cb;
+	void		*x_ud;
+	size_t		 x_max;		/* 0 = no limit */
+
+	int		 x_depth;	/* open elements, stream = 1 */
+	xf_el_t		*x_hdr;		/* owned; header given to open */
+	xf_el_t		*x_stanza;	/* owned until handed to stanza */
+	xf_el_t		*x_cur;		/* borrowed: innermost open */
+	xf_el_t		*x_decls;	/* owned; header ns decls so far */
+
+	/* Byte positions since the last reset, as expat counts them. */
+	XML_Index	 x_fed;		/* bytes handed to expat */
+	XML_Index	 x_mark;	/* where the current stanza began */
+	XML_Index	 x_again_at;	/* end of the event that said AGAIN */
+
+	int		 x_suspended;	/* XF_AGAIN given; needs a reset */
+	const char	*x_err;		/* condition, or NULL */
+	char		 x_errtext[256];
+};
+
+/*
+ * Debian 12 backports the 2.6.0 reparse-deferral switch into its 2.5.0
+ * without bumping the version; elsewhere 2.5 lacks it.  A weak
+ * reference works on both.  Deferral must be off: it holds a completed
+ * tag back until more bytes arrive, which delays stanzas on an idle
+ * stream and would let an event end before the bytes of this feed.
+ */
+XMLPARSEAPI(XML_Bool) XML_SetReparseDeferralEnabled(XML_Parser, XML_Bool)
+    __attribute__((weak));
+
+static void
+verror(xf_xmls_t *x, const char *cond, const char *fmt, va_list ap)
+{
+	if (x->x_err != NULL)
+		return;		/* the first error is the one to report */
+	x->x_err = cond;
+	vsnprintf(x->x_errtext, sizeof(x->x_errtext), fmt, ap);
+}
+
+/* Records an error outside expat's handlers. */
+static void
+set_error(xf_xmls_t *x, const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_error(xf_xmls_t *x, const char *cond, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	verror(x, cond, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * From a handler: records an error and makes XML_Parse() return for
+ * good.  Expat may still call a few handlers after a stop (the end of
+ * an empty element, say); every handler returns at once once x_err is
+ * set.
+ */
+static void
+fail(xf_xmls_t *x, const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(xf_xmls_t *x, const char *cond, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	verror(x, cond, fmt, ap);
+	va_end(ap);
+	XML_StopParser(x->x_p, XML_FALSE);
+}
+
+static XML_Index
+event_end(xf_xmls_t *x)
+{
+	return XML_GetCurrentByteIndex(x->x_p) +
+	    XML_GetCurrentByteCount(x->x_p);
+}
+
+/* Does the stanza (or header) under way reach past max at pos? */
+static int
+over_limit(const xf_xmls_t *x, XML_Index pos)
+{
+	return x->x_max != 0 && pos - x->x_mark > (XML_Index)x->x_max;
+}
+
+/* From a handler: policy-violation when over the limit at pos. */
+static int
+too_big(xf_xmls_t *x, XML_Index pos)
+{
+	if (!over_limit(x, pos))
+		return 0;
+	fail(x, "policy-violation", "stanza larger than %zu bytes", x->x_max);
+	return 1;
+}
+
+/* Acts on what a callback returned. */
+static void
+cb_result(xf_xmls_t *x, int rc)
+{
+	if (rc == XF_AGAIN) {
+		/* A second AGAIN in the same token moves the end along. */
+		x->x_again_at = event_end(x);
+		if (!x->x_suspended) {
+			x->x_suspended = 1;
+			XML_StopParser(x->x_p, XML_TRUE);
+		}
+	} else if (rc != XF_OK)
+		fail(x, "", "callback failed");
+}
+
+/* Splits expat's "uri<SEP>local" (or "local") into a static pair. */
+static const char *
+split_name(const char *name, const char **ns, size_t *nslen)
+{
+	const char	*sep;
+
+	if ((sep = strchr(name, NS_SEP)) == NULL) {
+		*ns = "";
+		*nslen = 0;
+		return name;
+	}
+	*ns = name;
+	*nslen = sep - name;
+	return sep + 1;
+}
+
+static xf_el_t *
+make_el(xf_xmls_t *x, const char *name, const char **atts)
+{
+	xf_el_t		*el;
+	const char	*local, *ns;
+	char		*nsz = NULL;
+	size_t		 nslen;
+
+	local = split_name(name, &ns, &nslen);
+	if ((nsz = strndup(ns, nslen)) == NULL ||
+	    (el = xf_el_new(nsz, local)) == NULL)
+		goto fail;
+	free(nsz);
+	nsz = NULL;
+	for (; atts[0] != NULL; atts += 2) {
+		local = split_name(atts[0], &ns, &nslen);
+		if (nslen > 0 && (nsz = strndup(ns, nslen)) == NULL)
+			goto fail_el;
+		if (xf_el_set_attr_ns(el, nsz, local, atts[1]) != XF_OK)
+			goto fail_el;
+		free(nsz);
+		nsz = NULL;
+	}
+	return el;
+
+fail_el:
+	xf_el_free(el);
+fail:
+	free(nsz);
+	fail(x, "internal-server-error", "out of memory");
+	return NULL;
+}
+
+static void XMLCALL
+on_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	xf_xmls_t	*x = ud;
+	xf_el_t		*el;
+	xf_attr_t	*a;
+	XML_Index	 at;
+
+	if (x->x_err != NULL)
+		return;
+	at = XML_GetCurrentByteIndex(x->x_p);
+
+	if (x->x_depth == 0) {
+		if (too_big(x, event_end(x)))
+			return;
+		if ((el = make_el(x, name, atts)) == NULL)
+			return;
+		x->x_hdr = el;
+		x->x_depth = 1;
+		if (strcmp(el->e_ns, XF_NS_STREAM) != 0 ||
+		    strcmp(el->e_name, "stream") != 0) {
+			fail(x, "invalid-namespace", "stream element is "
+			    "{%.100s}%.50s", el->e_ns, el->e_name);
+			return;
+		}
+		for (a = x->x_decls ? x->x_decls->e_attrs : NULL; a != NULL;
+		    a = a->a_next)
+			if (xf_el_set_attr(el, a->a_name, a->a_value) !=
+			    XF_OK) {
+				fail(x, "internal-server-error",
+				    "out of memory");
+				return;
+			}
+		x->x_mark = event_end(x);
+		if (x->x_cb.open != NULL)
+			cb_result(x, x->x_cb.open(x->x_ud, el));
+		return;
+	}
+
+	if (x->x_depth > XMLS_MAX_DEPTH) {
+		fail(x, "policy-violation", "elements nested deeper than %d",
+		    XMLS_MAX_DEPTH);
+		return;
+	}
+	if (x->x_depth == 1)
+		x->x_mark = at;
+	if (too_big(x, event_end(x)))
+		return;
+	if ((el = make_el(x, name, atts)) == NULL)
+		return;
+	if (x->x_depth == 1)
+		x->x_stanza = el;
+	else
+		xf_el_append(x->x_cur, el);
+	x->x_cur = el;
+	x->x_depth++;
+}
+
+static void XMLCALL
+on_end(void *ud, const XML_Char *name)
+{
+	xf_xmls_t	*x = ud;
+	xf_el_t		*st;
+
+	if (x->x_err != NULL)
+		return;
+	x->x_depth--;
+	if (x->x_depth == 0) {
+		x->x_mark = event_end(x);
+		if (x->x_cb.close != NULL)
+			cb_result(x, x->x_cb.close(x->x_ud));
+		return;
+	}
+	if (x->x_depth > 1) {
+		x->x_cur = x->x_cur->e_parent;
+		return;
+	}
+	if (too_big(x, event_end(x)))
+		return;
+	st = x->x_stanza;
+	x->x_stanza = x->x_cur = NULL;
+	x->x_mark = event_end(x);
+	if (x->x_cb.stanza != NULL)
+		cb_result(x, x->x_cb.stanza(x->x_ud, st));
+	else
+		xf_el_free(st);
+}
+
+static void XMLCALL
+on_text(void *ud, const XML_Char *s, int len)
+{
+	xf_xmls_t	*x = ud;
+	int		 i;
+
+	if (x->x_err != NULL)
+		return;
+	if (x->x_depth > 1) {
+		/* Text from an entity reference has no byte count (0). */
+		if (too_big(x, event_end(x)))
+			return;
+		if (xf_el_add_text(x->x_cur, s, (size_t)len) != XF_OK)
+			fail(x, "internal-server-error", "out of memory");
+		return;
+	}
+	/* Between stanzas: whitespace keepalives only (RFC 6120 4.6.1). */
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' &&
+		    s[i] != '\r') {
+			fail(x, "bad-format", "text between stanzas");
+			return;
+		}
+	if (XML_GetCurrentByteCount(x->x_p) > 0)
+		x->x_mark = event_end(x);
+}
+
+static void XMLCALL
+on_nsdecl(void *ud, const XML_Char *prefix, const XML_Char *uri)
+{
+	xf_xmls_t	*x = ud;
+	char		 name[128];
+
+	if (x->x_err != NULL)
+		return;
+	/* Only the header's declarations are kept (see top). */
+	if (x->x_depth != 0)
+		return;
+	if (prefix == NULL)
+		snprintf(name, sizeof(name), "xmlns");
+	else if ((size_t)snprintf(name, sizeof(name), "xmlns:%s", prefix) >=
+	    sizeof(name))
+		return;		/* nobody looks for such a prefix */
+	if ((x->x_decls == NULL &&
+	    (x->x_decls = xf_el_new(NULL, "decls")) == NULL) ||
+	    xf_el_set_attr(x->x_decls, name, uri ? uri : "") != XF_OK)
+		fail(x, "internal-server-error", "out of memory");
+}
+
+static void XMLCALL
+on_xmldecl(void *ud, const XML_Char *version, const XML_Char *encoding,
+    int standalone)
+{
+	xf_xmls_t	*x = ud;
+
+	if (encoding != NULL && strcasecmp(encoding, "UTF-8") != 0)
+		fail(x, "unsupported-encoding", "encoding %.50s", encoding);
+}
+
+/*
+ * RFC 6120 section 11.1: no comments, processing instructions, internal
+ * or external DTD subsets, or entity declarations.  Refusing the DOCTYPE
+ * itself means no entity can ever be declared, so entity expansion
+ * attacks (billion laughs, external entities) cannot start.
+ */
+static void XMLCALL
+on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+    const XML_Char *pubid, int has_internal_subset)
+{
+	fail(ud, "restricted-xml", "DOCTYPE declaration");
+}
+
+static void XMLCALL
+on_entitydecl(void *ud, const XML_Char *name, int is_param,
+    const XML_Char *value, int value_len, const XML_Char *base,
+    const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
+{
+	fail(ud, "restricted-xml", "entity declaration");
+}
+
+static void XMLCALL
+on_unparsed(void *ud, const XML_Char *name, const XML_Char *base,
+    const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
+{
+	fail(ud, "restricted-xml", "unparsed entity declaration");
+}
+
+static void XMLCALL
+on_notation(void *ud, const XML_Char *name, const XML_Char *base,
+    const XML_Char *sysid, const XML_Char *pubid)
+{
+	fail(ud, "restricted-xml", "notation declaration");
+}
+
+static void XMLCALL
+on_pi(void *ud, const XML_Char *target, const XML_Char *data)
+{
+	fail(ud, "restricted-xml", "processing instruction");
+}
+
+static void XMLCALL
+on_comment(void *ud, const XML_Char *data)
+{
+	fail(ud, "restricted-xml", "comment");
+}
+
+/* Never load anything from outside; unreachable once DOCTYPE is
+ * refused, but it costs nothing to be sure. */
+static int XMLCALL
+on_extent(XML_Parser p, const XML_Char *context, const XML_Char *base,
+    const XML_Char *sysid, const XML_Char *pubid)
+{
+	return XML_STATUS_ERROR;
+}
+
+static void
+setup(xf_xmls_t *x)
+{
+	XML_Parser	 p = x->x_p;
+
+	XML_SetUserData(p, x);
+	XML_SetElementHandler(p, on_start, on_end);
+	XML_SetCharacterDataHandler(p, on_text);
+	XML_SetStartNamespaceDeclHandler(p, on_nsdecl);
+	XML_SetXmlDeclHandler(p, on_xmldecl);
+	XML_SetStartDoctypeDeclHandler(p, on_doctype);
+	XML_SetEntityDeclHandler(p, on_entitydecl);
+	XML_SetUnparsedEntityDeclHandler(p, on_unparsed);
+	XML_SetNotationDeclHandler(p, on_notation);
+	XML_SetProcessingInstructionHandler(p, on_pi);
+	XML_SetCommentHandler(p, on_comment);
+	XML_SetExternalEntityRefHandler(p, on_extent);
+	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
+	if (XML_SetReparseDeferralEnabled != NULL)
+		XML_SetReparseDeferralEnabled(p, XML_FALSE);
+}
+
+/* Drops everything that belongs to the current stream. */
+static void
+clear(xf_xmls_t *x)
+{
+	xf_el_free(x->x_hdr);
+	xf_el_free(x->x_stanza);
+	xf_el_free(x->x_decls);
+	x->x_hdr = x->x_stanza = x->x_cur = x->x_decls = NULL;
+	x->x_depth = 0;
+	x->x_fed = x->x_mark = x->x_again_at = 0;
+	x->x_suspended = 0;
+	x->x_err = NULL;
+	x->x_errtext[0] = '\0';
+}
+
+xf_xmls_t *
+xf_xmls_new(size_t max_stanza, const xf_xmls_cb_t *cb, void *ud)
+{
+	xf_xmls_t	*x;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	/* Forcing UTF-8 overrides any encoding the document declares. */
+	if ((x->x_p = XML_ParserCreateNS("UTF-8", NS_SEP)) == NULL) {
+		free(x);
+		return NULL;
+	}
+	if (cb != NULL)
+		x->x_cb = *cb;
+	x->x_ud = ud;
+	x->x_max = max_stanza;
+	setup(x);
+	return x;
+}
+
+void
+xf_xmls_free(xf_xmls_t *x)
+{
+	if (x == NULL)
+		return;
+	clear(x);
+	XML_ParserFree(x->x_p);
+	free(x);
+}
+
+int
+xf_xmls_reset(xf_xmls_t *x)
+{
+	clear(x);
+	/* Reset keeps the namespace mode but clears every handler. */
+	if (x->x_p == NULL || XML_ParserReset(x->x_p, "UTF-8") != XML_TRUE) {
+		if (x->x_p != NULL)
+			XML_ParserFree(x->x_p);
+		if ((x->x_p = XML_ParserCreateNS("UTF-8", NS_SEP)) == NULL) {
+			set_error(x, "internal-server-error", "out of memory");
+			return XF_ERR;
+		}
+	}
+	setup(x);
+	return XF_OK;
+}
+
+int
+xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
+{
+	XML_Index		 start = x->x_fed;
+	enum XML_Status		 st;
+	size_t			 off = 0, n;
+
+	if (used != NULL)
+		*used = 0;
+	if (x->x_err != NULL || x->x_p == NULL)
+		return XF_ERR;
+	if (x->x_suspended) {
+		set_error(x, "internal-server-error",
+		    "feed after XF_AGAIN without a reset");
+		return XF_ERR;
+	}
+
+	do {
+		n = len - off < FEED_CHUNK ? len - off : FEED_CHUNK;
+		st = XML_Parse(x->x_p, buf + off, (int)n, XML_FALSE);
+		x->x_fed += n;
+		off += n;
+		if (st == XML_STATUS_ERROR) {
+			if (x->x_err == NULL) {
+				enum XML_Error	 e = XML_GetErrorCode(x->x_p);
+
+				set_error(x, "not-well-formed",
+				    "%s (line %lu, column %lu)",
+				    XML_ErrorString(e),
+				    (unsigned long)
+				    XML_GetCurrentLineNumber(x->x_p),
+				    (unsigned long)
+				    XML_GetCurrentColumnNumber(x->x_p));
+			}
+			return XF_ERR;
+		}
+		if (x->x_err != NULL)
+			return XF_ERR;
+		if (st == XML_STATUS_SUSPENDED) {
+			/* Deferral is off, so the event ended in this feed. */
+			if (used != NULL && x->x_again_at > start)
+				*used = (size_t)(x->x_again_at - start);
+			return XF_AGAIN;
+		}
+		/* A stanza or start tag that has not ended yet. */
+		if (over_limit(x, x->x_fed)) {
+			set_error(x, "policy-violation",
+			    "stanza larger than %zu bytes", x->x_max);
+			return XF_ERR;
+		}
+	} while (off < len);
+
+	if (used != NULL)
+		*used = len;
+	return XF_OK;
+}
+
+const char *
+xf_xmls_error(const xf_xmls_t *x)
+{
+	return x->x_err;
+}
+
+const char *
+xf_xmls_errtext(const xf_xmls_t *x)
+{
+	return x->x_errtext;
+}

@@ -1,0 +1,279 @@
+/* main.c: xfed's entry: arguments, configuration check, daemon start-up, the master loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <openssl/ssl.h>
+
+#include "xf.h"
+#include "log.h"
+#include "master.h"
+#include "worker.h"
+
+#define DEFAULT_CONF	"/etc/xfed/xfed.conf"
+/* The rings: one per worker slot, sized for a burst of large stanzas. */
+#define RING_BYTES	(4u << 20)
+
+static xf_master_t	 master;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: xfed [-dftV] [-c file]\n");
+	exit(2);
+}
+
+static int
+mkdirs(const char *path, mode_t mode)
+{
+	char	 buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -1;
+	for (p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, mode) == -1 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(buf, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* A live pid in the pid file means another master owns this node. */
+static void
+check_pidfile(const char *path)
+{
+	FILE	*f;
+	long	 pid;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	if (fscanf(f, "%ld", &pid) == 1 && pid > 0 && pid != getpid() &&
+	    kill((pid_t)pid, 0) == 0)
+		fatalx("already running as pid %ld (%s)", pid, path);
+	fclose(f);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		fatal("cannot write pid file %s", path);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+static void
+daemonize(void)
+{
+	int	 fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* SIGHUP: a bad new file keeps the old configuration running. */
+static void
+reload(xf_master_t *m)
+{
+	xf_conf_t	*nc;
+	SSL_CTX		*ctx;
+	char		 err[1024];
+
+	log_info("reloading %s", m->m_conf_path);
+	if (xf_conf_load(m->m_conf_path, &nc, err, sizeof(err)) != XF_OK) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	if (strcmp(nc->cf_data_dir, m->m_conf->cf_data_dir) != 0 ||
+	    strcmp(nc->cf_control_socket, m->m_conf->cf_control_socket) != 0) {
+		log_warnx("reload failed: 'data-dir' and 'control-socket' "
+		    "need a restart");
+		xf_conf_free(nc);
+		return;
+	}
+	if ((ctx = xf_tls_ctx(nc, err, sizeof(err))) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		xf_conf_free(nc);
+		return;
+	}
+	SSL_CTX_free(ctx);
+	/* Draining workers keep the copy they were forked with. */
+	xf_conf_free(m->m_conf);
+	m->m_conf = nc;
+	log_setlevel(nc->cf_log_level);
+	xf_spawn_reload(m);
+}
+
+static void
+before_sleep(xf_loop_t *l, void *ud)
+{
+	xf_master_t	*m = ud;
+	int		 hup, term, chld;
+
+	xf_signal_take(&hup, &term, &chld);
+	if (term)
+		m->m_want_stop = 1;
+	if (hup)
+		m->m_want_reload = 1;
+	if (chld)
+		xf_spawn_reap(m);
+	if (m->m_want_stop) {
+		xf_loop_stop(l);
+		return;
+	}
+	if (m->m_want_reload) {
+		m->m_want_reload = 0;
+		reload(m);
+	}
+	/* Dead workers of the current generation come back at once. */
+	xf_spawn_workers(m);
+}
+
+int
+main(int argc, char *argv[])
+{
+	xf_master_t	*m = &master;
+	const char	*conf_path = getenv("XFED_CONF");
+	int		 ch, foreground = 0, check = 0, debug = 0;
+	char		 err[1024];
+	SSL_CTX		*ctx;
+	xf_sess_t	*sess;
+
+	if (conf_path == NULL)
+		conf_path = DEFAULT_CONF;
+	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'V':
+			printf("xfed %s\n", XF_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(1, XF_LOG_INFO);
+	if (xf_conf_load(conf_path, &m->m_conf, err, sizeof(err)) != XF_OK) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		if ((ctx = xf_tls_ctx(m->m_conf, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: %s\n", conf_path, err);
+			return 1;
+		}
+		SSL_CTX_free(ctx);
+		printf("configuration %s is ok\n", m->m_conf->cf_path);
+		return 0;
+	}
+	if ((m->m_conf_path = strdup(m->m_conf->cf_path)) == NULL)
+		fatal("strdup");
+	log_setlevel(debug ? XF_LOG_DEBUG : m->m_conf->cf_log_level);
+	log_procname("master");
+
+	if (mkdirs(m->m_conf->cf_data_dir, 0700) == -1)
+		fatal("cannot create data directory %s", m->m_conf->cf_data_dir);
+	check_pidfile(m->m_conf->cf_pid_file);
+	/* Fail before daemonizing, where the operator can see why. */
+	if ((ctx = xf_tls_ctx(m->m_conf, err, sizeof(err))) == NULL)
+		fatalx("tls: %s", err);
+	SSL_CTX_free(ctx);
+
+	if (!foreground) {
+		daemonize();
+		log_init(0, debug ? XF_LOG_DEBUG : m->m_conf->cf_log_level);
+	}
+	m->m_foreground = foreground;
+	m->m_started = time(NULL);
+	m->m_ctl_fd = -1;
+
+	/* The session table is volatile: whatever a previous run left is
+	 * stale.  Cleared once here, before any worker exists. */
+	if (xf_sess_open(m->m_conf->cf_data_dir, 1, &sess, err,
+	    sizeof(err)) != XF_OK)
+		fatalx("session table: %s", err);
+	xf_sess_close(sess);
+	if (xf_master_open_handles(m, err, sizeof(err)) != XF_OK)
+		fatalx("%s", err);
+	if (xf_rings_create(RING_BYTES, &m->m_rings, err, sizeof(err))
+	    != XF_OK)
+		fatalx("rings: %s", err);
+	if ((m->m_loop = xf_loop_new()) == NULL)
+		fatal("epoll_create1");
+	if (xf_control_init(m, err, sizeof(err)) != XF_OK)
+		fatalx("%s", err);
+	xf_signal_init();
+	write_pidfile(m->m_conf->cf_pid_file);
+
+	log_info("xfed %s starting %d workers for %zu virtual hosts",
+	    XF_VERSION, m->m_conf->cf_workers, m->m_conf->cf_nvhosts);
+	if (xf_spawn_workers(m) != XF_OK)
+		log_warnx("not every worker started");
+	xf_loop_before_sleep(m->m_loop, before_sleep, m);
+	xf_loop_run(m->m_loop);
+
+	log_info("stopping");
+	xf_spawn_stop(m);
+	xf_control_close(m);
+	unlink(m->m_conf->cf_pid_file);
+	xf_sess_close(m->m_sess);
+	xf_store_close(m->m_store);
+	xf_rings_destroy(m->m_rings);
+	xf_loop_free(m->m_loop);
+	log_info("stopped");
+	xf_conf_free(m->m_conf);
+	free(m->m_conf_path);
+	return 0;
+}

@@ -1,0 +1,976 @@
+# xfedtest.py: TAP output, a throwaway xfed node and XMPP clients for t/e2e/*.t.
+#
+# A test is a function given to main(); main() runs it under a watchdog and,
+# whatever happens, kills every process the test started, closes its clients
+# and removes its temp dirs (kept when XFED_KEEP is set).  On any failure the
+# tail of each node's log is printed as diagnostics.
+#
+# Everything listens on 127.0.0.1 and on ports picked at random below 32768,
+# so tests may run in parallel (prove -j).
+
+import asyncio
+import base64
+import json as jsonlib
+import logging
+import os
+import random
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import xml.etree.ElementTree as ET
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(
+    sys.argv[0])), '..', '..'))
+XFED = os.environ.get('XFED_BIN', os.path.join(REPO, 'bin', 'xfed'))
+XFEDCTL = os.environ.get('XFEDCTL_BIN', os.path.join(REPO, 'bin', 'xfedctl'))
+KEEP = bool(os.environ.get('XFED_KEEP'))
+
+NS_CLIENT = 'jabber:client'
+NS_STREAM = 'http://etherx.jabber.org/streams'
+NS_STREAMS = 'urn:ietf:params:xml:ns:xmpp-streams'
+NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas'
+NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
+NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
+NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
+
+# ---------------------------------------------------------------- TAP
+
+_tap = {'n': 0, 'failed': 0, 'planned': None}
+
+
+def plan(n):
+	_tap['planned'] = n
+	print('1..%d' % n, flush=True)
+
+
+def diag(msg):
+	for line in str(msg).splitlines() or ['']:
+		print('# ' + line, flush=True)
+
+
+def ok(cond, name=''):
+	_tap['n'] += 1
+	if not cond:
+		_tap['failed'] += 1
+	print('%s %d - %s' % ('ok' if cond else 'not ok', _tap['n'], name),
+	    flush=True)
+	if not cond:
+		here = os.path.abspath(__file__).rstrip('c')
+		for fr in reversed(traceback.extract_stack()):
+			if os.path.abspath(fr.filename) != here:
+				diag('  Failed test at %s line %d.' %
+				    (os.path.basename(fr.filename),
+				    fr.lineno))
+				break
+	return bool(cond)
+
+
+def is_(got, expected, name=''):
+	r = ok(got == expected, name)
+	if not r:
+		diag('         got: %r' % (got,))
+		diag('    expected: %r' % (expected,))
+	return r
+
+
+def like(got, pattern, name=''):
+	import re
+	r = ok(got is not None and re.search(pattern, got) is not None, name)
+	if not r:
+		diag('                  %r' % (got,))
+		diag('    doesn\'t match %r' % (pattern,))
+	return r
+
+
+def skip(name, reason=''):
+	_tap['n'] += 1
+	print('ok %d - %s # SKIP %s' % (_tap['n'], name, reason), flush=True)
+
+
+class _SkipAll(Exception):
+	pass
+
+
+def skip_all(reason):
+	if _tap['n'] == 0 and _tap['planned'] is None:
+		print('1..0 # SKIP %s' % reason, flush=True)
+		_tap['planned'] = 0
+	raise _SkipAll(reason)
+
+
+def bail(reason):
+	print('Bail out! %s' % reason, flush=True)
+	raise _SkipAll(reason)
+
+
+def done_testing():
+	if _tap['planned'] is None:
+		_tap['planned'] = _tap['n']
+		print('1..%d' % _tap['n'], flush=True)
+
+
+# ---------------------------------------------------------------- cleanup
+
+_nodes = []
+_clients = []
+_tmpdirs = []
+_procs = []		# extra Popen objects started by tests (own pgid)
+_hooks = []		# functions to call at clean-up (daemons, ...)
+
+
+def at_cleanup(fn):
+	_hooks.append(fn)
+
+
+class Timeout(Exception):
+	pass
+
+
+def _alarm(signum, frame):
+	raise Timeout('test watchdog expired')
+
+
+def _term(signum, frame):
+	raise SystemExit('killed by signal %d' % signum)
+
+
+def _cleanup():
+	for c in list(_clients):
+		try:
+			c.abort()
+		except Exception:
+			pass
+	for n in list(_nodes):
+		try:
+			n.kill()
+		except Exception:
+			pass
+	for p in list(_procs):
+		_killpg(p)
+	for fn in list(_hooks):
+		try:
+			fn()
+		except Exception:
+			pass
+	_hooks.clear()
+	for d in list(_tmpdirs):
+		if KEEP:
+			print('# kept %s' % d, flush=True)
+		else:
+			shutil.rmtree(d, ignore_errors=True)
+	_clients.clear()
+	_nodes.clear()
+	_procs.clear()
+	_tmpdirs.clear()
+
+
+def _killpg(p):
+	# Even when the leader is gone its children may not be.
+	try:
+		os.killpg(p.pid, signal.SIGKILL)
+	except (ProcessLookupError, PermissionError):
+		pass
+	try:
+		p.wait(timeout=5)
+	except Exception:
+		pass
+
+
+def mkdtemp():
+	d = tempfile.mkdtemp(prefix='xfed-e2e-')
+	_tmpdirs.append(d)
+	return d
+
+
+def spawn(argv, **kw):
+	"""Popen in its own process group, killed at the end of the test."""
+	p = subprocess.Popen(argv, start_new_session=True, **kw)
+	_procs.append(p)
+	return p
+
+
+def main(fn, timeout=150, needs_xfed=True):
+	"""Runs fn() as the test, bounded by timeout seconds."""
+	import atexit
+	atexit.register(_cleanup)
+	signal.signal(signal.SIGTERM, _term)
+	signal.signal(signal.SIGINT, _term)
+	signal.signal(signal.SIGALRM, _alarm)
+	if os.environ.get('XFED_DEBUG'):
+		logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+	else:
+		logging.basicConfig(level=logging.CRITICAL)
+	status = 0
+	signal.alarm(timeout)
+	try:
+		if needs_xfed:
+			for b in (XFED, XFEDCTL):
+				if not os.access(b, os.X_OK):
+					print('1..1\nnot ok 1 - %s is built '
+					    '(run make)' % b, flush=True)
+					return 1
+		fn()
+	except _SkipAll:
+		pass
+	except BaseException as e:
+		signal.alarm(0)
+		status = 255
+		ok(False, 'test died: %s: %s' % (type(e).__name__, e))
+		diag(traceback.format_exc())
+	finally:
+		signal.alarm(0)
+		if _tap['failed'] or status:
+			for n in _nodes:
+				n.diag_log()
+		_cleanup()
+		_close_loop()
+	if _tap['planned'] is None:
+		done_testing()
+	if status:
+		sys.exit(status)
+	sys.exit(min(_tap['failed'], 254))
+
+
+def _close_loop():
+	# Let the aborted clients see their connections go, then cancel what
+	# slixmpp still has running so nothing complains at exit.
+	try:
+		_loop.run_until_complete(asyncio.sleep(0.05))
+		tasks = asyncio.all_tasks(_loop)
+		for t in tasks:
+			t.cancel()
+		if tasks:
+			_loop.run_until_complete(asyncio.wait(tasks, timeout=2))
+		_loop.close()
+	except Exception:
+		pass
+
+
+# ---------------------------------------------------------------- helpers
+
+def free_port():
+	"""A port in 20000-32000 that nobody listens on right now."""
+	for _ in range(200):
+		port = random.randint(20000, 32000)
+		s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		try:
+			s.bind(('127.0.0.1', port))
+		except OSError:
+			continue
+		finally:
+			s.close()
+		return port
+	raise RuntimeError('no free port')
+
+
+def wait_for(pred, timeout, interval=0.05):
+	"""Polls pred() until it returns a true value or timeout seconds pass."""
+	deadline = time.monotonic() + timeout
+	while True:
+		v = pred()
+		if v:
+			return v
+		if time.monotonic() >= deadline:
+			return v
+		time.sleep(interval)
+
+
+def port_open(port, host='127.0.0.1'):
+	try:
+		s = socket.create_connection((host, port), timeout=0.5)
+	except OSError:
+		return False
+	s.close()
+	return True
+
+
+def make_cert(d, cn='localhost'):
+	cert = os.path.join(d, 'cert.pem')
+	key = os.path.join(d, 'key.pem')
+	subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec',
+	    '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+	    '-subj', '/CN=' + cn, '-addext', 'subjectAltName=DNS:' + cn,
+	    '-keyout', key, '-out', cert], check=True, timeout=30,
+	    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+	return cert, key
+
+
+def pid_alive(pid):
+	try:
+		os.kill(pid, 0)
+	except ProcessLookupError:
+		return False
+	except PermissionError:
+		return True
+	# A zombie still answers kill(0): look at its state.
+	try:
+		with open('/proc/%d/stat' % pid) as f:
+			return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+	except OSError:
+		return False
+
+
+class CtlResult:
+	def __init__(self, rc, out, err):
+		self.rc = rc
+		self.out = out
+		self.err = err
+		self.data = None
+		try:
+			self.data = jsonlib.loads(out) if out.strip() else None
+		except ValueError:
+			pass
+
+	def __repr__(self):
+		return 'CtlResult(rc=%r, out=%r, err=%r)' % (self.rc,
+		    self.out[:300], self.err[:300])
+
+
+def run_ctl(sock, *args, input=None, json=True, timeout=15):
+	argv = [XFEDCTL, '-s', sock] + (['--json'] if json else []) + \
+	    [str(a) for a in args]
+	try:
+		p = subprocess.run(argv, input=input, capture_output=True,
+		    text=True, timeout=timeout)
+	except subprocess.TimeoutExpired as e:
+		return CtlResult(-1, e.stdout or '', 'timeout: %s' % (argv,))
+	return CtlResult(p.returncode, p.stdout, p.stderr)
+
+
+# ---------------------------------------------------------------- the node
+
+class Node:
+	"""One xfed master with its workers, in its own temp dir."""
+
+	def __init__(self, workers=2, tls_required=True, max_stanza=65536,
+	    vhosts=('localhost',), log_level='debug', extra='', c2s_extra='',
+	    start=True, name='node'):
+		self.name = name
+		self.dir = mkdtemp()
+		self.workers = workers
+		self.tls_required = tls_required
+		self.max_stanza = max_stanza
+		self.vhosts = list(vhosts)
+		self.log_level = log_level
+		self.extra = extra
+		self.c2s_extra = c2s_extra
+		self.port = free_port()
+		self.tls_port = free_port()
+		while self.tls_port == self.port:
+			self.tls_port = free_port()
+		self.data_dir = os.path.join(self.dir, 'data')
+		self.sock = os.path.join(self.dir, 'xfed.sock')
+		self.pid_file = os.path.join(self.dir, 'xfed.pid')
+		self.conf = os.path.join(self.dir, 'xfed.conf')
+		self.log = os.path.join(self.dir, 'xfed.log')
+		self.cert, self.key = make_cert(self.dir)
+		self.proc = None
+		self.write_conf()
+		_nodes.append(self)
+		if start:
+			self.start()
+
+	def conf_text(self):
+		q = lambda s: "'%s'" % s
+		lst = lambda l: '[ ' + ', '.join(q(s) for s in l) + ' ]'
+		return '\n'.join([
+		    '# written by t/e2e/lib/xfedtest.py',
+		    "'virtual-hosts' = %s" % lst(self.vhosts),
+		    "'data-dir' = %s" % q(self.data_dir),
+		    "'control-socket' = %s" % q(self.sock),
+		    "'pid-file' = %s" % q(self.pid_file),
+		    "'workers' = %d" % self.workers,
+		    "'log-level' = %s" % q(self.log_level),
+		    "'scram-iterations' = 4096",
+		    self.extra,
+		    'c2s {',
+		    "    'ports' = %s" % lst(['127.0.0.1:%d' % self.port]),
+		    "    'tls-ports' = %s" % lst(['127.0.0.1:%d' %
+			self.tls_port]),
+		    "    'tls-required' = %s" % ('true' if self.tls_required
+			else 'false'),
+		    "    'max-stanza-size' = %d" % self.max_stanza,
+		    self.c2s_extra,
+		    '}',
+		    'tls {',
+		    "    'cert' = %s" % q(self.cert),
+		    "    'key' = %s" % q(self.key),
+		    '}',
+		    ''])
+
+	def write_conf(self):
+		with open(self.conf, 'w') as f:
+			f.write(self.conf_text())
+
+	def start(self, wait=True, timeout=10):
+		self.logf = open(self.log, 'ab')
+		self.proc = subprocess.Popen([XFED, '-f', '-c', self.conf],
+		    stdin=subprocess.DEVNULL, stdout=self.logf,
+		    stderr=subprocess.STDOUT, cwd=self.dir,
+		    start_new_session=True)
+		self.pid = self.proc.pid
+		if wait:
+			self.wait_ready(timeout)
+		return self
+
+	def ready(self):
+		if not (port_open(self.port) and port_open(self.tls_port)):
+			return False
+		st = run_ctl(self.sock, 'status', timeout=5).data
+		if not st or 'workers' not in st:
+			return False
+		running = [w for w in st['workers'] if w.get('pid') and
+		    w.get('state') == 'running']
+		return len(running) >= self.workers
+
+	def wait_ready(self, timeout=10):
+		deadline = time.monotonic() + timeout
+		while time.monotonic() < deadline:
+			if self.proc.poll() is not None:
+				raise RuntimeError('%s: xfed exited with %r '
+				    'during start-up' % (self.name,
+				    self.proc.returncode))
+			if self.ready():
+				return True
+			time.sleep(0.1)
+		raise RuntimeError('%s: xfed not ready after %ss' %
+		    (self.name, timeout))
+
+	def alive(self):
+		return self.proc is not None and self.proc.poll() is None
+
+	def ctl(self, *args, input=None, json=True, timeout=15):
+		return run_ctl(self.sock, *args, input=input, json=json,
+		    timeout=timeout)
+
+	def add_user(self, jid, password):
+		r = self.ctl('user', 'add', jid, input=password + '\n')
+		if r.rc != 0:
+			raise RuntimeError('user add %s: %r' % (jid, r))
+		return r
+
+	def status(self):
+		r = self.ctl('status')
+		if r.rc != 0 or not isinstance(r.data, dict):
+			raise RuntimeError('status: %r' % (r,))
+		return r.data
+
+	def sessions(self):
+		r = self.ctl('sessions')
+		if r.rc != 0 or not isinstance(r.data, dict):
+			raise RuntimeError('sessions: %r' % (r,))
+		return r.data.get('sessions', [])
+
+	def session(self, full_jid):
+		for s in self.sessions():
+			if s.get('jid') == full_jid:
+				return s
+		return None
+
+	def worker_of(self, full_jid, timeout=5):
+		"""The worker slot holding full_jid's session (None if absent)."""
+		s = wait_for(lambda: self.session(full_jid), timeout)
+		return s['worker'] if s else None
+
+	def workers_list(self):
+		return self.status().get('workers', [])
+
+	def kill_worker(self, slot, sig=signal.SIGKILL):
+		"""Signals the worker in slot; returns (index, old pid)."""
+		for w in self.workers_list():
+			if w.get('slot') == slot:
+				os.kill(w['pid'], sig)
+				return w.get('index'), w['pid']
+		raise RuntimeError('no worker in slot %r' % (slot,))
+
+	def signal(self, sig):
+		os.kill(self.pid, sig)
+
+	def stop(self, timeout=10):
+		"""SIGTERM and wait; returns the exit status (None if hung)."""
+		if not self.alive():
+			return self.proc.returncode if self.proc else None
+		os.kill(self.pid, signal.SIGTERM)
+		try:
+			return self.proc.wait(timeout=timeout)
+		except subprocess.TimeoutExpired:
+			return None
+
+	def kill(self):
+		if self.proc is None:
+			return
+		try:
+			os.killpg(self.proc.pid, signal.SIGKILL)
+		except (ProcessLookupError, PermissionError):
+			pass
+		try:
+			self.proc.wait(timeout=5)
+		except Exception:
+			pass
+		try:
+			self.logf.close()
+		except Exception:
+			pass
+
+	def log_tail(self, n=40):
+		try:
+			with open(self.log, 'rb') as f:
+				lines = f.read().decode('utf-8', 'replace') \
+				    .splitlines()
+		except OSError:
+			return []
+		return lines[-n:]
+
+	def log_text(self):
+		try:
+			with open(self.log, 'rb') as f:
+				return f.read().decode('utf-8', 'replace')
+		except OSError:
+			return ''
+
+	def diag_log(self, n=40):
+		diag('--- %s: last lines of %s' % (self.name, self.log))
+		for line in self.log_tail(n):
+			diag(line)
+
+
+# ---------------------------------------------------------------- slixmpp
+
+_loop = asyncio.new_event_loop()
+asyncio.set_event_loop(_loop)
+
+
+def run(coro, timeout=10):
+	"""Runs coro on the clients' loop, at most timeout seconds."""
+	return _loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+
+def pump(seconds):
+	"""Lets the clients' loop run for a while (to receive, to prove
+	that nothing arrives)."""
+	_loop.run_until_complete(asyncio.sleep(seconds))
+
+
+import slixmpp				# noqa: E402  (after the loop exists)
+from slixmpp.xmlstream.handler import Callback	# noqa: E402
+from slixmpp.xmlstream.matcher import MatchXPath	# noqa: E402
+
+
+class _Xmpp(slixmpp.ClientXMPP):
+	# Never ask DNS: 'localhost' may resolve to ::1 first, and the node
+	# listens on 127.0.0.1 only.
+	async def get_dns_records(self, domain, port=None):
+		return [(domain, '127.0.0.1', self.address[1])]
+
+
+class Client:
+	"""An XMPP client on the harness loop.  Every call is bounded."""
+
+	def __init__(self, node, jid, password, mech=None, direct_tls=False,
+	    priority=0, presence=True, port=None):
+		self.node = node
+		self.jid = jid
+		self.password = password
+		self.mech = mech
+		self.direct_tls = direct_tls
+		self.priority = priority
+		self.presence = presence
+		self.port = port
+		self.messages = asyncio.Queue()
+		self.stream_errors = []
+		self.auth_failures = []
+		self.result = None
+		self.connected = False
+		self._done = None
+		self._gone = _loop.create_future()
+		self.xmpp = None
+		_clients.append(self)
+
+	def _new_xmpp(self):
+		x = _Xmpp(self.jid, self.password)
+		x.ssl_context = ssl.create_default_context()
+		x.ssl_context.check_hostname = False
+		x.ssl_context.verify_mode = ssl.CERT_NONE
+		x.whitespace_keepalive = False
+		if self.mech:
+			x['feature_mechanisms'].use_mech = self.mech
+		# PLAIN over TLS only; allow it whenever TLS is up.
+		x['feature_mechanisms'].unencrypted_plain = False
+		x.register_handler(Callback('xfedtest messages',
+		    MatchXPath('{%s}message' % NS_CLIENT),
+		    lambda m: self.messages.put_nowait(m)))
+		x.add_event_handler('session_start', self._on_session)
+		x.add_event_handler('failed_auth', self._on_failed_auth)
+		x.add_event_handler('failed_all_auth', lambda e:
+		    self._finish('failed_auth'))
+		x.add_event_handler('no_auth', lambda e:
+		    self._finish('no_auth'))
+		x.add_event_handler('stream_error', self._on_stream_error)
+		x.add_event_handler('disconnected', self._on_disconnected)
+		x.add_event_handler('connection_failed', lambda e:
+		    self._finish('connection_failed'))
+		return x
+
+	def _finish(self, what):
+		if self._done is not None and not self._done.done():
+			self._done.set_result(what)
+
+	def _on_session(self, ev):
+		self.connected = True
+		if self.presence:
+			self.xmpp.send_presence(ppriority=self.priority)
+		self._finish('session')
+
+	def _on_failed_auth(self, stanza):
+		self.auth_failures.append(stanza['condition'])
+
+	def _on_stream_error(self, err):
+		self.stream_errors.append(err['condition'])
+
+	def _on_disconnected(self, reason):
+		self.connected = False
+		self._finish('disconnected')
+		if not self._gone.done():
+			self._gone.set_result(reason)
+
+	async def _login(self):
+		self._done = _loop.create_future()
+		self._gone = _loop.create_future()
+		self.xmpp = self._new_xmpp()
+		port = self.port or (self.node.tls_port if self.direct_tls
+		    else self.node.port)
+		self.xmpp.connect(address=('127.0.0.1', port),
+		    use_ssl=self.direct_tls,
+		    force_starttls=not self.direct_tls,
+		    disable_starttls=self.direct_tls)
+		return await self._done
+
+	def login(self, timeout=10):
+		"""Connects and authenticates: returns 'session' on success,
+		else 'failed_auth', 'disconnected', 'timeout', ..."""
+		try:
+			self.result = run(self._login(), timeout)
+		except asyncio.TimeoutError:
+			self.result = 'timeout'
+		if self.result != 'session':
+			self.abort()
+		return self.result
+
+	@property
+	def full_jid(self):
+		return str(self.xmpp.boundjid) if self.xmpp else None
+
+	def send_message(self, to, body, mtype='chat'):
+		self.xmpp.send_message(mto=to, mbody=body, mtype=mtype)
+
+	def send_raw(self, data):
+		self.xmpp.send_raw(data)
+
+	def wait_message(self, timeout=5, pred=None):
+		"""The next message stanza (matching pred), or None."""
+		async def get():
+			while True:
+				m = await self.messages.get()
+				if pred is None or pred(m):
+					return m
+		try:
+			return run(get(), timeout)
+		except asyncio.TimeoutError:
+			return None
+
+	def drain_messages(self):
+		out = []
+		while not self.messages.empty():
+			out.append(self.messages.get_nowait())
+		return out
+
+	def iq(self, xml, to=None, itype='get', timeout=5):
+		"""Sends an iq with the given child (XML text); returns the
+		reply stanza (result or error) or None on timeout."""
+		iq = self.xmpp.Iq()
+		iq['type'] = itype
+		if to:
+			iq['to'] = to
+		iq.append(ET.fromstring(xml))
+
+		async def go():
+			try:
+				return await iq.send(timeout=timeout)
+			except slixmpp.exceptions.IqError as e:
+				return e.iq
+		try:
+			return run(go(), timeout + 1)
+		except (asyncio.TimeoutError,
+		    slixmpp.exceptions.IqTimeout):
+			return None
+
+	def wait_disconnected(self, timeout=5):
+		"""True once the connection is gone."""
+		if self._gone.done():
+			return True
+		try:
+			run(asyncio.shield(self._gone), timeout)
+			return True
+		except asyncio.TimeoutError:
+			return False
+
+	def disconnect(self, timeout=3):
+		if self.xmpp is None or self._gone.done():
+			return
+		try:
+			run(self.xmpp.disconnect(wait=timeout), timeout + 1)
+		except Exception:
+			pass
+		if not self._gone.done():
+			self.abort()
+
+	def abort(self):
+		if self.xmpp is not None:
+			try:
+				self.xmpp.cancel_connection_attempt()
+				self.xmpp.abort()
+			except Exception:
+				pass
+
+
+def login(node, jid, password, **kw):
+	"""A logged-in Client, or raises (the test dies with the reason)."""
+	c = Client(node, jid, password, **kw)
+	r = c.login()
+	if r != 'session':
+		raise RuntimeError('login %s failed: %s %s %s' % (jid, r,
+		    c.auth_failures, c.stream_errors))
+	return c
+
+
+def exchange(a, b, body=None, timeout=5):
+	"""a sends b (to b's full JID) a chat message; returns the message
+	b got with that body, or None."""
+	body = body or 'm-%06d' % random.randint(0, 999999)
+	a.send_message(b.full_jid, body)
+	return b.wait_message(timeout, lambda m: m['body'] == body)
+
+
+def login_where(node, jid, password, want, attempts=20, **kw):
+	"""Logs jid in until want(slot) holds for the worker slot of its
+	session; returns (client, slot) or (None, None).  Connections spread
+	over the workers' SO_REUSEPORT sockets by hash, so this takes a few
+	tries."""
+	for i in range(attempts):
+		c = login(node, jid, password, **kw)
+		w = node.worker_of(c.full_jid)
+		if w is not None and want(w):
+			return c, w
+		c.disconnect()
+		wait_for(lambda: node.session(c.full_jid) is None, 3)
+	return None, None
+
+
+def on_different_workers(node, jid, password, other, **kw):
+	"""jid logged in on a worker other than the one of other (a full
+	JID); returns (client, slot) or (None, None)."""
+	theirs = node.worker_of(other)
+	return login_where(node, jid, password, lambda w: w != theirs, **kw)
+
+
+def on_worker(node, jid, password, slot, **kw):
+	return login_where(node, jid, password, lambda w: w == slot, **kw)
+
+
+# ---------------------------------------------------------------- raw
+
+class RawClient:
+	"""A hand-driven XMPP stream, for input no real client would send."""
+
+	def __init__(self, port, tls=False, host='localhost', timeout=5):
+		self.host = host
+		self.timeout = timeout
+		self.sock = socket.create_connection(('127.0.0.1', port),
+		    timeout=timeout)
+		if tls:
+			self._wrap()
+		self.closed = False
+		self.stream_ended = False
+		self.stream_attrs = None
+		self._reset()
+
+	def _wrap(self):
+		ctx = ssl.create_default_context()
+		ctx.check_hostname = False
+		ctx.verify_mode = ssl.CERT_NONE
+		self.sock = ctx.wrap_socket(self.sock,
+		    server_hostname=self.host)
+
+	def _reset(self):
+		self.parser = ET.XMLPullParser(('start', 'end'))
+		self.depth = 0
+		self.pending = []
+
+	def send(self, data):
+		if isinstance(data, str):
+			data = data.encode('utf-8')
+		try:
+			self.sock.sendall(data)
+			return True
+		except OSError:
+			self.closed = True
+			return False
+
+	def open(self, to=None, prolog=''):
+		"""Sends a stream header (after prolog, put between the XML
+		declaration and the root) and returns the features element."""
+		self._reset()
+		self.send("<?xml version='1.0'?>%s<stream:stream to='%s' "
+		    "xmlns='jabber:client' xmlns:stream='%s' "
+		    "version='1.0'>" % (prolog, to or self.host, NS_STREAM))
+		return self.read_element()
+
+	def _fill(self, deadline):
+		"""Reads once into the parser; False on EOF or timeout."""
+		left = deadline - time.monotonic()
+		if left <= 0:
+			return False
+		self.sock.settimeout(left)
+		try:
+			data = self.sock.recv(65536)
+		except socket.timeout:
+			return False
+		except (ssl.SSLError, OSError):
+			self.closed = True
+			return False
+		if not data:
+			self.closed = True
+			return False
+		try:
+			self.parser.feed(data)
+			for ev, el in self.parser.read_events():
+				if ev == 'start':
+					if self.depth == 0:
+						self.stream_attrs = dict(
+						    el.attrib)
+					self.depth += 1
+				else:
+					self.depth -= 1
+					if self.depth == 0:
+						self.stream_ended = True
+					elif self.depth == 1:
+						self.pending.append(el)
+		except ET.ParseError:
+			self.closed = True
+			return False
+		return True
+
+	def read_element(self, timeout=None):
+		"""The next top-level element of the stream, or None."""
+		deadline = time.monotonic() + (timeout or self.timeout)
+		while not self.pending:
+			if self.closed or self.stream_ended:
+				return None
+			if not self._fill(deadline):
+				if not self.pending:
+					return None
+		return self.pending.pop(0)
+
+	def read_stream_error(self, timeout=None):
+		"""Reads until a stream error: returns its condition or None."""
+		deadline = time.monotonic() + (timeout or self.timeout)
+		while time.monotonic() < deadline:
+			el = self.read_element(deadline - time.monotonic())
+			if el is None:
+				return None
+			if el.tag == '{%s}error' % NS_STREAM:
+				return stream_error_condition(el)
+		return None
+
+	def wait_closed(self, timeout=None):
+		"""True when the server ended the stream and closed the TCP
+		connection within timeout."""
+		deadline = time.monotonic() + (timeout or self.timeout)
+		while not self.closed and time.monotonic() < deadline:
+			if not self._fill(deadline):
+				if self.closed:
+					break
+		return self.closed
+
+	def starttls(self):
+		"""STARTTLS and a new stream; returns the new features."""
+		self.send("<starttls xmlns='%s'/>" % NS_TLS)
+		el = self.read_element()
+		if el is None or el.tag != '{%s}proceed' % NS_TLS:
+			raise RuntimeError('starttls: got %r' % (el,))
+		self.sock.settimeout(self.timeout)
+		self._wrap()
+		return self.open()
+
+	def auth_plain(self, user, password):
+		"""SASL PLAIN (user is the localpart, as RFC 6120 6.3.8 has
+		it; a full JID is cut to its localpart); returns the server's answer element (success,
+		failure or a stream error), or None."""
+		user = user.split('@', 1)[0]
+		cred = base64.b64encode(('\0%s\0%s' % (user, password))
+		    .encode()).decode()
+		self.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" %
+		    (NS_SASL, cred))
+		return self.read_element()
+
+	def authenticate(self, user, password, starttls=True):
+		"""Stream, STARTTLS (if asked), PLAIN; stops before the
+		stream restart."""
+		feats = self.open()
+		if feats is None:
+			raise RuntimeError('raw: no stream features')
+		if starttls:
+			self.starttls()
+		el = self.auth_plain(user, password)
+		if el is None or el.tag != '{%s}success' % NS_SASL:
+			raise RuntimeError('raw auth: got %s' % (
+			    ET.tostring(el) if el is not None else None))
+
+	def login(self, user, password, resource='raw', starttls=True):
+		"""STARTTLS (if asked), PLAIN, a new stream, bind; returns the
+		full JID."""
+		self.authenticate(user, password, starttls)
+		self.open()
+		self.send("<iq type='set' id='b1'><bind xmlns='%s'>"
+		    "<resource>%s</resource></bind></iq>" % (NS_BIND,
+		    resource))
+		el = self.read_element()
+		if el is None or el.get('type') != 'result':
+			raise RuntimeError('raw bind: got %s' % (
+			    ET.tostring(el) if el is not None else None))
+		jid = el.find('.//{%s}jid' % NS_BIND)
+		return jid.text if jid is not None else None
+
+	def close(self):
+		try:
+			self.sock.close()
+		except OSError:
+			pass
+
+
+def stream_error_condition(el):
+	for child in el:
+		if child.tag.startswith('{%s}' % NS_STREAMS) and \
+		    not child.tag.endswith('}text'):
+			return child.tag.split('}', 1)[1]
+	return None
+
+
+def features_list(el):
+	"""Local names of the children of a features element."""
+	if el is None:
+		return []
+	return [c.tag.split('}', 1)[-1] for c in el]
+
+
+def stanza_error(stanza):
+	"""(type, condition) of a slixmpp stanza's error, or (None, None)."""
+	if stanza is None or stanza['type'] != 'error':
+		return (None, None)
+	return (stanza['error']['type'], stanza['error']['condition'])

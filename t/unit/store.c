@@ -1,0 +1,260 @@
+/* store.c: unit tests for common/store.c (accounts in LMDB, reopen, fork). */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "tap.h"
+#include "xf.h"
+#include "buf.h"
+#include "scram.h"
+#include "store.h"
+
+static void
+account(xf_account_t *a, unsigned iter, int64_t created, uint8_t fill)
+{
+	memset(a, 0, sizeof(*a));
+	a->ac_cred.cr_iter = iter;
+	a->ac_created = created;
+	memset(a->ac_cred.cr_salt, fill, sizeof(a->ac_cred.cr_salt));
+	memset(a->ac_cred.cr_stored[XF_HASH_SHA1], fill + 1, 20);
+	memset(a->ac_cred.cr_stored[XF_HASH_SHA256], fill + 2, 32);
+	memset(a->ac_cred.cr_server[XF_HASH_SHA1], fill + 3, 20);
+	memset(a->ac_cred.cr_server[XF_HASH_SHA256], fill + 4, 32);
+}
+
+static int
+collect(void *ud, const char *bare)
+{
+	xf_buf_t	*b = ud;
+
+	if (xf_buf_size(b) > 0)
+		xf_buf_puts(b, " ");
+	xf_buf_puts(b, bare);
+	return XF_OK;
+}
+
+static int
+stop_after_one(void *ud, const char *bare)
+{
+	collect(ud, bare);
+	return 7;
+}
+
+static int
+delete_each(void *ud, const char *bare)
+{
+	return xf_store_user_del(ud, bare);
+}
+
+static const char *
+list(xf_store_t *st, const char *domain, xf_buf_t *b)
+{
+	xf_buf_reset(b);
+	if (xf_store_user_list(st, domain, collect, b) != XF_OK)
+		return "(error)";
+	return xf_buf_cstr(b);
+}
+
+/* Writes a raw value under key in "accounts", bypassing store.c. */
+static int
+raw_put(const char *dir, const char *key, const void *val, size_t len)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k = { strlen(key), (void *)key };
+	MDB_val		 v = { len, (void *)val };
+	int		 rc;
+
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 8);
+	rc = mdb_env_open(env, dir, 0, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (rc == 0) {
+		if ((rc = mdb_dbi_open(txn, "accounts", 0, &dbi)) == 0 &&
+		    (rc = mdb_put(txn, dbi, &k, &v, 0)) == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+int
+main(void)
+{
+	char		 tmp[] = "/tmp/xf-store-t.XXXXXX", dir[256], err[256];
+	char		 longjid[600], cmd[300];
+	xf_store_t	*st;
+	xf_account_t	 a, b;
+	xf_buf_t	 names = { 0 };
+	struct stat	 sb;
+	pid_t		 pid;
+	int		 status;
+	uint8_t		 bad[136];
+
+	if (mkdtemp(tmp) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s/a/b", tmp);
+
+	is_int(xf_store_open(dir, &st, err, sizeof(err)), XF_OK,
+	    "open creates the directory");
+	ok(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    (sb.st_mode & 077) == 0, "directory has mode 0700");
+
+	account(&a, 4096, 1700000000, 0x10);
+	is_int(xf_store_user_get(st, "alice@example.org", &b), XF_DECLINED,
+	    "get before put: no such user");
+	is_int(xf_store_user_put(st, "alice@example.org", &a, 1), XF_OK,
+	    "create alice");
+	is_int(xf_store_user_put(st, "alice@example.org", &a, 1), XF_DECLINED,
+	    "create alice again: exists");
+	is_int(xf_store_user_put(st, "nobody@example.org", &a, 0), XF_DECLINED,
+	    "update a missing user");
+	is_int(xf_store_user_get(st, "nobody@example.org", &b), XF_DECLINED,
+	    "update did not create");
+
+	memset(&b, 0xff, sizeof(b));
+	is_int(xf_store_user_get(st, "alice@example.org", &b), XF_OK,
+	    "get alice");
+	ok(memcmp(&a, &b, sizeof(a)) == 0, "alice's record round-trips");
+
+	account(&a, 8192, 1700000001, 0x20);
+	is_int(xf_store_user_put(st, "alice@example.org", &a, 0), XF_OK,
+	    "update alice");
+	xf_store_user_get(st, "alice@example.org", &b);
+	ok(memcmp(&a, &b, sizeof(a)) == 0 && b.ac_cred.cr_iter == 8192,
+	    "update is visible");
+
+	account(&a, 4096, -5, 0x30);
+	xf_store_user_put(st, "carol@example.org", &a, 1);
+	xf_store_user_put(st, "bob@example.org", &a, 1);
+	xf_store_user_put(st, "dave@other.example", &a, 1);
+	xf_store_user_put(st, "erin@xexample.org", &a, 1);
+	xf_store_user_put(st, "example.org", &a, 1);
+	xf_store_user_get(st, "carol@example.org", &b);
+	is_int(b.ac_created, -5, "negative time round-trips");
+
+	is_str(list(st, NULL, &names), "alice@example.org bob@example.org "
+	    "carol@example.org dave@other.example erin@xexample.org "
+	    "example.org", "list all, sorted");
+	is_str(list(st, "example.org", &names), "alice@example.org "
+	    "bob@example.org carol@example.org", "list one domain");
+	is_str(list(st, "other.example", &names), "dave@other.example",
+	    "list another domain");
+	is_str(list(st, "nowhere.example", &names), "", "list empty domain");
+	xf_buf_reset(&names);
+	is_int(xf_store_user_list(st, NULL, stop_after_one, &names), 7,
+	    "callback's non-zero return stops the list");
+	is_str(xf_buf_cstr(&names), "alice@example.org", "stopped after one");
+
+	is_int(xf_store_user_del(st, "bob@example.org"), XF_OK, "del bob");
+	is_int(xf_store_user_del(st, "bob@example.org"), XF_DECLINED,
+	    "del bob again: no such user");
+	is_int(xf_store_user_get(st, "bob@example.org", &b), XF_DECLINED,
+	    "bob is gone");
+
+	memset(longjid, 'x', sizeof(longjid) - 1);
+	longjid[sizeof(longjid) - 1] = '\0';
+	is_int(xf_store_user_put(st, longjid, &a, 1), XF_ERR,
+	    "599-byte key refused");
+	ok(strstr(xf_store_error(st), "longer than") != NULL,
+	    "error says why: %s", xf_store_error(st));
+	is_int(xf_store_user_get(st, "", &b), XF_ERR, "empty JID refused");
+	a.ac_cred.cr_iter = 0;
+	is_int(xf_store_user_put(st, "zed@example.org", &a, 1), XF_ERR,
+	    "zero iterations refused");
+	a.ac_cred.cr_iter = 4096;
+
+	/* Reopen: the data is on disk. */
+	xf_store_close(st);
+	is_int(xf_store_open(dir, &st, err, sizeof(err)), XF_OK, "reopen");
+	account(&a, 8192, 1700000001, 0x20);
+	ok(xf_store_user_get(st, "alice@example.org", &b) == XF_OK &&
+	    memcmp(&a, &b, sizeof(a)) == 0, "alice survives reopen");
+	is_str(list(st, "example.org", &names),
+	    "alice@example.org carol@example.org", "list after reopen");
+
+	/* A forked child opens its own handle: each sees the other's
+	 * writes.  The child must not touch the parent's handle. */
+	account(&a, 4096, 42, 0x40);
+	xf_store_user_put(st, "parent@example.org", &a, 1);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		xf_store_t	*cst;
+		int		 bad_ = 0;
+
+		if (xf_store_open(dir, &cst, err, sizeof(err)) != XF_OK)
+			_exit(2);
+		if (xf_store_user_get(cst, "parent@example.org", &b) != XF_OK ||
+		    b.ac_created != 42)
+			bad_ = 3;
+		else if (xf_store_user_put(cst, "child@example.org", &b, 1) !=
+		    XF_OK)
+			bad_ = 4;
+		xf_store_close(cst);
+		_exit(bad_);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status),
+	    "child ran");
+	is_int(WEXITSTATUS(status), 0, "child saw the parent's user");
+	ok(xf_store_user_get(st, "child@example.org", &b) == XF_OK &&
+	    b.ac_created == 42, "parent sees the child's user");
+
+	/* The callback may write to the store. */
+	is_int(xf_store_user_list(st, "example.org", delete_each, st), XF_OK,
+	    "delete a domain from the list callback");
+	is_str(list(st, NULL, &names), "dave@other.example "
+	    "erin@xexample.org example.org", "only other domains left");
+
+	/* Records that are not ours. */
+	xf_store_close(st);
+	memset(bad, 0, sizeof(bad));
+	bad[0] = 2;
+	bad[4] = 1;
+	raw_put(dir, "v2@example.org", bad, sizeof(bad));
+	bad[0] = 1;
+	raw_put(dir, "short@example.org", bad, sizeof(bad) - 1);
+	raw_put(dir, "ok@example.org", bad, sizeof(bad));
+	bad[4] = 0;
+	raw_put(dir, "iter0@example.org", bad, sizeof(bad));
+	is_int(xf_store_open(dir, &st, err, sizeof(err)), XF_OK,
+	    "reopen after raw writes");
+	is_int(xf_store_user_get(st, "v2@example.org", &b), XF_ERR,
+	    "unknown version is corrupt");
+	ok(strstr(xf_store_error(st), "corrupt") != NULL,
+	    "error says corrupt: %s", xf_store_error(st));
+	is_int(xf_store_user_get(st, "short@example.org", &b), XF_ERR,
+	    "short record is corrupt");
+	is_int(xf_store_user_get(st, "iter0@example.org", &b), XF_ERR,
+	    "zero iterations is corrupt");
+	is_int(xf_store_user_get(st, "ok@example.org", &b), XF_OK,
+	    "hand-made version 1 record reads");
+	is_int(b.ac_cred.cr_iter, 1, "hand-made record: iterations");
+	xf_store_close(st);
+
+	/* Errors reach the caller's buffer. */
+	snprintf(cmd, sizeof(cmd), "%s/file", tmp);
+	fclose(fopen(cmd, "w"));
+	is_int(xf_store_open(cmd, &st, err, sizeof(err)), XF_ERR,
+	    "open over a file fails");
+	ok(st == NULL && strncmp(err, "store: ", 7) == 0,
+	    "error message: %s", err);
+
+	xf_buf_free(&names);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", tmp);
+	return done_testing();
+}

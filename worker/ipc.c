@@ -1,0 +1,257 @@
+/* ipc.c: this worker's end of the rings: pushes with push-back, and the inbound ring's consumer. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/ssl.h>
+
+#include "xf.h"
+#include "log.h"
+#include "msg.h"
+#include "worker.h"
+
+#define RETRY_MS	2
+
+static char	 hdrbuf[sizeof(xf_msg_t) + XF_JID_MAX + 1];
+
+static void	 retry_timer(xf_loop_t *, void *);
+
+static int
+enqueue(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
+    size_t hlen, const char *data, size_t len)
+{
+	xf_pend_t	*p;
+
+	if ((p = malloc(sizeof(*p) + hlen + len)) == NULL)
+		return XF_ERR;
+	p->p_next = NULL;
+	p->p_slot = slot;
+	p->p_type = type;
+	p->p_hlen = hlen;
+	p->p_len = hlen + len;
+	memcpy(p->p_data, hdrbuf, hlen);
+	memcpy(p->p_data + hlen, data, len);
+	if (from != NULL) {
+		if (from->c_pend_last)
+			from->c_pend_last->p_next = p;
+		else
+			from->c_pend = p;
+		from->c_pend_last = p;
+		xf_conn_pause(from, 1);
+	} else {
+		if (w->w_pend_last)
+			w->w_pend_last->p_next = p;
+		else
+			w->w_pend = p;
+		w->w_pend_last = p;
+	}
+	if (w->w_retry_timer == 0)
+		w->w_retry_timer = xf_loop_timer(w->w_loop, RETRY_MS,
+		    retry_timer, w);
+	return XF_OK;
+}
+
+/*
+ * Pushes one message into slot's ring.  When the ring is full the
+ * message waits on the sending connection, which stops being read until
+ * its queue is out: push-back instead of loss.  Messages of one sender
+ * keep their order because a sender with a queue always queues.
+ */
+int
+xf_ipc_push(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
+    uint64_t conn, const char *to, const char *data, size_t len)
+{
+	xf_msg_t	 m;
+	size_t		 tolen = strlen(to), hlen;
+	int		 r;
+
+	if (slot >= XF_MAX_WORKERS || tolen > XF_JID_MAX)
+		return XF_ERR;
+	m.m_conn = conn;
+	m.m_from_worker = w->w_slot;
+	m.m_tolen = (uint32_t)tolen;
+	memcpy(hdrbuf, &m, sizeof(m));
+	memcpy(hdrbuf + sizeof(m), to, tolen);
+	hlen = sizeof(m) + tolen;
+
+	if ((from != NULL && from->c_pend != NULL) ||
+	    (from == NULL && w->w_pend != NULL))
+		return enqueue(w, from, slot, type, hlen, data, len);
+	r = xf_ring_push(xf_rings_get(w->w_rings, slot), type, hdrbuf, hlen,
+	    data, len);
+	if (r == XF_AGAIN)
+		return enqueue(w, from, slot, type, hlen, data, len);
+	if (r == XF_OK)
+		w->w_stats->ws_stanzas_out++;
+	return r;
+}
+
+/* Pushes a queue's head messages; XF_AGAIN while some are left. */
+static int
+drain(xf_worker_t *w, xf_pend_t **head, xf_pend_t **last)
+{
+	xf_pend_t	*p;
+	int		 r;
+
+	while ((p = *head) != NULL) {
+		r = xf_ring_push(xf_rings_get(w->w_rings, p->p_slot), p->p_type,
+		    p->p_data, p->p_hlen, p->p_data + p->p_hlen,
+		    p->p_len - p->p_hlen);
+		if (r == XF_AGAIN)
+			return XF_AGAIN;
+		if (r != XF_OK)
+			log_warnx("ring message to slot %u dropped: too large",
+			    p->p_slot);
+		*head = p->p_next;
+		if (*head == NULL)
+			*last = NULL;
+		free(p);
+	}
+	return XF_OK;
+}
+
+static void
+retry_timer(xf_loop_t *l, void *ud)
+{
+	xf_worker_t	*w = ud;
+	size_t		 i = 0;
+
+	w->w_retry_timer = 0;
+	drain(w, &w->w_pend, &w->w_pend_last);
+	while (i < w->w_npaused) {
+		xf_conn_t	*c = w->w_paused[i];
+
+		if (drain(w, &c->c_pend, &c->c_pend_last) == XF_OK) {
+			w->w_paused[i] = w->w_paused[--w->w_npaused];
+			xf_conn_pause(c, 0);
+		} else
+			i++;
+	}
+	if (w->w_npaused > 0 || w->w_pend != NULL)
+		w->w_retry_timer = xf_loop_timer(l, RETRY_MS, retry_timer, w);
+}
+
+/* A serialised stanza back to a tree, for the rare re-route. */
+static xf_el_t	*parsed;
+
+static int
+cb_open(void *ud, const xf_el_t *hdr)
+{
+	return XF_OK;
+}
+
+static int
+cb_stanza(void *ud, xf_el_t *el)
+{
+	if (parsed == NULL)
+		parsed = el;
+	else
+		xf_el_free(el);
+	return XF_OK;
+}
+
+static xf_el_t *
+reparse(const char *data, size_t len)
+{
+	static const xf_xmls_cb_t cb = { cb_open, cb_stanza, NULL };
+	static const char hdr[] = "<stream:stream xmlns='" XF_NS_CLIENT
+	    "' xmlns:stream='" XF_NS_STREAM "'>";
+	xf_xmls_t	*p;
+	size_t		 used;
+
+	parsed = NULL;
+	if ((p = xf_xmls_new(0, &cb, NULL)) == NULL)
+		return NULL;
+	if (xf_xmls_feed(p, hdr, sizeof(hdr) - 1, &used) != XF_OK ||
+	    xf_xmls_feed(p, data, len, &used) != XF_OK) {
+		xf_el_free(parsed);
+		parsed = NULL;
+	}
+	xf_xmls_free(p);
+	return parsed;
+}
+
+static xf_conn_t *
+target(xf_worker_t *w, const xf_msg_t *m, const char *to)
+{
+	xf_conn_t	*c = xf_worker_conn(w, m->m_conn);
+
+	if (c == NULL || c->c_state != C2S_BOUND ||
+	    strlen(c->c_full) != m->m_tolen ||
+	    memcmp(c->c_full, to, m->m_tolen) != 0)
+		return NULL;
+	return c;
+}
+
+static void
+handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
+{
+	xf_msg_t	 m;
+	const char	*to, *data;
+	size_t		 dlen;
+	xf_conn_t	*c;
+	xf_el_t		*el;
+
+	/* Sizes first: never read past what the ring handed over. */
+	if (len < sizeof(m)) {
+		log_warnx("ring message of %zu bytes: too short", len);
+		return;
+	}
+	memcpy(&m, buf, sizeof(m));
+	if (m.m_tolen > XF_JID_MAX || m.m_tolen > len - sizeof(m)) {
+		log_warnx("ring message with a bad JID length %u", m.m_tolen);
+		return;
+	}
+	to = buf + sizeof(m);
+	data = to + m.m_tolen;
+	dlen = len - sizeof(m) - m.m_tolen;
+	c = target(w, &m, to);
+
+	switch (type) {
+	case XF_MSG_STANZA:
+		if (c != NULL) {
+			xf_conn_send(c, data, dlen);
+			return;
+		}
+		/* The session went away since the sender looked: route again
+		 * from here, where the stale record is local and ends it. */
+		if ((el = reparse(data, dlen)) != NULL) {
+			xf_route(w, NULL, el);
+			xf_el_free(el);
+		}
+		return;
+	case XF_MSG_KICK: {
+		const char	*cond = data, *text;
+		size_t		 cl = strnlen(data, dlen);
+		char		 cbuf[64], tbuf[256];
+
+		if (c == NULL || cl == 0 || cl >= sizeof(cbuf))
+			return;
+		memcpy(cbuf, cond, cl);
+		cbuf[cl] = '\0';
+		text = cl < dlen ? data + cl + 1 : "";
+		snprintf(tbuf, sizeof(tbuf), "%.*s",
+		    (int)(dlen > cl ? dlen - cl - 1 : 0), text);
+		/* For a conflict the record belongs to the new session. */
+		if (strcmp(cbuf, "conflict") == 0) {
+			c->c_full[0] = '\0';
+			w->w_stats->ws_sessions--;
+		}
+		xf_c2s_stream_error(c, cbuf, tbuf[0] ? tbuf : NULL);
+		return;
+	}
+	default:
+		log_warnx("ring message of unknown type %u", type);
+	}
+}
+
+void
+xf_ipc_readable(xf_loop_t *l, int fd, int mask, void *ud)
+{
+	xf_worker_t	*w = ud;
+	uint32_t	 type;
+	size_t		 len;
+
+	xf_ring_ack(w->w_ring);
+	while (xf_ring_pop(w->w_ring, &type, w->w_msgbuf, w->w_msgcap, &len)
+	    == XF_OK)
+		handle(w, type, w->w_msgbuf, len);
+}

@@ -1,0 +1,175 @@
+/* iq.c: IQs the server answers itself: XEP-0199 ping, XEP-0030 disco, XEP-0092 version. */
+#include <string.h>
+
+#include "xf.h"
+#include "worker.h"
+
+#define NS_PING		"urn:xmpp:ping"
+#define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
+#define NS_DISCO_ITEMS	"http://jabber.org/protocol/disco#items"
+#define NS_VERSION	"jabber:iq:version"
+
+static const char *const server_features[] = {
+	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION,
+};
+
+/* The result skeleton: to/from swapped, same id. Caller frees. */
+static xf_el_t *
+result(const xf_el_t *iq, const char *from)
+{
+	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
+	const char	*id = xf_el_attr(iq, "id");
+	const char	*to = xf_el_attr(iq, "from");
+
+	if (r == NULL)
+		return NULL;
+	xf_el_set_attr(r, "type", "result");
+	xf_el_set_attr(r, "id", id ? id : "");
+	if (from)
+		xf_el_set_attr(r, "from", from);
+	if (to)
+		xf_el_set_attr(r, "to", to);
+	return r;
+}
+
+static void
+reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
+{
+	if (r == NULL)
+		return;
+	if (c != NULL && xf_el_attr(r, "to") &&
+	    strcmp(xf_el_attr(r, "to"), c->c_full) == 0)
+		xf_c2s_send_el(c, r);
+	else
+		xf_route(w, NULL, r);
+	xf_el_free(r);
+}
+
+/*
+ * RFC 6120 8.2.3: get/set carry exactly one payload element; results and
+ * errors are not answered.  Returns the payload, or NULL when the IQ was
+ * dealt with here.
+ */
+static xf_el_t *
+payload(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+{
+	const char	*type = xf_el_attr(iq, "type");
+	xf_el_t		*p;
+
+	if (type == NULL || (strcmp(type, "result") == 0 ||
+	    strcmp(type, "error") == 0))
+		return NULL;
+	if ((strcmp(type, "get") != 0 && strcmp(type, "set") != 0) ||
+	    xf_el_attr(iq, "id") == NULL || (p = xf_el_first(iq)) == NULL ||
+	    xf_el_next(p) != NULL) {
+		xf_route_error(w, c, iq, "modify", "bad-request");
+		return NULL;
+	}
+	return p;
+}
+
+static int
+is_ns(const xf_el_t *el, const char *ns)
+{
+	return el->e_ns != NULL && strcmp(el->e_ns, ns) == 0;
+}
+
+static int
+is_get(const xf_el_t *iq)
+{
+	return strcmp(xf_el_attr(iq, "type"), "get") == 0;
+}
+
+static void
+disco_info(xf_el_t *q, const char *category, const char *type,
+    const char *name, const char *const *features, size_t nfeatures)
+{
+	xf_el_t	*id = xf_el_add(q, NS_DISCO_INFO, "identity");
+
+	if (id != NULL) {
+		xf_el_set_attr(id, "category", category);
+		xf_el_set_attr(id, "type", type);
+		if (name)
+			xf_el_set_attr(id, "name", name);
+	}
+	for (size_t i = 0; i < nfeatures; i++) {
+		xf_el_t	*f = xf_el_add(q, NS_DISCO_INFO, "feature");
+
+		if (f != NULL)
+			xf_el_set_attr(f, "var", features[i]);
+	}
+}
+
+void
+xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+{
+	xf_el_t		*p, *r, *q;
+	const char	*me = xf_el_attr(iq, "to");
+
+	if ((p = payload(w, c, iq)) == NULL)
+		return;
+	if (is_get(iq) && is_ns(p, NS_PING) &&
+	    strcmp(p->e_name, "ping") == 0) {
+		reply(w, c, result(iq, me));
+		return;
+	}
+	if (is_get(iq) && is_ns(p, NS_DISCO_INFO) &&
+	    xf_el_attr(p, "node") == NULL) {
+		if ((r = result(iq, me)) == NULL)
+			return;
+		if ((q = xf_el_add(r, NS_DISCO_INFO, "query")) != NULL)
+			disco_info(q, "server", "im", "xfed", server_features,
+			    XF_NELEM(server_features));
+		reply(w, c, r);
+		return;
+	}
+	if (is_get(iq) && is_ns(p, NS_DISCO_ITEMS) &&
+	    xf_el_attr(p, "node") == NULL) {
+		if ((r = result(iq, me)) == NULL)
+			return;
+		xf_el_add(r, NS_DISCO_ITEMS, "query");
+		reply(w, c, r);
+		return;
+	}
+	if (is_get(iq) && is_ns(p, NS_VERSION)) {
+		if ((r = result(iq, me)) == NULL)
+			return;
+		if ((q = xf_el_add(r, NS_VERSION, "query")) != NULL) {
+			xf_el_add_text(xf_el_add(q, NS_VERSION, "name"),
+			    "xfed", 4);
+			xf_el_add_text(xf_el_add(q, NS_VERSION, "version"),
+			    XF_VERSION, strlen(XF_VERSION));
+		}
+		reply(w, c, r);
+		return;
+	}
+	xf_route_error(w, c, iq, "cancel", "service-unavailable");
+}
+
+/* IQs to a user's bare JID (or with no 'to'): the server answers for
+ * the account (RFC 6120 10.3.3). */
+void
+xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+{
+	static const char *const features[] = { NS_DISCO_INFO };
+	xf_el_t		*p, *r, *q;
+	const char	*me = xf_el_attr(iq, "to");
+
+	if ((p = payload(w, c, iq)) == NULL)
+		return;
+	if (is_get(iq) && is_ns(p, NS_PING)) {
+		reply(w, c, result(iq, me));
+		return;
+	}
+	if (is_get(iq) && is_ns(p, NS_DISCO_INFO) &&
+	    xf_el_attr(p, "node") == NULL) {
+		if ((r = result(iq, me)) == NULL)
+			return;
+		if ((q = xf_el_add(r, NS_DISCO_INFO, "query")) != NULL)
+			disco_info(q, "account", "registered", NULL, features,
+			    XF_NELEM(features));
+		reply(w, c, r);
+		return;
+	}
+	xf_route_error(w, c, iq, "cancel", "service-unavailable");
+}

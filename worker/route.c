@@ -1,0 +1,234 @@
+/* route.c: where a stanza goes (RFC 6120 10, RFC 6121 8): local session, another worker's ring, the server itself, or an error. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf.h"
+#include "log.h"
+#include "msg.h"
+#include "worker.h"
+
+static xf_buf_t	 ser;
+
+static int
+is(const char *a, const char *b)
+{
+	return a != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * Delivers to one bound resource.  XF_DECLINED when the record is stale
+ * (its connection is gone): the caller treats the resource as offline.
+ */
+int
+xf_route_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
+    const xf_sess_rec_t *rec, const xf_el_t *st)
+{
+	xf_conn_t	*c;
+
+	if (rec->sr_node != 0)
+		return XF_DECLINED;	/* other nodes: the cluster issue */
+	if (rec->sr_worker == w->w_slot) {
+		c = xf_worker_conn(w, rec->sr_conn);
+		if (c == NULL || c->c_state != C2S_BOUND ||
+		    strcmp(c->c_full, full) != 0)
+			return XF_DECLINED;
+		xf_c2s_send_el(c, st);
+		w->w_stats->ws_stanzas_out++;
+		return XF_OK;
+	}
+	xf_buf_reset(&ser);
+	if (xf_el_write(st, XF_NS_CLIENT, &ser) != XF_OK)
+		return XF_ERR;
+	return xf_ipc_push(w, from, rec->sr_worker, XF_MSG_STANZA,
+	    rec->sr_conn, full, xf_buf_data(&ser), xf_buf_size(&ser));
+}
+
+/*
+ * Bounces a stanza with a stanza error (RFC 6120 8.3).  Errors are never
+ * answered with errors, so two servers cannot loop.
+ */
+void
+xf_route_error(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
+    const char *type, const char *cond)
+{
+	xf_el_t		*e, *err;
+	const char	*sfrom = xf_el_attr(st, "from");
+	const char	*sto = xf_el_attr(st, "to");
+	char		*to;
+
+	if (is(xf_el_attr(st, "type"), "error") || sfrom == NULL)
+		return;
+	if ((e = xf_el_copy(st)) == NULL)
+		return;
+	if ((to = strdup(sfrom)) == NULL) {
+		xf_el_free(e);
+		return;
+	}
+	xf_el_set_attr(e, "from", sto ? sto : (from && from->c_host[0] ?
+	    from->c_host : w->w_conf->cf_vhosts[0]));
+	xf_el_set_attr(e, "to", to);
+	xf_el_set_attr(e, "type", "error");
+	if ((err = xf_el_add(e, XF_NS_CLIENT, "error")) != NULL) {
+		xf_el_set_attr(err, "type", type);
+		xf_el_add(err, XF_NS_STANZAS, cond);
+	}
+	if (from != NULL && strcmp(to, from->c_full) == 0)
+		xf_c2s_send_el(from, e);
+	else
+		xf_route(w, NULL, e);
+	free(to);
+	xf_el_free(e);
+}
+
+typedef struct each_s {
+	xf_worker_t	*w;
+	xf_conn_t	*from;
+	const xf_el_t	*st;
+	int		 delivered;
+	int		 need_avail;
+} each_t;
+
+static int
+deliver_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	each_t	*e = ud;
+
+	if (e->need_avail && (!rec->sr_avail || rec->sr_prio < 0))
+		return 0;
+	if (xf_route_deliver(e->w, e->from, full, rec, e->st) == XF_OK)
+		e->delivered++;
+	return 0;
+}
+
+/* RFC 6121 8.5.2: a stanza to a bare JID of a local user. */
+static void
+to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
+{
+	const char	*type = xf_el_attr(st, "type");
+	char		 full[XF_JID_MAX + 1];
+	xf_sess_rec_t	 rec;
+	each_t		 e = { w, from, st, 0, 1 };
+
+	if (strcmp(st->e_name, "iq") == 0) {
+		xf_iq_account(w, from, (xf_el_t *)st);
+		return;
+	}
+	if (strcmp(st->e_name, "presence") == 0) {
+		/* Directed presence reaches every resource that is online. */
+		e.need_avail = 0;
+		xf_sess_resources(w->w_sess, bare, deliver_each, &e);
+		return;
+	}
+	/* message */
+	if (is(type, "error"))
+		return;
+	if (is(type, "groupchat")) {
+		xf_route_error(w, from, st, "cancel", "service-unavailable");
+		return;
+	}
+	if (is(type, "headline")) {
+		xf_sess_resources(w->w_sess, bare, deliver_each, &e);
+		return;
+	}
+	if (xf_sess_best(w->w_sess, bare, full, sizeof(full), &rec) == XF_OK &&
+	    xf_route_deliver(w, from, full, &rec, st) == XF_OK)
+		return;
+	/* Offline storage is the IM issue; until then the sender learns. */
+	xf_route_error(w, from, st, "cancel", "service-unavailable");
+}
+
+static int32_t
+presence_prio(const xf_el_t *st)
+{
+	xf_el_t	*p = xf_el_child(st, XF_NS_CLIENT, "priority");
+	char	*t;
+	long	 v = 0;
+
+	if (p != NULL && (t = xf_el_text(p)) != NULL) {
+		v = strtol(t, NULL, 10);
+		free(t);
+	}
+	return v < -128 ? -128 : v > 127 ? 127 : (int32_t)v;
+}
+
+/* A stanza with no 'to': for the sender's own account (RFC 6120 10.3). */
+static void
+to_self(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
+{
+	const char	*type = xf_el_attr(st, "type");
+	each_t		 e = { w, from, st, 0, 1 };
+
+	if (from == NULL)
+		return;
+	if (strcmp(st->e_name, "iq") == 0) {
+		xf_iq_account(w, from, st);
+		return;
+	}
+	if (strcmp(st->e_name, "message") == 0) {
+		to_bare(w, from, st, from->c_bare);
+		return;
+	}
+	/* Presence broadcast.  Subscribers are the IM issue; the user's own
+	 * available resources hear it now (RFC 6121 4.2.2, 4.5.2). */
+	if (type == NULL || is(type, "unavailable")) {
+		from->c_avail = type == NULL;
+		from->c_prio = presence_prio(st);
+		if (xf_sess_update(w->w_sess, from->c_full, w->w_slot,
+		    from->c_id, from->c_prio, from->c_avail) == XF_ERR)
+			log_warnx("session table: %s", xf_sess_error(w->w_sess));
+		xf_sess_resources(w->w_sess, from->c_bare, deliver_each, &e);
+		if (!from->c_avail)
+			xf_c2s_send_el(from, st);
+	}
+}
+
+void
+xf_route(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
+{
+	const char	*to = xf_el_attr(st, "to");
+	const char	*type = xf_el_attr(st, "type");
+	xf_jid_t	 j;
+	char		 bare[XF_JID_MAX + 1], full[XF_JID_MAX + 1];
+	xf_sess_rec_t	 rec;
+
+	if (to == NULL) {
+		to_self(w, from, st);
+		return;
+	}
+	if (xf_jid_parse(to, strlen(to), &j) != XF_OK) {
+		xf_route_error(w, from, st, "modify", "jid-malformed");
+		return;
+	}
+	if (!xf_conf_is_vhost(w->w_conf, j.j_domain)) {
+		/* Federation is the s2s issue. */
+		xf_route_error(w, from, st, "cancel", "remote-server-not-found");
+		return;
+	}
+	if (j.j_local == NULL) {
+		if (j.j_resource == NULL && strcmp(st->e_name, "iq") == 0)
+			xf_iq_server(w, from, st);
+		else if (strcmp(st->e_name, "presence") != 0)
+			xf_route_error(w, from, st, "cancel",
+			    "service-unavailable");
+		return;
+	}
+	xf_jid_bare(&j, bare, sizeof(bare));
+	if (j.j_resource == NULL) {
+		to_bare(w, from, st, bare);
+		return;
+	}
+	xf_jid_full(&j, full, sizeof(full));
+	if (xf_sess_get(w->w_sess, full, &rec) == XF_OK &&
+	    xf_route_deliver(w, from, full, &rec, st) == XF_OK)
+		return;
+	/* RFC 6121 8.5.3.2: no such resource. */
+	if (strcmp(st->e_name, "message") == 0) {
+		if (!is(type, "groupchat") && !is(type, "error"))
+			to_bare(w, from, st, bare);
+		else
+			xf_route_error(w, from, st, "cancel",
+			    "service-unavailable");
+	} else if (strcmp(st->e_name, "iq") == 0 && (is(type, "get") ||
+	    is(type, "set")))
+		xf_route_error(w, from, st, "cancel", "service-unavailable");
+}

@@ -1,0 +1,243 @@
+/* sasl.c: SASL on a c2s stream (RFC 6120 6): SCRAM-SHA-256, SCRAM-SHA-1, PLAIN over TLS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf.h"
+#include "base64.h"
+#include "log.h"
+#include "worker.h"
+
+/* RFC 6120 6.4.5: a few retries, then the stream is closed. */
+#define MAX_AUTH_FAILS	3
+
+#define CID(c)	((unsigned long long)(c)->c_id)
+
+static xf_buf_t	 dec, enc, msg;
+
+void
+xf_sasl_features(xf_conn_t *c, xf_buf_t *b)
+{
+	xf_buf_puts(b, "<mechanisms xmlns='" XF_NS_SASL "'>"
+	    "<mechanism>SCRAM-SHA-256</mechanism>"
+	    "<mechanism>SCRAM-SHA-1</mechanism>");
+	/* PLAIN sends the password itself: only inside TLS. */
+	if (c->c_tls_up)
+		xf_buf_puts(b, "<mechanism>PLAIN</mechanism>");
+	xf_buf_puts(b, "</mechanisms>");
+}
+
+static void
+send_b64(xf_conn_t *c, const char *el, const char *data, size_t len)
+{
+	xf_buf_reset(&enc);
+	xf_buf_reset(&msg);
+	if (len > 0)
+		xf_b64_encode(&enc, data, len);
+	if (len == 0)
+		xf_buf_printf(&msg, "<%s xmlns='" XF_NS_SASL "'/>", el);
+	else
+		xf_buf_printf(&msg, "<%s xmlns='" XF_NS_SASL "'>%s</%s>", el,
+		    xf_buf_cstr(&enc), el);
+	xf_conn_sendbuf(c, &msg);
+}
+
+static int
+fail(xf_conn_t *c, const char *cond)
+{
+	char	 buf[160];
+
+	if (c->c_scram) {
+		xf_scram_free(c->c_scram);
+		c->c_scram = NULL;
+	}
+	snprintf(buf, sizeof(buf), "<failure xmlns='" XF_NS_SASL "'><%s/>"
+	    "</failure>", cond);
+	xf_conn_send(c, buf, strlen(buf));
+	if (strcmp(cond, "not-authorized") == 0 &&
+	    ++c->c_auth_fails >= MAX_AUTH_FAILS) {
+		xf_c2s_stream_error(c, "policy-violation",
+		    "Too many failed authentication attempts");
+		return XF_ERR;
+	}
+	return XF_OK;
+}
+
+/* Authenticated as user: success, then the client restarts the stream. */
+static int
+succeed(xf_conn_t *c, const char *user, const char *data, size_t len)
+{
+	snprintf(c->c_user, sizeof(c->c_user), "%s", user);
+	send_b64(c, "success", data, len);
+	log_info("c%llu: authenticated %s@%s", CID(c), c->c_user, c->c_host);
+	c->c_state = C2S_AUTHED;
+	c->c_header_sent = 0;
+	return XF_AGAIN;
+}
+
+/* The decoded payload of an <auth/> or <response/>. */
+static int
+payload(xf_el_t *el)
+{
+	char	*t = xf_el_text(el);
+	int	 r;
+
+	xf_buf_reset(&dec);
+	if (t == NULL)
+		return XF_OK;		/* no initial response: empty */
+	r = xf_b64_decode(&dec, t, strlen(t));
+	free(t);
+	return r;
+}
+
+/* A username as a localpart of this host; XF_ERR if it cannot be one. */
+static int
+user_bare(xf_conn_t *c, const char *user, char *norm, size_t normlen,
+    char *bare, size_t barelen)
+{
+	int	 n;
+
+	n = snprintf(norm, normlen, "%s", user);
+	if (n <= 0 || (size_t)n >= normlen || xf_jid_localpart(norm) != XF_OK)
+		return XF_ERR;
+	n = snprintf(bare, barelen, "%s@%s", norm, c->c_host);
+	return (n < 0 || (size_t)n >= barelen) ? XF_ERR : XF_OK;
+}
+
+static int
+plain(xf_conn_t *c)
+{
+	char		 authz[XF_JID_MAX + 1], user[1024], pass[1024];
+	char		 norm[1024], bare[XF_JID_MAX + 1];
+	xf_account_t	 ac;
+	int		 r;
+
+	if (xf_sasl_plain_parse(xf_buf_data(&dec), xf_buf_size(&dec), authz,
+	    sizeof(authz), user, sizeof(user), pass, sizeof(pass)) != XF_OK)
+		return fail(c, "malformed-request");
+	if (user_bare(c, user, norm, sizeof(norm), bare, sizeof(bare))
+	    != XF_OK) {
+		explicit_bzero(pass, sizeof(pass));
+		return fail(c, "not-authorized");
+	}
+	if (authz[0] && strcmp(authz, bare) != 0) {
+		explicit_bzero(pass, sizeof(pass));
+		return fail(c, "invalid-authzid");
+	}
+	r = xf_store_user_get(c->c_w->w_store, bare, &ac);
+	if (r == XF_ERR) {
+		explicit_bzero(pass, sizeof(pass));
+		log_warnx("c%llu: store: %s", CID(c),
+		    xf_store_error(c->c_w->w_store));
+		return fail(c, "temporary-auth-failure");
+	}
+	if (r != XF_OK || xf_cred_check(&ac.ac_cred, pass, strlen(pass))
+	    != XF_OK) {
+		explicit_bzero(pass, sizeof(pass));
+		log_info("c%llu: authentication failed for %s from %s",
+		    CID(c), bare, c->c_ip);
+		return fail(c, "not-authorized");
+	}
+	explicit_bzero(pass, sizeof(pass));
+	return succeed(c, norm, NULL, 0);
+}
+
+static int
+scram_first(xf_conn_t *c, xf_hash_t h)
+{
+	char		 user[1024], norm[1024], bare[XF_JID_MAX + 1];
+	const char	*cond = "malformed-request";
+	xf_account_t	 ac;
+	const xf_cred_t	*cred = NULL;
+	int		 r;
+
+	if ((c->c_scram = xf_scram_new(h)) == NULL)
+		return fail(c, "temporary-auth-failure");
+	if (xf_scram_client_first(c->c_scram, xf_buf_data(&dec),
+	    xf_buf_size(&dec), user, sizeof(user), &cond) != XF_OK)
+		return fail(c, cond);
+	c->c_pending_user[0] = '\0';
+	if (user_bare(c, user, norm, sizeof(norm), bare, sizeof(bare))
+	    == XF_OK) {
+		r = xf_store_user_get(c->c_w->w_store, bare, &ac);
+		if (r == XF_ERR) {
+			log_warnx("c%llu: store: %s", CID(c),
+			    xf_store_error(c->c_w->w_store));
+			return fail(c, "temporary-auth-failure");
+		}
+		if (r == XF_OK)
+			cred = &ac.ac_cred;
+		snprintf(c->c_pending_user, sizeof(c->c_pending_user), "%s",
+		    norm);
+	}
+	/* An unknown user gets a fake challenge and fails at the proof. */
+	xf_buf_reset(&msg);
+	if (xf_scram_server_first(c->c_scram, cred, NULL, &msg) != XF_OK)
+		return fail(c, "temporary-auth-failure");
+	c->c_state = C2S_SASL;
+	send_b64(c, "challenge", xf_buf_data(&msg), xf_buf_size(&msg));
+	return XF_OK;
+}
+
+static int
+scram_final(xf_conn_t *c)
+{
+	const char	*cond = "not-authorized";
+
+	xf_buf_reset(&msg);
+	if (xf_scram_client_final(c->c_scram, xf_buf_data(&dec),
+	    xf_buf_size(&dec), &msg, &cond) != XF_OK) {
+		log_info("c%llu: authentication failed for %s@%s from %s",
+		    CID(c), c->c_pending_user, c->c_host, c->c_ip);
+		c->c_state = C2S_FEATURES;
+		return fail(c, cond);
+	}
+	xf_scram_free(c->c_scram);
+	c->c_scram = NULL;
+	/* RFC 6120 6.3.10: the server's final message rides on success. */
+	return succeed(c, c->c_pending_user, xf_buf_data(&msg),
+	    xf_buf_size(&msg));
+}
+
+int
+xf_sasl_handle(xf_conn_t *c, xf_el_t *el)
+{
+	const char	*mech;
+
+	if (strcmp(el->e_name, "abort") == 0) {
+		c->c_state = C2S_FEATURES;
+		return fail(c, "aborted");
+	}
+	if (strcmp(el->e_name, "response") == 0) {
+		if (c->c_scram == NULL)
+			return fail(c, "malformed-request");
+		if (payload(el) != XF_OK) {
+			c->c_state = C2S_FEATURES;
+			return fail(c, "incorrect-encoding");
+		}
+		return scram_final(c);
+	}
+	if (strcmp(el->e_name, "auth") != 0) {
+		xf_c2s_stream_error(c, "unsupported-stanza-type", NULL);
+		return XF_ERR;
+	}
+	if (c->c_scram != NULL) {
+		/* A new <auth/> mid-exchange aborts the old one. */
+		xf_scram_free(c->c_scram);
+		c->c_scram = NULL;
+	}
+	if ((mech = xf_el_attr(el, "mechanism")) == NULL)
+		return fail(c, "invalid-mechanism");
+	if (payload(el) != XF_OK)
+		return fail(c, "incorrect-encoding");
+	if (strcmp(mech, "PLAIN") == 0) {
+		if (!c->c_tls_up)
+			return fail(c, "encryption-required");
+		return plain(c);
+	}
+	if (strcmp(mech, "SCRAM-SHA-256") == 0)
+		return scram_first(c, XF_HASH_SHA256);
+	if (strcmp(mech, "SCRAM-SHA-1") == 0)
+		return scram_first(c, XF_HASH_SHA1);
+	return fail(c, "invalid-mechanism");
+}

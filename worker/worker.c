@@ -1,0 +1,219 @@
+/* worker.c: a worker process: init, its own listeners, accept, signals, drain and stop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "xf.h"
+#include "log.h"
+#include "net.h"
+#include "worker.h"
+
+static volatile sig_atomic_t	 sig_term, sig_quit;
+static xf_worker_t		 worker;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT)
+		sig_term = 1;
+	else if (sig == SIGQUIT)
+		sig_quit = 1;
+}
+
+xf_conn_t *
+xf_worker_conn(xf_worker_t *w, uint64_t id)
+{
+	int		 fd = (int)(id & 0xffffff);
+	xf_conn_t	*c;
+
+	if (fd >= w->w_nconns || (c = w->w_conns[fd]) == NULL ||
+	    c->c_id != id)
+		return NULL;
+	return c;
+}
+
+static void
+on_accept(xf_loop_t *l, int fd, int mask, void *ud)
+{
+	xf_lst_t	*ls = ud;
+	int		 cfd;
+
+	/* Bounded so one busy listener cannot starve the rest of the loop. */
+	for (int i = 0; i < 64; i++) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_warn("accept4 failed");
+			return;
+		}
+		if (xf_conn_new(&worker, cfd, ls->ls_kind == XF_LST_C2S_TLS)
+		    == NULL) {
+			log_warnx("cannot set up connection from fd %d", cfd);
+			close(cfd);
+		}
+	}
+}
+
+static void
+open_listeners(xf_worker_t *w, const xf_listen_t *ls, size_t n, int kind)
+{
+	char	 err[256], name[96];
+	int	 fd;
+
+	for (size_t i = 0; i < n && w->w_nlst < XF_NELEM(w->w_lst); i++) {
+		xf_net_listen_name(&ls[i], name, sizeof(name));
+		if (xf_net_listen(&ls[i], 1, &fd, err, sizeof(err)) != XF_OK)
+			fatalx("listen on %s: %s", name, err);
+		w->w_lst[w->w_nlst] = (xf_lst_t){ fd, kind };
+		if (xf_loop_add(w->w_loop, fd, XF_EV_READ, on_accept,
+		    &w->w_lst[w->w_nlst]) != XF_OK)
+			fatal("epoll_ctl(listener %s)", name);
+		w->w_nlst++;
+		log_debug("listening on %s", name);
+	}
+}
+
+static void
+close_listeners(xf_worker_t *w)
+{
+	for (size_t i = 0; i < w->w_nlst; i++) {
+		xf_loop_del(w->w_loop, w->w_lst[i].ls_fd);
+		close(w->w_lst[i].ls_fd);
+	}
+	w->w_nlst = 0;
+}
+
+static void
+close_all(xf_worker_t *w, const char *cond, const char *text)
+{
+	for (int fd = 0; fd < w->w_nconns; fd++) {
+		xf_conn_t	*c = w->w_conns[fd];
+
+		if (c != NULL && !c->c_closing)
+			xf_c2s_stream_error(c, cond, text);
+	}
+}
+
+static void
+drain_expired(xf_loop_t *l, void *ud)
+{
+	xf_worker_t	*w = ud;
+
+	log_info("drain timeout: closing %u remaining connections",
+	    w->w_stats->ws_conns);
+	/* RFC 6120 4.9.3.16: the server has new settings; reconnect. */
+	close_all(w, "reset", "The server configuration was reloaded");
+}
+
+static void
+before_sleep(xf_loop_t *l, void *ud)
+{
+	xf_worker_t	*w = ud;
+
+	if (sig_term && !w->w_stopping) {
+		w->w_stopping = 1;
+		log_info("shutting down: closing %u connections",
+		    w->w_stats->ws_conns);
+		close_listeners(w);
+		close_all(w, "system-shutdown", NULL);
+	}
+	if (sig_quit && !w->w_draining && !w->w_stopping) {
+		w->w_draining = 1;
+		close_listeners(w);
+		log_info("draining %u connections for up to %d s",
+		    w->w_stats->ws_conns, w->w_conf->cf_drain_timeout);
+		if (w->w_conf->cf_drain_timeout == 0)
+			drain_expired(l, w);
+		else
+			xf_loop_timer(l, (uint64_t)w->w_conf->cf_drain_timeout *
+			    1000, drain_expired, w);
+	}
+	xf_conn_flush_all(w);
+	if ((w->w_stopping || w->w_draining) && w->w_stats->ws_conns == 0)
+		xf_loop_stop(l);
+}
+
+/*
+ * Limits, signals and per-process handles in one place, as nginx's
+ * ngx_worker_process_init does, then the loop.  LMDB environments are
+ * opened here, after fork, never inherited.
+ */
+void
+xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
+    unsigned index)
+{
+	xf_worker_t		*w = &worker;
+	struct sigaction	 sa;
+	char			 err[512], name[32];
+	int			 fd;
+
+	snprintf(name, sizeof(name), "worker %u", index);
+	log_procname(name);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		exit(0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
+
+	w->w_conf = conf;
+	w->w_slot = slot;
+	w->w_index = index;
+	w->w_rings = rings;
+	w->w_ring = xf_rings_get(rings, slot);
+	w->w_stats = xf_rings_stats(rings, slot);
+	w->w_stats->ws_pid = getpid();
+	if ((w->w_loop = xf_loop_new()) == NULL)
+		fatal("epoll_create1");
+	if (xf_sess_open(conf->cf_data_dir, 0, &w->w_sess, err,
+	    sizeof(err)) != XF_OK)
+		fatalx("session table: %s", err);
+	if (xf_store_open(conf->cf_data_dir, &w->w_store, err,
+	    sizeof(err)) != XF_OK)
+		fatalx("store: %s", err);
+	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
+		fatalx("tls: %s", err);
+	w->w_msgcap = xf_ring_max_msg(w->w_ring);
+	if ((w->w_msgbuf = malloc(w->w_msgcap)) == NULL)
+		fatal("malloc");
+
+	fd = xf_ring_fd(w->w_ring);
+	if (xf_loop_add(w->w_loop, fd, XF_EV_READ, xf_ipc_readable, w) != XF_OK)
+		fatal("epoll_ctl(ring eventfd)");
+	open_listeners(w, conf->cf_c2s_ports, conf->cf_c2s_nports,
+	    XF_LST_C2S);
+	open_listeners(w, conf->cf_c2s_tls_ports, conf->cf_c2s_ntls_ports,
+	    XF_LST_C2S_TLS);
+	/* Messages pushed before we were up are waiting already. */
+	xf_ipc_readable(w->w_loop, fd, XF_EV_READ, w);
+
+	log_info("started in slot %u", slot);
+	xf_loop_before_sleep(w->w_loop, before_sleep, w);
+	xf_loop_run(w->w_loop);
+
+	log_info("exiting");
+	xf_sess_close(w->w_sess);
+	xf_store_close(w->w_store);
+	SSL_CTX_free(w->w_ssl);
+	free(w->w_conns);
+	free(w->w_paused);
+	free(w->w_msgbuf);
+	xf_loop_free(w->w_loop);
+	exit(0);
+}
