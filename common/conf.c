@@ -1,4 +1,4 @@
-/* conf.c: parses xfed.conf (Tigase DSL style) into a tree, then checks it into xf_conf_t. */
+/* conf.c: the xfed.conf parser (Tigase DSL style) and option checker. */
 #include <sys/types.h>
 #include <sys/socket.h>
 
@@ -27,7 +27,7 @@
  * same handlers as values from the file.
  */
 
-#define MAX_DEPTH	8	/* nested blocks; the checker knows one level */
+#define MAX_DEPTH	8	/* nested blocks; options use one level */
 #define MAX_HOST	1023	/* domainpart, RFC 7622 section 3.2 */
 #define MAX_LABEL	63	/* RFC 1035 */
 
@@ -40,7 +40,7 @@ struct node_s {
 	int		 n_line;	/* 0 for built-in defaults */
 	char		*n_str;		/* V_STR */
 	long long	 n_int;		/* V_INT, V_BOOL */
-	node_t		*n_child;	/* V_LIST items, V_BLOCK members */
+	node_t		*n_child;	/* V_LIST items, V_BLOCK body */
 	node_t		*n_next;
 };
 
@@ -50,7 +50,7 @@ enum {
 };
 
 typedef struct parse_s {
-	const char	*p_file;	/* for messages, as the caller gave it */
+	const char	*p_file;	/* for messages, as given */
 	const char	*p_cur;
 	const char	*p_end;
 	int		 p_line;
@@ -73,7 +73,7 @@ typedef struct opt_s opt_t;
 struct opt_s {
 	const char	*o_block;	/* NULL at top level */
 	const char	*o_name;
-	const char	*o_default;	/* in file syntax; NULL: derived later */
+	const char	*o_default;	/* file syntax; NULL: derived */
 	int		(*o_set)(load_t *, const opt_t *, const node_t *);
 	size_t		 o_off;		/* field in xf_conf_t */
 	size_t		 o_noff;	/* its count, for lists */
@@ -86,8 +86,8 @@ struct load_s {
 	char		*l_err;
 	size_t		 l_errlen;
 	xf_conf_t	*l_conf;
-	char		*l_cwd;		/* fetched when first needed */
-	int		 l_seen[32];	/* line each opts[] entry was set at */
+	char		*l_cwd;		/* fetched when needed */
+	int		 l_seen[32];	/* line each opts[] was set at */
 };
 
 static int	 set_path(load_t *, const opt_t *, const node_t *);
@@ -1121,31 +1121,28 @@ is_block(const char *name)
 	return 0;
 }
 
+/* Says where the option belongs when it exists elsewhere. */
 static int
-unknown_opt(load_t *l, const char *block, const node_t *m)
+unknown_opt(load_t *l, const char *block, const node_t *n)
 {
-	const char	*other = NULL;
+	const opt_t	*o = NULL;
+	const char	*in = block ? "' in block '" : "";
+	const char	*b = block ? block : "";
 
-	for (size_t i = 0; i < XF_NELEM(opts); i++)
-		if (strcmp(m->n_key, opts[i].o_name) == 0) {
-			other = opts[i].o_block;
-			break;
-		}
-	if (block != NULL) {
-		if (other == NULL && find_opt(NULL, m->n_key) != NULL)
-			return lerr(l, m->n_line, "unknown option '%s' in block"
-			    " '%s'; it belongs at the top level", m->n_key,
-			    block);
-		return lerr(l, m->n_line, "unknown option '%s' in block '%s'",
-		    m->n_key, block);
-	}
-	if (is_block(m->n_key))
-		return lerr(l, m->n_line, "'%s' is a block: write %s { ... }",
-		    m->n_key, m->n_key);
-	if (other != NULL)
-		return lerr(l, m->n_line, "unknown option '%s'; it belongs in "
-		    "block '%s'", m->n_key, other);
-	return lerr(l, m->n_line, "unknown option '%s'", m->n_key);
+	if (block == NULL && is_block(n->n_key))
+		return lerr(l, n->n_line, "'%s' is a block: write %s { ... }",
+		    n->n_key, n->n_key);
+	for (size_t i = 0; i < XF_NELEM(opts) && o == NULL; i++)
+		if (strcmp(n->n_key, opts[i].o_name) == 0)
+			o = &opts[i];
+	if (o == NULL)
+		return lerr(l, n->n_line, "unknown option '%s%s%s'", n->n_key,
+		    in, b);
+	if (o->o_block == NULL)
+		return lerr(l, n->n_line, "unknown option '%s%s%s'; it belongs "
+		    "at the top level", n->n_key, in, b);
+	return lerr(l, n->n_line, "unknown option '%s%s%s'; it belongs in "
+	    "block '%s'", n->n_key, in, b, o->o_block);
 }
 
 /* Checks the members of one block (NULL: the top level) against opts[].
@@ -1226,7 +1223,8 @@ check_listeners(load_t *l)
 	xf_conf_t	*cf = l->l_conf;
 	const opt_t	*po = find_opt("c2s", "ports");
 	const opt_t	*to = find_opt("c2s", "tls-ports");
-	int		 pl = l->l_seen[po - opts], tl = l->l_seen[to - opts];
+	int		 pl = l->l_seen[po - opts];
+	int		 tl = l->l_seen[to - opts];
 	char		 a[80];
 
 	for (size_t i = 0; i < cf->cf_c2s_ntls_ports; i++)

@@ -3,6 +3,7 @@
 #define XF_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /*
  * One listener: a bare port means every address, IPv4 and IPv6
@@ -56,5 +57,21 @@ int	 xf_conf_listen(const char *spec, xf_listen_t *out);
 
 /* 1 when host is one of the configured virtual hosts. */
 int	 xf_conf_is_vhost(const xf_conf_t *, const char *host);
+
+/*
+ * The data directory holds one LMDB environment per subdirectory:
+ * "store" (durable accounts) and "sessions" (the volatile session table,
+ * wiped at every start).  They must never share a directory.
+ */
+#define XF_DIR_STORE	"store"
+#define XF_DIR_SESSIONS	"sessions"
+
+static inline int
+xf_conf_subdir(const xf_conf_t *cf, const char *sub, char *out, size_t len)
+{
+	int	 n = snprintf(out, len, "%s/%s", cf->cf_data_dir, sub);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
 
 #endif /* XF_CONF_H */

@@ -174,7 +174,7 @@ main(int argc, char *argv[])
 	xf_master_t	*m = &master;
 	const char	*conf_path = getenv("XFED_CONF");
 	int		 ch, foreground = 0, check = 0, debug = 0;
-	char		 err[1024];
+	char		 err[1024], path[4096];
 	SSL_CTX		*ctx;
 	xf_sess_t	*sess;
 
@@ -241,8 +241,10 @@ main(int argc, char *argv[])
 
 	/* The session table is volatile: whatever a previous run left is
 	 * stale.  Cleared once here, before any worker exists. */
-	if (xf_sess_open(m->m_conf->cf_data_dir, 1, &sess, err,
-	    sizeof(err)) != XF_OK)
+	if (xf_conf_subdir(m->m_conf, XF_DIR_SESSIONS, path, sizeof(path))
+	    == -1)
+		fatalx("data-dir too long");
+	if (xf_sess_open(path, 1, &sess, err, sizeof(err)) != XF_OK)
 		fatalx("session table: %s", err);
 	xf_sess_close(sess);
 	if (xf_master_open_handles(m, err, sizeof(err)) != XF_OK)

@@ -28,11 +28,15 @@ close_handles(xf_master_t *m)
 int
 xf_master_open_handles(xf_master_t *m, char *err, size_t errlen)
 {
-	if (m->m_sess == NULL && xf_sess_open(m->m_conf->cf_data_dir, 0,
-	    &m->m_sess, err, errlen) != XF_OK)
+	char	 dir[4096];
+
+	xf_conf_subdir(m->m_conf, XF_DIR_SESSIONS, dir, sizeof(dir));
+	if (m->m_sess == NULL && xf_sess_open(dir, 0, &m->m_sess, err,
+	    errlen) != XF_OK)
 		return XF_ERR;
-	if (m->m_store == NULL && xf_store_open(m->m_conf->cf_data_dir,
-	    &m->m_store, err, errlen) != XF_OK)
+	xf_conf_subdir(m->m_conf, XF_DIR_STORE, dir, sizeof(dir));
+	if (m->m_store == NULL && xf_store_open(dir, &m->m_store, err,
+	    errlen) != XF_OK)
 		return XF_ERR;
 	return XF_OK;
 }

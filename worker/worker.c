@@ -150,7 +150,7 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 {
 	xf_worker_t		*w = &worker;
 	struct sigaction	 sa;
-	char			 err[512], name[32];
+	char			 err[512], name[32], path[4096];
 	int			 fd;
 
 	snprintf(name, sizeof(name), "worker %u", index);
@@ -181,11 +181,11 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	w->w_stats->ws_pid = getpid();
 	if ((w->w_loop = xf_loop_new()) == NULL)
 		fatal("epoll_create1");
-	if (xf_sess_open(conf->cf_data_dir, 0, &w->w_sess, err,
-	    sizeof(err)) != XF_OK)
+	xf_conf_subdir(conf, XF_DIR_SESSIONS, path, sizeof(path));
+	if (xf_sess_open(path, 0, &w->w_sess, err, sizeof(err)) != XF_OK)
 		fatalx("session table: %s", err);
-	if (xf_store_open(conf->cf_data_dir, &w->w_store, err,
-	    sizeof(err)) != XF_OK)
+	xf_conf_subdir(conf, XF_DIR_STORE, path, sizeof(path));
+	if (xf_store_open(path, &w->w_store, err, sizeof(err)) != XF_OK)
 		fatalx("store: %s", err);
 	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
 		fatalx("tls: %s", err);

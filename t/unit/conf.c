@@ -118,6 +118,46 @@ test_sample(void)
 	xf_conf_free(cf);
 }
 
+/* The sample shows other options commented out with their defaults:
+ * uncommented, they must parse and change nothing. */
+static void
+test_sample_defaults(void)
+{
+	xf_conf_t	*cf = NULL;
+	FILE		*fp;
+	char		 line[512], text[8192], *s;
+	size_t		 len = 0;
+	int		 n = 0, rc;
+
+	if ((fp = fopen("conf/xfed.conf", "r")) == NULL) {
+		ok(0, "open conf/xfed.conf: %s", strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		for (s = line; *s == ' ' || *s == '\t'; s++)
+			;
+		if (s[0] == '#' && s[1] == '\'') {
+			memmove(s, s + 1, strlen(s));
+			n++;
+		}
+		len += snprintf(text + len, sizeof(text) - len, "%s", line);
+	}
+	fclose(fp);
+	ok(n >= 7 && len < sizeof(text), "sample shows %d defaults", n);
+	rc = load(text, &cf);
+	is_int(rc, XF_OK, "sample with every default uncommented loads");
+	if (rc != XF_OK) {
+		printf("# %s\n", err);
+		return;
+	}
+	ok(cf->cf_nadmins == 0 && cf->cf_log_level == XF_LOG_INFO &&
+	    cf->cf_scram_iterations == 4096 && cf->cf_drain_timeout == 600 &&
+	    cf->cf_c2s_tls_required == 1 && cf->cf_c2s_max_stanza == 262144 &&
+	    cf->cf_c2s_handshake_timeout == 60,
+	    "the sample's commented values are the defaults");
+	xf_conf_free(cf);
+}
+
 static void
 test_defaults(void)
 {
@@ -187,7 +227,8 @@ static const char full[] =
 "'scram-iterations' = 10000L\n"				/* 14 */
 "'drain-timeout' = 0\n"					/* 15 */
 "c2s {\n"						/* 16 */
-"    'ports' = [ 5222, '127.0.0.2:5222', '[::1]:5222' ]; 'tls-ports' = [ 5223 ]\n"
+"    'ports' = [ 5222, '127.0.0.2:5222', '[::1]:5222' ]; "	/* 17 */
+    "'tls-ports' = [ 5223 ]\n"
 "    tls-required = false\n"				/* 18 */
 "    'max-stanza-size' = 1048576L /* inline */\n"	/* 19 */
 "\t'handshake-timeout' = 30\n"				/* 20 */
@@ -247,8 +288,8 @@ test_full(void)
 	xf_conf_free(cf);
 
 	/* A block may be split; a later block adds to the earlier one. */
-	rc = load("c2s { 'ports' = [] }\nc2s { 'tls-ports' = [ '[0:0::1]:5223' ] }\n",
-	    &cf);
+	rc = load("c2s { 'ports' = [] }\n"
+	    "c2s { 'tls-ports' = [ '[0:0::1]:5223' ] }\n", &cf);
 	ok(rc == XF_OK && cf->cf_c2s_nports == 0 && cf->cf_c2s_ports == NULL &&
 	    cf->cf_c2s_ntls_ports == 1 &&
 	    strcmp(cf->cf_c2s_tls_ports[0].l_addr, "::1") == 0,
@@ -322,6 +363,10 @@ test_errors(void)
 	    "'c2s'", "unknown option in block");
 	fails("'ports' = [ 5222 ]\n", 1, "unknown option 'ports'; it belongs "
 	    "in block 'c2s'", "block option at top level");
+	fails("tls {\n 'ports' = []\n}\n", 2, "unknown option 'ports' in "
+	    "block 'tls'; it belongs in block 'c2s'", "option in wrong block");
+	fails("c2s { workers = 2 }\n", 1, "unknown option 'workers' in block "
+	    "'c2s'; it belongs at the top level", "top-level option in block");
 	fails("workers = 1\ns2s {\n}\n", 2, "unknown block 's2s'",
 	    "unknown block");
 	fails("c2s {\n  bosh { }\n}\n", 2, "unknown block 'bosh' in block "
@@ -431,7 +476,7 @@ test_errors(void)
 	ok(rc == XF_ERR, "a directory fails");
 	is_str(err, want, "directory: cannot read");
 
-	/* A tiny error buffer is truncated, never overrun; none at all is ok. */
+	/* A tiny error buffer is truncated, not overrun; NULL is fine. */
 	write_tmp("foo = 1\n");
 	rc = xf_conf_load(path, &cf, err, 8);
 	ok(rc == XF_ERR && strlen(err) == 7, "error truncated to the buffer");
@@ -504,6 +549,7 @@ main(void)
 	xf_conf_free(NULL);
 	ok(1, "xf_conf_free(NULL) is a no-op");
 	test_sample();
+	test_sample_defaults();
 	test_defaults();
 	test_full();
 	test_errors();

@@ -829,7 +829,12 @@ class RawClient:
 		self.send("<?xml version='1.0'?>%s<stream:stream to='%s' "
 		    "xmlns='jabber:client' xmlns:stream='%s' "
 		    "version='1.0'>" % (prolog, to or self.host, NS_STREAM))
-		return self.read_element()
+		el = self.read_element()
+		if el is not None and el.tag != '{%s}features' % NS_STREAM:
+			# A stream error, say: leave it for the caller.
+			self.pending.insert(0, el)
+			return None
+		return el
 
 	def _fill(self, deadline):
 		"""Reads once into the parser; False on EOF or timeout."""

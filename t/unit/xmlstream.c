@@ -1,0 +1,585 @@
+/* xmlstream.c: unit tests for the streaming XMPP parser. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "xf.h"
+#include "buf.h"
+#include "xml.h"
+#include "xmlstream.h"
+
+#define HDR	"<stream:stream xmlns='jabber:client' " \
+		"xmlns:stream='http://etherx.jabber.org/streams' " \
+		"to='localhost' version='1.0'>"
+
+/* A client stream: the header, stanzas with nested children, entities,
+ * CDATA, UTF-8, whitespace keepalives, a prefixed stanza, the close. */
+static const char stream1[] =
+    "<?xml version='1.0'?>" HDR "\n"
+    "  <iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+    "<resource>home</resource></bind></iq>\n"
+    "<message to='juliet@localhost' type=\"chat\" id='m1' xml:lang='en'>"
+    "<body>a &amp; b &lt; c &#x41;&#66; &quot;q&quot; "
+    "<![CDATA[<raw> & ]]>end</body>"
+    "<thread>t1</thread></message> \r\n\t"
+    "<presence/>"
+    "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'>"
+    "<item jid='a@b' name='A &apos;b&apos;'><group>G1</group></item>"
+    "</query></iq>"
+    "<c:message xmlns:c='jabber:client' to='x@y'><c:body>pfx</c:body>"
+    "<e:x xmlns:e='urn:ext' e:a='1'/></c:message>"
+    "<message><body>caf\xc3\xa9 \xf0\x9f\x98\x80</body></message>"
+    "</stream:stream>";
+
+static const char stream1_log[] =
+    "open {http://etherx.jabber.org/streams}stream to=localhost "
+    "version=1.0 xmlns=jabber:client "
+    "xmlns:stream=http://etherx.jabber.org/streams\n"
+    "stanza <iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:"
+    "xmpp-bind'><resource>home</resource></bind></iq>\n"
+    "stanza <message to='juliet@localhost' type='chat' id='m1' "
+    "xml:lang='en'><body>a &amp; b &lt; c AB \"q\" &lt;raw&gt; &amp; end"
+    "</body><thread>t1</thread></message>\n"
+    "stanza <presence/>\n"
+    "stanza <iq type='get' id='r1'><query xmlns='jabber:iq:roster'>"
+    "<item jid='a@b' name='A &apos;b&apos;'><group>G1</group></item>"
+    "</query></iq>\n"
+    "stanza <message to='x@y'><body>pfx</body><x xmlns='urn:ext' "
+    "xmlns:ns1='urn:ext' ns1:a='1'/></message>\n"
+    "stanza <message><body>caf\xc3\xa9 \xf0\x9f\x98\x80</body></message>\n"
+    "close\n";
+
+/* STARTTLS-like: the callback stops after <starttls/>, the caller
+ * resets and the rest is a new stream header (a stream restart). */
+static const char stream2[] =
+    "<?xml version='1.0'?>" HDR
+    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    "<?xml version='1.0'?>" HDR
+    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+    "AGFAYg==</auth>"
+    HDR "<presence/></stream:stream>";
+
+typedef struct rec_s {
+	xf_buf_t	 log;
+	int		 nstanza;
+	const char	*again_on;	/* " name name ": return XF_AGAIN */
+	int		 again_open;	/* return XF_AGAIN from open */
+	const char	*err_on;	/* element name: return XF_ERR */
+	int		 hdr_ok;	/* header element looked right */
+} rec_t;
+
+static int
+on_open(void *ud, const xf_el_t *hdr)
+{
+	rec_t		*r = ud;
+	xf_attr_t	*a;
+
+	r->hdr_ok = hdr->e_children == NULL &&
+	    xf_el_attr(hdr, "xmlns") != NULL;
+	xf_buf_printf(&r->log, "open {%s}%s", hdr->e_ns, hdr->e_name);
+	for (a = hdr->e_attrs; a != NULL; a = a->a_next)
+		xf_buf_printf(&r->log, " %s%s=%s", a->a_ns ? "{ns}" : "",
+		    a->a_name, a->a_value);
+	xf_buf_puts(&r->log, "\n");
+	return r->again_open ? XF_AGAIN : XF_OK;
+}
+
+static int
+on_stanza(void *ud, xf_el_t *st)
+{
+	rec_t	*r = ud;
+	int	 rc = XF_OK;
+
+	r->nstanza++;
+	xf_buf_puts(&r->log, "stanza ");
+	xf_el_write(st, XF_NS_CLIENT, &r->log);
+	xf_buf_puts(&r->log, "\n");
+	if (r->again_on != NULL) {
+		char	 word[64];
+
+		snprintf(word, sizeof(word), " %s ", st->e_name);
+		if (strstr(r->again_on, word) != NULL)
+			rc = XF_AGAIN;
+	}
+	if (r->err_on && strcmp(st->e_name, r->err_on) == 0)
+		rc = XF_ERR;
+	xf_el_free(st);
+	return rc;
+}
+
+static int
+on_close(void *ud)
+{
+	rec_t	*r = ud;
+
+	xf_buf_puts(&r->log, "close\n");
+	return XF_OK;
+}
+
+static const xf_xmls_cb_t cbs = { on_open, on_stanza, on_close };
+
+/*
+ * Feeds doc[from, to); on XF_AGAIN logs where the stop happened (as a
+ * document offset, so every way of splitting logs the same), resets and
+ * feeds the rest, as c2s does on a stream restart.
+ */
+static int
+feed_range(xf_xmls_t *x, rec_t *r, const char *doc, size_t from, size_t to)
+{
+	size_t	 used;
+	int	 rc;
+
+	do {
+		rc = xf_xmls_feed(x, doc + from, to - from, &used);
+		if (rc != XF_AGAIN)
+			return rc;
+		xf_buf_printf(&r->log, "again@%zu\n", from + used);
+		if (xf_xmls_reset(x) != XF_OK)
+			return XF_ERR;
+		from += used;
+	} while (from < to);
+	return XF_OK;
+}
+
+/* Mode 0: whole; mode 1: split at cut; mode 2: one byte at a time. */
+static int
+run(const char *doc, size_t len, int mode, size_t cut, rec_t *r,
+    char *err, size_t errlen)
+{
+	xf_xmls_t	*x;
+	size_t		 i;
+	int		 rc = XF_OK;
+
+	xf_buf_reset(&r->log);
+	r->nstanza = 0;
+	x = xf_xmls_new(65536, &cbs, r);
+	if (mode == 0)
+		rc = feed_range(x, r, doc, 0, len);
+	else if (mode == 1) {
+		rc = feed_range(x, r, doc, 0, cut);
+		if (rc == XF_OK)
+			rc = feed_range(x, r, doc, cut, len);
+	} else
+		for (i = 0; i < len && rc == XF_OK; i++)
+			rc = feed_range(x, r, doc, i, i + 1);
+	if (err != NULL)
+		snprintf(err, errlen, "%s", xf_xmls_error(x) ?
+		    xf_xmls_error(x) : "(none)");
+	xf_xmls_free(x);
+	return rc;
+}
+
+/* Runs doc whole, at every split and byte by byte; all must log want. */
+static void
+every_split(const char *name, const char *doc, rec_t *r, const char *want)
+{
+	size_t		 len = strlen(doc), cut, bad = 0, firstbad = 0;
+	int		 rc;
+
+	rc = run(doc, len, 0, 0, r, NULL, 0);
+	is_int(rc, XF_OK, "%s: whole feed ok", name);
+	is_str(xf_buf_cstr(&r->log), want, "%s: whole feed callbacks", name);
+
+	for (cut = 0; cut <= len; cut++) {
+		rc = run(doc, len, 1, cut, r, NULL, 0);
+		if (rc != XF_OK || strcmp(xf_buf_cstr(&r->log), want) != 0) {
+			if (bad++ == 0)
+				firstbad = cut;
+		}
+	}
+	is_int(bad, 0, "%s: split at each of %zu offsets (first bad %zu)",
+	    name, len + 1, firstbad);
+
+	rc = run(doc, len, 2, 0, r, NULL, 0);
+	is_int(rc, XF_OK, "%s: byte at a time ok", name);
+	is_str(xf_buf_cstr(&r->log), want, "%s: byte at a time callbacks",
+	    name);
+}
+
+static void
+test_streams(void)
+{
+	rec_t	 r = { 0 };
+	char	*want2;
+	size_t	 at1, at2;
+
+	every_split("client stream", stream1, &r, stream1_log);
+	ok(r.hdr_ok, "header has xmlns attribute and no children");
+
+	/* The stops land right after <starttls .../> and </auth>. */
+	at1 = strstr(stream2, "tls'/>") - stream2 + 6;
+	at2 = strstr(stream2, "</auth>") - stream2 + 7;
+	if (asprintf(&want2,
+	    "open {http://etherx.jabber.org/streams}stream to=localhost "
+	    "version=1.0 xmlns=jabber:client "
+	    "xmlns:stream=http://etherx.jabber.org/streams\n"
+	    "stanza <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\n"
+	    "again@%zu\n"
+	    "open {http://etherx.jabber.org/streams}stream to=localhost "
+	    "version=1.0 xmlns=jabber:client "
+	    "xmlns:stream=http://etherx.jabber.org/streams\n"
+	    "stanza <auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGFAYg==</auth>\n"
+	    "again@%zu\n"
+	    "open {http://etherx.jabber.org/streams}stream to=localhost "
+	    "version=1.0 xmlns=jabber:client "
+	    "xmlns:stream=http://etherx.jabber.org/streams\n"
+	    "stanza <presence/>\n"
+	    "close\n", at1, at2) < 0)
+		return;
+	r.again_on = " starttls auth ";
+	every_split("restart stream", stream2, &r, want2);
+	r.again_on = NULL;
+	free(want2);
+	xf_buf_free(&r.log);
+}
+
+static void
+test_again(void)
+{
+	rec_t		 r = { 0 };
+	xf_xmls_t	*x;
+	const char	*doc = stream2;
+	size_t		 used, at1;
+	int		 rc;
+
+	at1 = strstr(doc, "tls'/>") - doc + 6;
+	r.again_on = " starttls ";
+	x = xf_xmls_new(0, &cbs, &r);
+	rc = xf_xmls_feed(x, doc, strlen(doc), &used);
+	is_int(rc, XF_AGAIN, "AGAIN from stanza callback");
+	is_int(used, at1, "*used ends right after the stanza");
+	is_int(r.nstanza, 1, "nothing parsed past the stop");
+	rc = xf_xmls_feed(x, doc + used, strlen(doc) - used, &used);
+	is_int(rc, XF_ERR, "feeding on without a reset is refused");
+	is_str(xf_xmls_error(x), "internal-server-error", "... and says so");
+	xf_xmls_free(x);
+
+	/* A stop from the open callback (the header is what is consumed). */
+	xf_buf_reset(&r.log);
+	r.again_on = NULL;
+	r.again_open = 1;
+	x = xf_xmls_new(0, &cbs, &r);
+	rc = xf_xmls_feed(x, doc, strlen(doc), &used);
+	is_int(rc, XF_AGAIN, "AGAIN from open callback");
+	is_int(used, strlen("<?xml version='1.0'?>" HDR),
+	    "*used ends right after the header");
+	r.again_open = 0;
+	xf_xmls_reset(x);
+	rc = xf_xmls_feed(x, HDR "<presence/>", strlen(HDR "<presence/>"),
+	    &used);
+	is_int(rc, XF_OK, "fresh stream after reset");
+	is_int(used, strlen(HDR "<presence/>"), "*used is len on XF_OK");
+	xf_xmls_free(x);
+
+	/* XF_ERR from a callback: handled, so the condition is empty. */
+	xf_buf_reset(&r.log);
+	r.err_on = "presence";
+	r.nstanza = 0;
+	x = xf_xmls_new(0, &cbs, &r);
+	rc = xf_xmls_feed(x, HDR "<presence/><message/>",
+	    strlen(HDR "<presence/><message/>"), &used);
+	is_int(rc, XF_ERR, "XF_ERR from callback stops the feed");
+	is_str(xf_xmls_error(x), "", "... with the empty condition");
+	is_int(r.nstanza, 1, "... and nothing after it");
+	rc = xf_xmls_feed(x, "<message/>", 10, &used);
+	is_int(rc, XF_ERR, "feeding after an error fails again");
+	xf_xmls_free(x);
+	r.err_on = NULL;
+	xf_buf_free(&r.log);
+}
+
+/* Feeds doc whole (chunk 0) or in chunks; returns the error condition. */
+static const char *
+cond_of(const char *doc, size_t max, size_t chunk, int *nstanza)
+{
+	static char	 cond[64];
+	rec_t		 r = { 0 };
+	xf_xmls_t	*x;
+	size_t		 len = strlen(doc), off, n, used;
+	int		 rc = XF_OK;
+
+	x = xf_xmls_new(max, &cbs, &r);
+	if (chunk == 0)
+		chunk = len ? len : 1;
+	for (off = 0; off < len && rc == XF_OK; off += n) {
+		n = len - off < chunk ? len - off : chunk;
+		rc = xf_xmls_feed(x, doc + off, n, &used);
+	}
+	snprintf(cond, sizeof(cond), "%s", rc == XF_OK ? "ok" :
+	    xf_xmls_error(x) ? xf_xmls_error(x) : "(null)");
+	if (nstanza != NULL)
+		*nstanza = r.nstanza;
+	xf_xmls_free(x);
+	xf_buf_free(&r.log);
+	return cond;
+}
+
+static void
+test_restricted(void)
+{
+	const char	*lol =
+	    "<?xml version='1.0'?>"
+	    "<!DOCTYPE lolz [<!ENTITY lol 'lol'>"
+	    "<!ENTITY lol1 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"
+	    "<!ENTITY lol2 '&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;'>"
+	    "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"
+	    "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>]>"
+	    HDR "<message><body>&lol4;</body></message>";
+	int		 n = -1;
+
+	is_str(cond_of("<?xml version='1.0'?><!DOCTYPE stream:stream>" HDR,
+	    0, 0, NULL), "restricted-xml", "DOCTYPE");
+	is_str(cond_of("<!DOCTYPE s [<!ENTITY a 'b'>]>" HDR, 0, 0, NULL),
+	    "restricted-xml", "internal subset with <!ENTITY");
+	is_str(cond_of("<!DOCTYPE s SYSTEM 'file:///etc/passwd'>" HDR
+	    "<message>&x;</message>", 0, 0, NULL), "restricted-xml",
+	    "external DTD");
+	is_str(cond_of(lol, 0, 0, &n), "restricted-xml", "billion laughs");
+	is_int(n, 0, "... no stanza delivered");
+	is_str(cond_of(lol, 0, 1, NULL), "restricted-xml",
+	    "billion laughs byte by byte");
+	is_str(cond_of(HDR "<?php echo 1; ?>", 0, 0, NULL), "restricted-xml",
+	    "processing instruction in the stream");
+	is_str(cond_of("<?xml-stylesheet href='a'?>" HDR, 0, 0, NULL),
+	    "restricted-xml", "processing instruction before the header");
+	is_str(cond_of(HDR "<message><!-- hi --></message>", 0, 0, NULL),
+	    "restricted-xml", "comment in a stanza");
+	is_str(cond_of(HDR "<message>&ent;</message>", 0, 0, NULL),
+	    "not-well-formed", "undeclared entity");
+	is_str(cond_of("<?xml version='1.0' encoding='ISO-8859-1'?>" HDR,
+	    0, 0, NULL), "unsupported-encoding", "non-UTF-8 encoding");
+	is_str(cond_of("<?xml version='1.0' encoding='utf-8'?>" HDR,
+	    0, 0, NULL), "ok", "utf-8 encoding declaration is fine");
+}
+
+static void
+test_malformed(void)
+{
+	rec_t		 r = { 0 };
+	xf_xmls_t	*x;
+	const char	*doc = HDR "\n<message><body>x</message>";
+	size_t		 used;
+	int		 n = -1;
+
+	x = xf_xmls_new(0, &cbs, &r);
+	is_int(xf_xmls_feed(x, doc, strlen(doc), &used), XF_ERR,
+	    "mismatched tag fails");
+	is_str(xf_xmls_error(x), "not-well-formed", "... not-well-formed");
+	ok(strstr(xf_xmls_errtext(x), "line 2") != NULL,
+	    "errtext has the line: %s", xf_xmls_errtext(x));
+	is_int(xf_xmls_feed(x, "<a/>", 4, &used), XF_ERR,
+	    "feeding after an error fails again");
+	is_str(xf_xmls_error(x), "not-well-formed", "... same error");
+	xf_xmls_free(x);
+	xf_buf_free(&r.log);
+
+	is_str(cond_of(HDR "<message a='1' a='2'/>", 0, 0, NULL),
+	    "not-well-formed", "duplicate attribute");
+	is_str(cond_of(HDR "<p:message/>", 0, 0, NULL), "not-well-formed",
+	    "unbound prefix");
+	is_str(cond_of(HDR "<message>\xff</message>", 0, 0, NULL),
+	    "not-well-formed", "invalid UTF-8");
+	is_str(cond_of(HDR "<message>\xc0\xbc</message>", 0, 0, NULL),
+	    "not-well-formed", "overlong UTF-8");
+	is_str(cond_of(HDR "<message>&#0;</message>", 0, 0, NULL),
+	    "not-well-formed", "character reference to NUL");
+	is_str(cond_of(HDR " hello <presence/>", 0, 0, NULL), "bad-format",
+	    "text between stanzas");
+	is_str(cond_of(HDR " \n\t\r <presence/>\n  \n", 0, 1, &n), "ok",
+	    "whitespace between stanzas ignored");
+	is_int(n, 1, "... the stanza after it is delivered");
+	is_str(cond_of("<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='urn:wrong'>", 0, 0, NULL), "invalid-namespace",
+	    "wrong stream namespace");
+	is_str(cond_of("<stream xmlns='jabber:client'>", 0, 0, NULL),
+	    "invalid-namespace", "stream element in jabber:client");
+	is_str(cond_of("<stream:features xmlns:stream='"
+	    XF_NS_STREAM "'>", 0, 0, NULL), "invalid-namespace",
+	    "wrong root name");
+	is_str(cond_of(HDR "<presence/></stream:stream>", 0, 0, NULL), "ok",
+	    "stream close");
+	is_str(cond_of(HDR "</stream:stream><presence/>", 0, 0, NULL),
+	    "not-well-formed", "junk after the stream close");
+}
+
+static void
+test_limits(void)
+{
+	rec_t		 r = { 0 };
+	xf_xmls_t	*x;
+	char		 chunk[4096], *deep;
+	const char	*head = "<?xml version='1.0'?>" HDR "<message><body>";
+	size_t		 used, fed, i;
+	int		 rc = XF_OK, n;
+
+	/* A 100 MB body fed in 4 KB chunks fails as it passes 10000. */
+	memset(chunk, 'x', sizeof(chunk));
+	x = xf_xmls_new(10000, &cbs, &r);
+	rc = xf_xmls_feed(x, head, strlen(head), &used);
+	fed = 0;
+	for (i = 0; i < 25600 && rc == XF_OK; i++) {
+		rc = xf_xmls_feed(x, chunk, sizeof(chunk), &used);
+		fed += sizeof(chunk);
+	}
+	is_int(rc, XF_ERR, "huge stanza fails");
+	is_str(xf_xmls_error(x), "policy-violation", "... policy-violation");
+	ok(fed <= 10000 + sizeof(chunk), "... as soon as it crossed the "
+	    "limit (after %zu bytes of body)", fed);
+	xf_xmls_free(x);
+
+	/* A start tag that never ends: no expat event at all. */
+	x = xf_xmls_new(10000, &cbs, &r);
+	rc = xf_xmls_feed(x, HDR "<message a='", strlen(HDR) + 12, &used);
+	fed = 0;
+	for (i = 0; i < 25600 && rc == XF_OK; i++) {
+		rc = xf_xmls_feed(x, chunk, 1000, &used);
+		fed += 1000;
+	}
+	is_str(xf_xmls_error(x), "policy-violation", "endless start tag");
+	ok(fed <= 11000, "... stopped after %zu bytes", fed);
+	xf_xmls_free(x);
+
+	/* One buffer holding a too-big stanza that ends inside it. */
+	memset(chunk, 'y', sizeof(chunk));
+	memcpy(chunk, HDR "<message><body>", strlen(HDR) + 15);
+	memcpy(chunk + 3000, "</body></message>", 17);
+	x = xf_xmls_new(1000, &cbs, &r);
+	r.nstanza = 0;
+	rc = xf_xmls_feed(x, chunk, 3017, &used);
+	is_str(xf_xmls_error(x), "policy-violation",
+	    "over-limit stanza complete within one feed");
+	is_int(r.nstanza, 0, "... not delivered");
+	xf_xmls_free(x);
+
+	/* At the limit is fine: exactly max bytes (the header, shorter
+	 * than max, is held to the same limit). */
+	deep = malloc(20000);
+	snprintf(deep, 20000, HDR "<presence>%0190d</presence>", 0);
+	n = -1;
+	is_str(cond_of(deep, 211, 0, &n), "ok", "stanza of exactly max bytes");
+	is_int(n, 1, "... delivered");
+	is_str(cond_of(deep, 211, 1, &n), "ok", "... byte by byte");
+	is_str(cond_of(deep, 210, 0, NULL), "policy-violation",
+	    "stanza of max + 1 bytes");
+	is_str(cond_of(deep, 210, 1, NULL), "policy-violation",
+	    "... byte by byte");
+	is_str(cond_of(deep, 100, 0, NULL), "policy-violation",
+	    "header longer than max");
+
+	/* Whitespace keepalives do not add up to a stanza. */
+	snprintf(deep, 20000, "%s", HDR);
+	memset(deep + strlen(HDR), ' ', 10000);
+	strcpy(deep + strlen(HDR) + 10000, "<presence/>");
+	is_str(cond_of(deep, 300, 100, &n), "ok",
+	    "10000 bytes of keepalives with max 300");
+	is_int(n, 1, "... stanza delivered");
+
+	/* Depth: a stanza may nest 64 levels, not 65. */
+	strcpy(deep, HDR);
+	for (i = 0; i < 64; i++)
+		strcat(deep, "<a>");
+	for (i = 0; i < 64; i++)
+		strcat(deep, "</a>");
+	is_str(cond_of(deep, 0, 0, &n), "ok", "64 nested elements");
+	is_int(n, 1, "... delivered");
+	strcpy(deep, HDR);
+	for (i = 0; i < 65; i++)
+		strcat(deep, "<a>");
+	is_str(cond_of(deep, 0, 0, NULL), "policy-violation",
+	    "65 nested elements");
+	free(deep);
+	xf_buf_free(&r.log);
+}
+
+/* Parses a stanza, writes it, parses the output: the trees agree. */
+static void
+test_prefixed_roundtrip(void)
+{
+	rec_t		 r = { 0 };
+	xf_buf_t	 doc = { 0 }, first = { 0 };
+	xf_xmls_t	*x;
+	size_t		 used;
+	const char	*st =
+	    "<c:iq xmlns:c='jabber:client' xmlns:x='urn:x' x:k='v&#10;w' "
+	    "xml:lang='en' type='get'><x:q a='&lt;&amp;&quot;&apos;&#9;'>"
+	    "t&#13;u<c:inner/><empty xmlns=''/></x:q></c:iq>";
+
+	xf_buf_printf(&doc, "%s%s", HDR, st);
+	x = xf_xmls_new(0, &cbs, &r);
+	is_int(xf_xmls_feed(x, xf_buf_data(&doc), xf_buf_size(&doc), &used),
+	    XF_OK, "prefixed stanza parses");
+	is_str(xf_buf_cstr(&r.log) + strcspn(xf_buf_cstr(&r.log), "\n") + 1,
+	    "stanza <iq xmlns:ns1='urn:x' ns1:k='v&#xA;w' xml:lang='en' "
+	    "type='get'><q xmlns='urn:x' a='&lt;&amp;&quot;&apos;&#x9;'>"
+	    "t&#xD;u<inner xmlns='jabber:client'/><empty xmlns=''/></q></iq>\n",
+	    "prefixes resolved to namespaces");
+	xf_xmls_free(x);
+
+	/* Round trip: feed the serialised stanza back in. */
+	xf_buf_printf(&first, "%s", xf_buf_cstr(&r.log));
+	xf_buf_reset(&doc);
+	xf_buf_printf(&doc, "%s%s", HDR,
+	    strstr(xf_buf_cstr(&first), "stanza ") + 7);
+	xf_buf_reset(&r.log);
+	x = xf_xmls_new(0, &cbs, &r);
+	is_int(xf_xmls_feed(x, xf_buf_data(&doc), xf_buf_size(&doc), &used),
+	    XF_OK, "serialised stanza parses again");
+	is_str(xf_buf_cstr(&r.log), xf_buf_cstr(&first),
+	    "round trip gives the same tree");
+	xf_xmls_free(x);
+	xf_buf_free(&doc);
+	xf_buf_free(&first);
+	xf_buf_free(&r.log);
+}
+
+/* A server stream: jabber:server default, dialback prefix, stream:
+ * prefixed features and error stanzas. */
+static void
+test_server_stream(void)
+{
+	rec_t		 r = { 0 };
+	xf_xmls_t	*x;
+	size_t		 used;
+	const char	*doc =
+	    "<stream:stream xmlns='jabber:server' "
+	    "xmlns:db='jabber:server:dialback' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+	    "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-tls'><required/></starttls></stream:features>"
+	    "<db:result from='a' to='b'>key</db:result>"
+	    "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-streams'/></stream:error>";
+
+	x = xf_xmls_new(0, &cbs, &r);
+	is_int(xf_xmls_feed(x, doc, strlen(doc), &used), XF_OK,
+	    "server stream parses");
+	is_str(xf_buf_cstr(&r.log),
+	    "open {http://etherx.jabber.org/streams}stream version=1.0 "
+	    "xmlns=jabber:server xmlns:db=jabber:server:dialback "
+	    "xmlns:stream=http://etherx.jabber.org/streams\n"
+	    "stanza <features xmlns='http://etherx.jabber.org/streams'>"
+	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"
+	    "</starttls></features>\n"
+	    "stanza <result xmlns='jabber:server:dialback' from='a' to='b'>"
+	    "key</result>\n"
+	    "stanza <error xmlns='http://etherx.jabber.org/streams'>"
+	    "<host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+	    "</error>\n",
+	    "stream: and db: prefixes resolved; header keeps xmlns decls");
+	xf_xmls_free(x);
+	xf_buf_free(&r.log);
+}
+
+int
+main(void)
+{
+	test_streams();
+	test_again();
+	test_restricted();
+	test_malformed();
+	test_limits();
+	test_prefixed_roundtrip();
+	test_server_stream();
+	return done_testing();
+}
