@@ -73,6 +73,7 @@ struct xf_xmls_s {
 	xf_el_t		*x_stanza;	/* owned until handed to stanza */
 	xf_el_t		*x_cur;		/* borrowed: innermost open */
 	xf_el_t		*x_decls;	/* owned; header ns decls so far */
+	xf_buf_t	 x_text;	/* owned; text not yet in x_cur */
 
 	/* Byte positions since the last reset, as expat counts them. */
 	XML_Index	 x_fed;		/* bytes handed to expat */
@@ -194,37 +195,68 @@ split_name(const char *name, const char **ns, size_t *nslen)
 	return sep + 1;
 }
 
+/*
+ * Builds the element of a start tag.  Attributes are linked directly, in
+ * document order, not through xf_el_set_attr_ns(), whose duplicate
+ * check costs O(n) per attribute: expat has already refused duplicates,
+ * and a start tag with thousands of attributes must not cost O(n^2).
+ * They are malloc'ed like xml.c's own, and xf_el_free() frees them.
+ */
 static xf_el_t *
 make_el(xf_xmls_t *x, const char *name, const char **atts)
 {
-	xf_el_t		*el;
+	xf_el_t		*el = NULL;
+	xf_attr_t	*a, **tail;
 	const char	*local, *ns;
-	char		*nsz = NULL;
+	char		*nsz;
 	size_t		 nslen;
 
 	local = split_name(name, &ns, &nslen);
-	if ((nsz = strndup(ns, nslen)) == NULL ||
-	    (el = xf_el_new(nsz, local)) == NULL)
+	if ((nsz = strndup(ns, nslen)) == NULL)
 		goto fail;
+	el = xf_el_new(nsz, local);
 	free(nsz);
-	nsz = NULL;
+	if (el == NULL)
+		goto fail;
+	tail = &el->e_attrs;
 	for (; atts[0] != NULL; atts += 2) {
+		if ((a = calloc(1, sizeof(*a))) == NULL)
+			goto fail;
+		*tail = a;
+		tail = &a->a_next;
 		local = split_name(atts[0], &ns, &nslen);
-		if (nslen > 0 && (nsz = strndup(ns, nslen)) == NULL)
-			goto fail_el;
-		if (xf_el_set_attr_ns(el, nsz, local, atts[1]) != XF_OK)
-			goto fail_el;
-		free(nsz);
-		nsz = NULL;
+		if ((nslen > 0 && (a->a_ns = strndup(ns, nslen)) == NULL) ||
+		    (a->a_name = strdup(local)) == NULL ||
+		    (a->a_value = strdup(atts[1])) == NULL)
+			goto fail;
 	}
 	return el;
 
-fail_el:
-	xf_el_free(el);
 fail:
-	free(nsz);
+	xf_el_free(el);
 	fail(x, "internal-server-error", "out of memory");
 	return NULL;
+}
+
+/*
+ * Expat hands text over in pieces (one per buffer, one per character
+ * reference); they are gathered here and added to the open element in
+ * one go at its next tag, so "&lt;" repeated 10000 times is one append,
+ * not 10000 reallocs of a growing string.
+ */
+static int
+flush_text(xf_xmls_t *x)
+{
+	int	 rc;
+
+	if (xf_buf_size(&x->x_text) == 0)
+		return XF_OK;
+	rc = xf_el_add_text(x->x_cur, xf_buf_data(&x->x_text),
+	    xf_buf_size(&x->x_text));
+	xf_buf_reset(&x->x_text);
+	if (rc != XF_OK)
+		fail(x, "internal-server-error", "out of memory");
+	return rc;
 }
 
 static void XMLCALL
@@ -273,6 +305,8 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	}
 	if (x->x_depth == 1)
 		x->x_mark = at;
+	else if (flush_text(x) != XF_OK)
+		return;
 	if (too_big(x, event_end(x)))
 		return;
 	if ((el = make_el(x, name, atts)) == NULL)
@@ -292,6 +326,8 @@ on_end(void *ud, const XML_Char *name)
 	xf_el_t		*st;
 
 	if (x->x_err != NULL)
+		return;
+	if (x->x_depth > 1 && flush_text(x) != XF_OK)
 		return;
 	x->x_depth--;
 	if (x->x_depth == 0) {
@@ -327,7 +363,7 @@ on_text(void *ud, const XML_Char *s, int len)
 		/* Text from an entity reference has no byte count (0). */
 		if (too_big(x, event_end(x)))
 			return;
-		if (xf_el_add_text(x->x_cur, s, (size_t)len) != XF_OK)
+		if (xf_buf_append(&x->x_text, s, (size_t)len) != XF_OK)
 			fail(x, "internal-server-error", "out of memory");
 		return;
 	}
@@ -459,6 +495,7 @@ clear(xf_xmls_t *x)
 	xf_el_free(x->x_hdr);
 	xf_el_free(x->x_stanza);
 	xf_el_free(x->x_decls);
+	xf_buf_free(&x->x_text);
 	x->x_hdr = x->x_stanza = x->x_cur = x->x_decls = NULL;
 	x->x_depth = 0;
 	x->x_fed = x->x_mark = x->x_again_at = 0;

@@ -28,7 +28,7 @@ def listed(node, jid):
 
 
 def test():
-	plan(30)
+	plan(29)
 	node = Node(workers=2)
 
 	r = node.ctl('user', 'add', 'erin@localhost', input='first-pw\n')
@@ -112,8 +112,9 @@ def test():
 	r = node.ctl('frobnicate', json=False)
 	is_(r.rc, 2, 'unknown command exits 2 (%r)' % (r,))
 	r = node.ctl('kick', 'nobody@localhost')
-	ok(r.rc in (0, 1), 'kick of someone not online does not crash (%r)'
-	    % (r,))
+	ok(r.rc in (0, 1) and node.alive() and node.ctl('status').rc == 0,
+	    'kick of someone not online: exit 0 or 1, node still answers '
+	    '(%r)' % (r,))
 
 
 main(test)
