@@ -21,8 +21,13 @@
  *    it, so it is stored as an unqualified attribute named "xmlns":
  *    xf_el_attr(hdr, "xmlns").  Absent when the header declares none.
  *    Prefixed declarations on the header are kept the same way, as
- *    "xmlns:PREFIX" (s2s looks for xmlns:db, XEP-0220).  xf_el_write()
- *    never writes these attributes back.
+ *    "xmlns:PREFIX" (s2s looks for xmlns:db, XEP-0220), the first
+ *    MAX_HDR_DECLS of them.  xf_el_write() never writes these attributes
+ *    back.  The header stays valid until xf_xmls_reset() or _free().
+ *
+ *  - Callbacks must not call xf_xmls_feed(), _reset() or _free() on
+ *    their own parser (expat is running); return XF_AGAIN and do it
+ *    after feed returns.
  *
  *  - Error conditions: xf_xmls_error() is NULL while all is well.  A
  *    callback returning XF_ERR makes feed return XF_ERR with error ""
@@ -54,6 +59,7 @@
 
 #define XMLS_MAX_DEPTH	64
 #define FEED_CHUNK	4096
+#define MAX_HDR_DECLS	16
 
 /*
  * Expat joins namespace URI and local name with this byte.  0xff never
@@ -73,6 +79,7 @@ struct xf_xmls_s {
 	xf_el_t		*x_stanza;	/* owned until handed to stanza */
 	xf_el_t		*x_cur;		/* borrowed: innermost open */
 	xf_el_t		*x_decls;	/* owned; header ns decls so far */
+	int		 x_ndecls;
 	xf_buf_t	 x_text;	/* owned; text not yet in x_cur */
 
 	/* Byte positions since the last reset, as expat counts them. */
@@ -387,8 +394,9 @@ on_nsdecl(void *ud, const XML_Char *prefix, const XML_Char *uri)
 	if (x->x_err != NULL)
 		return;
 	/* Only the header's declarations are kept (see top). */
-	if (x->x_depth != 0)
+	if (x->x_depth != 0 || x->x_ndecls >= MAX_HDR_DECLS)
 		return;
+	x->x_ndecls++;
 	if (prefix == NULL)
 		snprintf(name, sizeof(name), "xmlns");
 	else if ((size_t)snprintf(name, sizeof(name), "xmlns:%s", prefix) >=
@@ -497,6 +505,7 @@ clear(xf_xmls_t *x)
 	xf_el_free(x->x_decls);
 	xf_buf_free(&x->x_text);
 	x->x_hdr = x->x_stanza = x->x_cur = x->x_decls = NULL;
+	x->x_ndecls = 0;
 	x->x_depth = 0;
 	x->x_fed = x->x_mark = x->x_again_at = 0;
 	x->x_suspended = 0;

@@ -21,6 +21,9 @@
 #define RING_BYTES	(4u << 20)
 
 static xf_master_t	 master;
+/* Where xfed was started: relative paths in the file are taken from
+ * there on reload too, though the daemon itself lives in /. */
+static int		 start_dir = -1;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -115,9 +118,15 @@ reload(xf_master_t *m)
 	xf_conf_t	*nc;
 	SSL_CTX		*ctx;
 	char		 err[1024];
+	int		 rc;
 
 	log_info("reloading %s", m->m_conf_path);
-	if (xf_conf_load(m->m_conf_path, &nc, err, sizeof(err)) != XF_OK) {
+	if (start_dir != -1 && fchdir(start_dir) == -1)
+		log_warn("fchdir to the start directory");
+	rc = xf_conf_load(m->m_conf_path, &nc, err, sizeof(err));
+	if (!m->m_foreground && chdir("/") == -1)
+		log_warn("chdir /");
+	if (rc != XF_OK) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		return;
@@ -231,6 +240,7 @@ main(int argc, char *argv[])
 		fatalx("tls: %s", err);
 	SSL_CTX_free(ctx);
 
+	start_dir = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!foreground) {
 		daemonize();
 		log_init(0, debug ? XF_LOG_DEBUG : m->m_conf->cf_log_level);

@@ -475,6 +475,19 @@ test_limits(void)
 	    "10000 bytes of keepalives with max 300");
 	is_int(n, 1, "... stanza delivered");
 
+	/* Thousands of attributes or character references: linear work. */
+	strcpy(deep, HDR "<message");
+	for (i = 0; i < 1000; i++)
+		sprintf(deep + strlen(deep), " a%zu='%zu'", i, i);
+	strcat(deep, "/>");
+	is_str(cond_of(deep, 0, 0, &n), "ok", "1000 attributes");
+	is_int(n, 1, "... delivered");
+	strcpy(deep, HDR "<message>");
+	for (i = 0; i < 3000; i++)
+		strcat(deep, "&lt;");
+	strcat(deep, "</message>");
+	is_str(cond_of(deep, 0, 7, &n), "ok", "3000 character references");
+
 	/* Depth: a stanza may nest 64 levels, not 65. */
 	strcpy(deep, HDR);
 	for (i = 0; i < 64; i++)
