@@ -57,6 +57,9 @@ XFEDOBJ	 = $(MASTER:%.c=$(B)/%.o) $(WORKER:%.c=$(B)/%.o)
 CTLOBJ	 = $(TOOLS:%.c=$(B)/%.o)
 UNITBIN	 = $(UNIT:%=$(B)/t/%.t)
 
+# Load generator and the bare relay: standalone, no xfed internals.
+BENCHBIN = $(BIN)/xfed-bench $(BIN)/xfed-relay
+
 all: bin/xfed bin/xfedctl
 
 # bin/ always points at the last build (sanitized or not) so tests and
@@ -66,6 +69,14 @@ bin/xfed: $(BIN)/xfed
 bin/xfedctl: $(BIN)/xfedctl
 	@mkdir -p bin && ln -sf ../$(BIN)/xfedctl $@
 .PHONY: bin/xfed bin/xfedctl
+
+$(BIN)/xfed-bench: tools/xfed-bench.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(XLDFLAGS) -o $@ $< -lssl -lcrypto -lm
+
+$(BIN)/xfed-relay: tools/relay.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(XLDFLAGS) -o $@ $<
 
 $(B)/libxf.a: $(LIBOBJ)
 	ar rcs $@ $^
@@ -103,7 +114,7 @@ test: all $(UNITBIN)
 	@sh tools/deps.sh test
 	prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t
 
-bench: all
+bench: all $(BENCHBIN)
 	@sh tools/deps.sh bench
 	sh tools/bench.sh
 

@@ -1,4 +1,4 @@
-/* xmlstream.c: the streaming XMPP parser (expat) that hands out one stanza at a time. */
+/* xmlstream.c: the streaming XMPP parser: bytes in, one stanza at a time out. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,20 +74,20 @@ struct xf_xmls_s {
 	void		*x_ud;
 	size_t		 x_max;		/* 0 = no limit */
 
-	int		 x_depth;	/* open elements, stream = 1 */
-	xf_el_t		*x_hdr;		/* owned; header given to open */
-	xf_el_t		*x_stanza;	/* owned until handed to stanza */
-	xf_el_t		*x_cur;		/* borrowed: innermost open */
-	xf_el_t		*x_decls;	/* owned; header ns decls so far */
+	int		 x_depth;	/* open elements; stream = 1 */
+	xf_el_t		*x_hdr;		/* owned; given to open */
+	xf_el_t		*x_stanza;	/* owned until given to stanza */
+	xf_el_t		*x_cur;		/* innermost open, in x_stanza */
+	xf_el_t		*x_decls;	/* owned; header's ns decls */
 	int		 x_ndecls;
-	xf_buf_t	 x_text;	/* owned; text not yet in x_cur */
+	xf_buf_t	 x_text;	/* owned; text not in x_cur yet */
 
 	/* Byte positions since the last reset, as expat counts them. */
 	XML_Index	 x_fed;		/* bytes handed to expat */
-	XML_Index	 x_mark;	/* where the current stanza began */
-	XML_Index	 x_again_at;	/* end of the event that said AGAIN */
+	XML_Index	 x_mark;	/* where this stanza began */
+	XML_Index	 x_again_at;	/* end of the AGAIN event */
 
-	int		 x_suspended;	/* XF_AGAIN given; needs a reset */
+	int		 x_suspended;	/* XF_AGAIN given; reset next */
 	const char	*x_err;		/* condition, or NULL */
 	char		 x_errtext[256];
 };
@@ -106,7 +106,7 @@ static void
 verror(xf_xmls_t *x, const char *cond, const char *fmt, va_list ap)
 {
 	if (x->x_err != NULL)
-		return;		/* the first error is the one to report */
+		return;		/* the first error is the one to tell */
 	x->x_err = cond;
 	vsnprintf(x->x_errtext, sizeof(x->x_errtext), fmt, ap);
 }
@@ -582,17 +582,14 @@ xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 		x->x_fed += n;
 		off += n;
 		if (st == XML_STATUS_ERROR) {
-			if (x->x_err == NULL) {
-				enum XML_Error	 e = XML_GetErrorCode(x->x_p);
-
+			if (x->x_err == NULL)
 				set_error(x, "not-well-formed",
 				    "%s (line %lu, column %lu)",
-				    XML_ErrorString(e),
+				    XML_ErrorString(XML_GetErrorCode(x->x_p)),
 				    (unsigned long)
 				    XML_GetCurrentLineNumber(x->x_p),
 				    (unsigned long)
 				    XML_GetCurrentColumnNumber(x->x_p));
-			}
 			return XF_ERR;
 		}
 		if (x->x_err != NULL)
