@@ -371,6 +371,12 @@ test_malformed(void)
 	is_int(xf_xmls_feed(x, "<a/>", 4, &used), XF_ERR,
 	    "feeding after an error fails again");
 	is_str(xf_xmls_error(x), "not-well-formed", "... same error");
+	is_int(xf_xmls_reset(x), XF_OK, "reset after an error");
+	ok(xf_xmls_error(x) == NULL, "... clears it");
+	r.nstanza = 0;
+	is_int(xf_xmls_feed(x, HDR "<presence/>", strlen(HDR) + 11, &used),
+	    XF_OK, "... and a new stream parses");
+	is_int(r.nstanza, 1, "... with its stanza");
 	xf_xmls_free(x);
 	xf_buf_free(&r.log);
 

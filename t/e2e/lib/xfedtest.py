@@ -212,9 +212,9 @@ def main(fn, timeout=150, needs_xfed=True):
 		if needs_xfed:
 			for b in (XFED, XFEDCTL):
 				if not os.access(b, os.X_OK):
-					print('1..1\nnot ok 1 - %s is built '
-					    '(run make)' % b, flush=True)
-					return 1
+					plan(1)
+					ok(False, '%s is built (run make)' % b)
+					return sys.exit(1)
 		fn()
 	except _SkipAll:
 		pass
