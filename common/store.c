@@ -38,7 +38,7 @@
  */
 
 #define STORE_MAPSIZE	((size_t)1 << 30)	/* sparse file; grows on use */
-#define STORE_MAXDBS	8			/* accounts + room to grow */
+#define STORE_MAXDBS	16			/* accounts + tables + room */
 #define STORE_ITER_MAX	10000000
 
 /*
@@ -57,9 +57,16 @@
 #define ACCT_VERSION	1
 #define ACCT_SIZE	136
 
+static const char *const table_names[XF_T_NTABLES] = {
+	"roster", "offline", "vcard", "private", "pep", "block", "meta",
+};
+
+static int	 del_range(MDB_txn *, MDB_dbi, const void *, size_t, size_t *);
+
 struct xf_store_s {
 	MDB_env		*st_env;
 	MDB_dbi		 st_accounts;
+	MDB_dbi		 st_tables[XF_T_NTABLES];
 	char		 st_err[256];
 };
 
@@ -252,6 +259,12 @@ xf_store_open(const char *dir, xf_store_t **out, char *err, size_t errlen)
 		store_fail(st, rc, "open accounts in %s", dir);
 		goto fail;
 	}
+	for (int i = 0; i < XF_T_NTABLES; i++)
+		if ((rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE,
+		    &st->st_tables[i])) != 0) {
+			store_fail(st, rc, "open %s in %s", table_names[i], dir);
+			goto fail;
+		}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0) {
@@ -368,8 +381,17 @@ xf_store_user_del(xf_store_t *st, const char *bare)
 		return XF_ERR;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
 		return store_fail(st, rc, "del %s", bare);
-	/* Later: the user's roster and offline messages go in this txn. */
 	rc = mdb_del(txn, st->st_accounts, &k, NULL);
+	/* Everything else the user owns goes in the same transaction. */
+	for (int i = 0; rc == 0 && i < XF_T_NTABLES; i++) {
+		/* "bare" itself and "bare NUL ...": not "bare.org". */
+		rc = mdb_del(txn, st->st_tables[i], &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc == 0)
+			rc = del_range(txn, st->st_tables[i], bare,
+			    strlen(bare) + 1, NULL);
+	}
 	if (rc == MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
 		return XF_DECLINED;
@@ -439,4 +461,262 @@ xf_store_user_list(xf_store_t *st, const char *domain,
 	}
 	xf_buf_free(&names);
 	return ret;
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+static int
+table_key(xf_store_t *st, int table, const void *key, size_t klen, MDB_val *k)
+{
+	if (table < 0 || table >= XF_T_NTABLES)
+		return store_fail(st, 0, "no table %d", table);
+	if (klen == 0 || klen > (size_t)mdb_env_get_maxkeysize(st->st_env))
+		return store_fail(st, 0, "%s: key of %zu bytes",
+		    table_names[table], klen);
+	k->mv_data = (void *)key;
+	k->mv_size = klen;
+	return XF_OK;
+}
+
+int
+xf_store_get(xf_store_t *st, int table, const void *key, size_t klen,
+    xf_buf_t *val)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	int		 rc, ret = XF_ERR;
+
+	if (table_key(st, table, key, klen, &k) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_fail(st, rc, "get");
+	rc = mdb_get(txn, st->st_tables[table], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		ret = XF_DECLINED;
+	else if (rc != 0)
+		store_fail(st, rc, "get %s", table_names[table]);
+	else if (xf_buf_append(val, v.mv_data, v.mv_size) != XF_OK)
+		store_fail(st, ENOMEM, "get %s", table_names[table]);
+	else
+		ret = XF_OK;
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int
+xf_store_put(xf_store_t *st, int table, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v = { vlen, (void *)val };
+	int		 rc;
+
+	if (table_key(st, table, key, klen, &k) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return store_fail(st, rc, "put %s", table_names[table]);
+	if ((rc = mdb_put(txn, st->st_tables[table], &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "put %s", table_names[table]);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_fail(st, rc, "put %s", table_names[table]);
+	return XF_OK;
+}
+
+int
+xf_store_del(xf_store_t *st, int table, const void *key, size_t klen)
+{
+	MDB_txn		*txn;
+	MDB_val		 k;
+	int		 rc;
+
+	if (table_key(st, table, key, klen, &k) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return store_fail(st, rc, "del %s", table_names[table]);
+	rc = mdb_del(txn, st->st_tables[table], &k, NULL);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return XF_DECLINED;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "del %s", table_names[table]);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_fail(st, rc, "del %s", table_names[table]);
+	return XF_OK;
+}
+
+/* Deletes every key that starts with prefix (which may hold NULs). */
+static int
+del_range(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
+    size_t *count)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int		 rc;
+	size_t		 n = 0;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return rc;
+	k.mv_data = (void *)prefix;
+	k.mv_size = plen;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= plen &&
+	    memcmp(k.mv_data, prefix, plen) == 0) {
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		n++;
+		/* After a delete the cursor sits on the next key. */
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+	}
+	mdb_cursor_close(cur);
+	if (count)
+		*count = n;
+	return rc == MDB_NOTFOUND || rc == EINVAL || rc == 0 ? 0 : rc;
+}
+
+int
+xf_store_del_prefix(xf_store_t *st, int table, const void *prefix,
+    size_t plen, size_t *count)
+{
+	MDB_txn		*txn;
+	MDB_val		 k;
+	int		 rc;
+
+	if (table_key(st, table, prefix, plen, &k) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return store_fail(st, rc, "del %s", table_names[table]);
+	if ((rc = del_range(txn, st->st_tables[table], prefix, plen,
+	    count)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "del %s", table_names[table]);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_fail(st, rc, "del %s", table_names[table]);
+	return XF_OK;
+}
+
+/*
+ * Copies the matching records out, ends the read, then calls fn: fn may
+ * write to the store.  Memory: all matching records at once, which is
+ * bounded by the quotas of the callers (roster size, offline quota).
+ */
+int
+xf_store_scan(xf_store_t *st, int table, const void *prefix, size_t plen,
+    int (*fn)(void *, const void *, size_t, const void *, size_t), void *ud)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	xf_buf_t	 recs = { 0 };
+	size_t		 off, kl, vl;
+	int		 rc, op, ret = XF_OK;
+
+	if (table < 0 || table >= XF_T_NTABLES)
+		return store_fail(st, 0, "no table %d", table);
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_fail(st, rc, "scan");
+	if ((rc = mdb_cursor_open(txn, st->st_tables[table], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "scan");
+	}
+	k.mv_data = (void *)prefix;
+	k.mv_size = plen;
+	op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		kl = k.mv_size;
+		vl = v.mv_size;
+		if (xf_buf_append(&recs, &kl, sizeof(kl)) != XF_OK ||
+		    xf_buf_append(&recs, &vl, sizeof(vl)) != XF_OK ||
+		    xf_buf_append(&recs, k.mv_data, kl) != XF_OK ||
+		    xf_buf_append(&recs, v.mv_data, vl) != XF_OK) {
+			ret = store_fail(st, ENOMEM, "scan");
+			break;
+		}
+	}
+	if (ret == XF_OK && rc != 0 && rc != MDB_NOTFOUND)
+		ret = store_fail(st, rc, "scan %s", table_names[table]);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+
+	for (off = 0; ret == XF_OK && off < xf_buf_size(&recs);
+	    off += 2 * sizeof(size_t) + kl + vl) {
+		const char	*p = xf_buf_data(&recs) + off;
+
+		memcpy(&kl, p, sizeof(kl));
+		memcpy(&vl, p + sizeof(kl), sizeof(vl));
+		ret = fn(ud, p + 2 * sizeof(size_t), kl,
+		    p + 2 * sizeof(size_t) + kl, vl);
+	}
+	xf_buf_free(&recs);
+	return ret;
+}
+
+int
+xf_store_count(xf_store_t *st, int table, const void *prefix, size_t plen,
+    size_t *count)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int		 rc, op;
+	size_t		 n = 0;
+
+	if (table < 0 || table >= XF_T_NTABLES)
+		return store_fail(st, 0, "no table %d", table);
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_fail(st, rc, "count");
+	if ((rc = mdb_cursor_open(txn, st->st_tables[table], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "count");
+	}
+	k.mv_data = (void *)prefix;
+	k.mv_size = plen;
+	op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	*count = n;
+	return XF_OK;
+}
+
+int
+xf_store_seq(xf_store_t *st, uint64_t *seq)
+{
+	static const char key[] = "\0seq";	/* no JID starts with NUL */
+	MDB_txn		*txn;
+	MDB_val		 k = { sizeof(key) - 1, (void *)key }, v;
+	uint8_t		 b[8];
+	uint64_t	 n = 0;
+	int		 rc;
+
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return store_fail(st, rc, "seq");
+	rc = mdb_get(txn, st->st_tables[XF_T_META], &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		n = get_u64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		goto fail;
+	put_u64(b, ++n);
+	v.mv_data = b;
+	v.mv_size = 8;
+	if ((rc = mdb_put(txn, st->st_tables[XF_T_META], &k, &v, 0)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_fail(st, rc, "seq");
+	*seq = n;
+	return XF_OK;
+fail:
+	mdb_txn_abort(txn);
+	return store_fail(st, rc, "seq");
 }

@@ -32,6 +32,43 @@ int	 xf_store_user_del(xf_store_t *, const char *bare);
 int	 xf_store_user_list(xf_store_t *, const char *domain,
 	    int (*fn)(void *ud, const char *bare), void *ud);
 
+/*
+ * Tables for everything else a user owns.  Keys are bytes; by
+ * convention "bare JID NUL subkey", so one user's records are one key
+ * range and a user's deletion removes them all.  Values are bytes the
+ * caller encodes (usually serialised XML).
+ */
+enum {
+	XF_T_ROSTER = 0,	/* bare NUL contact -> roster item */
+	XF_T_OFFLINE,		/* bare NUL seq(8, big-endian) -> stanza */
+	XF_T_VCARD,		/* bare -> vCard element */
+	XF_T_PRIVATE,		/* bare NUL ns -> private XML */
+	XF_T_PEP,		/* bare NUL node NUL item id -> item */
+	XF_T_BLOCK,		/* bare NUL jid -> "" */
+	XF_T_META,		/* bare NUL name -> small values (roster ver) */
+	XF_T_NTABLES
+};
+
+/* XF_OK with the value appended to val, XF_DECLINED, XF_ERR. */
+int	 xf_store_get(xf_store_t *, int table, const void *key, size_t klen,
+	    xf_buf_t *val);
+int	 xf_store_put(xf_store_t *, int table, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+/* XF_DECLINED when there was no such key. */
+int	 xf_store_del(xf_store_t *, int table, const void *key, size_t klen);
+/* Calls fn for each key starting with prefix, in key order, after the
+ * read has ended (fn may write).  fn returns non-zero to stop. */
+int	 xf_store_scan(xf_store_t *, int table, const void *prefix,
+	    size_t plen, int (*fn)(void *ud, const void *key, size_t klen,
+	    const void *val, size_t vlen), void *ud);
+int	 xf_store_del_prefix(xf_store_t *, int table, const void *prefix,
+	    size_t plen, size_t *count);
+/* Counts keys with the prefix (a quota check). */
+int	 xf_store_count(xf_store_t *, int table, const void *prefix,
+	    size_t plen, size_t *count);
+/* A node-wide increasing number (offline message order). */
+int	 xf_store_seq(xf_store_t *, uint64_t *seq);
+
 const char *xf_store_error(const xf_store_t *);
 
 #endif /* XF_STORE_H */

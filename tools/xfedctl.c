@@ -161,14 +161,12 @@ wait_fd(int fd, short events, int64_t deadline, const char *path)
  * Sends req (one line) and returns the reply line, NUL-terminated, in
  * reply.  The whole exchange must finish within TIMEOUT_MS.
  */
-static void
-exchange(const char *path, const char *req, size_t reqlen, xf_buf_t *reply)
+/* A connected socket to the master, or death with the reason. */
+static int
+connect_to(const char *path)
 {
 	struct sockaddr_un	 sun;
 	struct timeval		 tv = { TIMEOUT_MS / 1000, 0 };
-	int64_t			 deadline = now_ms() + TIMEOUT_MS;
-	size_t			 off = 0;
-	ssize_t			 n;
 	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -186,6 +184,18 @@ exchange(const char *path, const char *req, size_t reqlen, xf_buf_t *reply)
 			die("timed out talking to %s", path);
 		die("cannot connect to %s: %s", path, strerror(errno));
 	}
+	return fd;
+}
+
+static void
+exchange(const char *path, const char *req, size_t reqlen, xf_buf_t *reply)
+{
+	int64_t		 deadline = now_ms() + TIMEOUT_MS;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	fd = connect_to(path);
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		die("fcntl failed: %s", strerror(errno));
 
@@ -657,6 +667,13 @@ main(int argc, char *argv[])
 	req = build(argc, argv, &kind, &needpw);
 	path = socket_path(opt_sock, opt_conf);
 	if (needpw) {
+		/*
+		 * Someone about to type a password twice wants to know first
+		 * that the master is there.  The probe closes at once; the
+		 * master takes an empty connection for nothing.
+		 */
+		if (isatty(STDIN_FILENO))
+			close(connect_to(path));
 		read_password(pw, sizeof(pw));
 		if (json_object_set_new(req, "password", json_string(pw)) == -1)
 			die("the password is not valid UTF-8");

@@ -89,6 +89,92 @@ raw_put(const char *dir, const char *key, const void *val, size_t len)
 	return rc;
 }
 
+static int
+scan_cb(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	xf_buf_t	*b = ud;
+
+	xf_buf_append(b, key, klen);
+	xf_buf_append(b, "=", 1);
+	xf_buf_append(b, val, vlen);
+	xf_buf_append(b, ";", 1);
+	return 0;
+}
+
+/* The generic tables: get/put/del, prefix scans, a user's deletion. */
+static void
+tables(const char *dir)
+{
+	char		 err[256], key[64];
+	xf_store_t	*st;
+	xf_account_t	 a;
+	xf_buf_t	 b = { 0 };
+	size_t		 n;
+	uint64_t	 s1 = 0, s2 = 0;
+
+	if (xf_store_open(dir, &st, err, sizeof(err)) != XF_OK) {
+		ok(0, "open for tables: %s", err);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.ac_cred.cr_iter = 1;
+	xf_store_user_put(st, "bob@x", &a, 1);
+	xf_store_user_put(st, "bob@x.org", &a, 1);
+	is_int(xf_store_put(st, XF_T_ROSTER, "bob@x\0a@x", 9, "A", 1), XF_OK,
+	    "table put");
+	xf_store_put(st, XF_T_ROSTER, "bob@x\0c@x", 9, "C", 1);
+	xf_store_put(st, XF_T_ROSTER, "bob@x.org\0a@x", 13, "O", 1);
+	xf_store_put(st, XF_T_VCARD, "bob@x", 5, "V", 1);
+	xf_store_put(st, XF_T_VCARD, "bob@x.org", 9, "W", 1);
+	is_int(xf_store_get(st, XF_T_ROSTER, "bob@x\0a@x", 9, &b), XF_OK,
+	    "table get");
+	is_int(xf_buf_size(&b), 1, "table get: value length");
+	is_int(xf_store_get(st, XF_T_ROSTER, "bob@x\0b@x", 9, &b),
+	    XF_DECLINED, "table get: missing key");
+	xf_buf_reset(&b);
+	is_int(xf_store_scan(st, XF_T_ROSTER, "bob@x\0", 6, scan_cb, &b),
+	    XF_OK, "scan one user's records");
+	is_int(xf_buf_size(&b), 2 * (9 + 3), "scan saw exactly bob@x's two");
+	is_int(xf_store_count(st, XF_T_ROSTER, "bob@x", 5, &n), XF_OK,
+	    "count");
+	is_int(n, 3, "count by plain prefix includes bob@x.org");
+	is_int(xf_store_del(st, XF_T_ROSTER, "bob@x\0c@x", 9), XF_OK,
+	    "table del");
+	is_int(xf_store_del(st, XF_T_ROSTER, "bob@x\0c@x", 9), XF_DECLINED,
+	    "table del again");
+	for (int i = 0; i < 1000; i++) {
+		int	 kl = snprintf(key, sizeof(key), "m@x%c%04d", 0, i);
+
+		xf_store_put(st, XF_T_OFFLINE, key, (size_t)kl, "msg", 3);
+	}
+	xf_store_put(st, XF_T_OFFLINE, "m@xx\0001", 8, "keep", 4);
+	is_int(xf_store_del_prefix(st, XF_T_OFFLINE, "m@x\0", 4, &n), XF_OK,
+	    "del_prefix over many pages");
+	is_int(n, 1000, "del_prefix removed all 1000");
+	is_int(xf_store_count(st, XF_T_OFFLINE, "m@x", 3, &n), XF_OK,
+	    "count after del_prefix");
+	is_int(n, 1, "del_prefix kept m@xx's record");
+	is_int(xf_store_user_del(st, "bob@x"), XF_OK, "delete user bob@x");
+	is_int(xf_store_count(st, XF_T_ROSTER, "bob@x\0", 6, &n), XF_OK,
+	    "count bob@x's roster");
+	is_int(n, 0, "bob@x's roster went with the account");
+	xf_buf_reset(&b);
+	is_int(xf_store_get(st, XF_T_VCARD, "bob@x", 5, &b), XF_DECLINED,
+	    "bob@x's vcard went with the account");
+	is_int(xf_store_get(st, XF_T_VCARD, "bob@x.org", 9, &b), XF_OK,
+	    "bob@x.org's vcard stays");
+	is_int(xf_store_count(st, XF_T_ROSTER, "bob@x.org\0", 10, &n), XF_OK,
+	    "count bob@x.org's roster");
+	is_int(n, 1, "bob@x.org's roster stays");
+	ok(xf_store_seq(st, &s1) == XF_OK && xf_store_seq(st, &s2) == XF_OK &&
+	    s2 == s1 + 1, "seq increases (%llu, %llu)",
+	    (unsigned long long)s1, (unsigned long long)s2);
+	is_int(xf_store_put(st, XF_T_NTABLES, "k", 1, "v", 1), XF_ERR,
+	    "no such table");
+	xf_buf_free(&b);
+	xf_store_close(st);
+}
+
 int
 main(void)
 {
@@ -251,6 +337,9 @@ main(void)
 	    "open over a file fails");
 	ok(st == NULL && strncmp(err, "store: ", 7) == 0,
 	    "error message: %s", err);
+
+	snprintf(cmd, sizeof(cmd), "%s/tables", tmp);
+	tables(cmd);
 
 	xf_buf_free(&names);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);

@@ -182,6 +182,17 @@ def _killpg(p):
 		pass
 
 
+def _die_with_parent():
+	# In the child before exec: if this test is SIGKILLed (no clean-up
+	# runs), the kernel kills the master too.
+	try:
+		import ctypes
+		libc = ctypes.CDLL(None, use_errno=True)
+		libc.prctl(1, signal.SIGKILL, 0, 0, 0)	# PR_SET_PDEATHSIG
+	except Exception:
+		pass
+
+
 def mkdtemp():
 	d = tempfile.mkdtemp(prefix='xfed-e2e-')
 	_tmpdirs.append(d)
@@ -208,13 +219,12 @@ def main(fn, timeout=150, needs_xfed=True):
 		logging.basicConfig(level=logging.CRITICAL)
 	status = 0
 	signal.alarm(timeout)
+	missing = [b for b in (XFED, XFEDCTL) if not os.access(b, os.X_OK)]
+	if needs_xfed and missing:
+		plan(1)
+		ok(False, '%s built (run make)' % ' and '.join(missing))
+		sys.exit(1)
 	try:
-		if needs_xfed:
-			for b in (XFED, XFEDCTL):
-				if not os.access(b, os.X_OK):
-					plan(1)
-					ok(False, '%s is built (run make)' % b)
-					return sys.exit(1)
 		fn()
 	except _SkipAll:
 		pass
@@ -413,7 +423,7 @@ class Node:
 		self.proc = subprocess.Popen([XFED, '-f', '-c', self.conf],
 		    stdin=subprocess.DEVNULL, stdout=self.logf,
 		    stderr=subprocess.STDOUT, cwd=self.dir,
-		    start_new_session=True)
+		    start_new_session=True, preexec_fn=_die_with_parent)
 		self.pid = self.proc.pid
 		if wait:
 			self.wait_ready(timeout)
