@@ -1,6 +1,5 @@
 /* control.c: the master's control socket: one JSON request and one JSON reply per xfedctl connection. */
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1096,14 +1095,12 @@ conn_request(ctl_conn_t *c, const char *data, size_t len)
 		return;
 	}
 	if (!json_is_object(req)) {
-		json_decref(req);
-		conn_reply(c, reply_err("bad request: not a JSON object"));
-		return;
+		reply = reply_err("bad request: not a JSON object");
+		goto done;
 	}
 	if ((v = json_object_get(req, "cmd")) == NULL || !json_is_string(v)) {
-		json_decref(req);
-		conn_reply(c, reply_err("bad request: 'cmd' must be a string"));
-		return;
+		reply = reply_err("bad request: 'cmd' must be a string");
+		goto done;
 	}
 	cmd = json_string_value(v);
 	for (i = 0; i < XF_NELEM(cmds); i++)
@@ -1112,19 +1109,19 @@ conn_request(ctl_conn_t *c, const char *data, size_t len)
 	if (i == XF_NELEM(cmds)) {
 		reply = reply_err("unknown command '%s'",
 		    shorten(cmd, sh, sizeof(sh)));
-	} else {
-		if (cmds[i].quiet)
-			log_debug("control: %s from uid %ld pid %ld", cmd,
-			    (long)c->cc_uid, (long)c->cc_pid);
-		else
-			log_info("control: %s from uid %ld pid %ld", cmd,
-			    (long)c->cc_uid, (long)c->cc_pid);
-		reply = cmds[i].fn(c->cc_m, req, cmds[i].arg);
-		v = reply != NULL ? json_object_get(reply, "error") : NULL;
-		if (!cmds[i].quiet && json_is_string(v))
-			log_info("control: %s failed: %s", cmd,
-			    json_string_value(v));
+		goto done;
 	}
+	if (cmds[i].quiet)
+		log_debug("control: %s from uid %ld pid %ld", cmd,
+		    (long)c->cc_uid, (long)c->cc_pid);
+	else
+		log_info("control: %s from uid %ld pid %ld", cmd,
+		    (long)c->cc_uid, (long)c->cc_pid);
+	reply = cmds[i].fn(c->cc_m, req, cmds[i].arg);
+	v = reply != NULL ? json_object_get(reply, "error") : NULL;
+	if (!cmds[i].quiet && json_is_string(v))
+		log_info("control: %s failed: %s", cmd, json_string_value(v));
+done:
 	wipe_password(req);
 	json_decref(req);
 	if (reply == NULL)

@@ -64,7 +64,7 @@ spawn_one(xf_master_t *m, int slot, int index)
 		log_warn("fork failed");
 		break;
 	case 0:
-		close(m->m_ctl_fd);
+		xf_control_close(m);	/* fork-safe: closes fds only */
 		xf_loop_free(m->m_loop);
 		xf_worker_main(m->m_conf, m->m_rings, (unsigned)slot,
 		    (unsigned)index);

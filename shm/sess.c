@@ -383,6 +383,29 @@ xf_sess_update(xf_sess_t *s, const char *full, uint32_t worker,
 }
 
 int
+xf_sess_flags(xf_sess_t *s, const char *full, uint32_t worker,
+    uint64_t conn, uint8_t set, uint8_t clear)
+{
+	xf_sess_rec_t	 rec;
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	int		 rc;
+
+	if ((rc = wload(s, full, worker, conn, &txn, &k, &rec)) != XF_OK)
+		return rc;
+	rec.sr_flags = (uint8_t)((rec.sr_flags & ~clear) | set);
+	v.mv_data = &rec;
+	v.mv_size = sizeof(rec);
+	if ((rc = mdb_put(txn, s->s_dbi, &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return fail(s, "mdb_put", rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return fail(s, "mdb_txn_commit", rc);
+	return XF_OK;
+}
+
+int
 xf_sess_del(xf_sess_t *s, const char *full, uint32_t worker, uint64_t conn)
 {
 	xf_sess_rec_t	 rec;

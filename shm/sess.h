@@ -22,10 +22,16 @@ typedef struct xf_sess_rec_s {
 	uint64_t	sr_conn;	/* connection id within that worker */
 	int32_t		sr_prio;	/* presence priority */
 	uint8_t		sr_avail;	/* 1 after available presence */
-	uint8_t		sr_pad[3];
+	uint8_t		sr_flags;	/* XF_SESS_* */
+	uint8_t		sr_pad[2];
 	int64_t		sr_since;	/* unix time of bind */
 	char		sr_ip[48];	/* peer address, text */
 } xf_sess_rec_t;
+
+/* sr_flags: what other workers must know of a session. */
+#define XF_SESS_CARBONS		0x01	/* XEP-0280 enabled */
+#define XF_SESS_INTERESTED	0x02	/* requested the roster (RFC 6121 2.1.6) */
+#define XF_SESS_SM		0x04	/* XEP-0198 enabled */
 
 typedef struct xf_sess_s xf_sess_t;
 
@@ -46,6 +52,9 @@ int	 xf_sess_put(xf_sess_t *, const char *full, const xf_sess_rec_t *rec,
  * by (worker, conn).  XF_DECLINED if not found or not owned. */
 int	 xf_sess_update(xf_sess_t *, const char *full, uint32_t worker,
 	    uint64_t conn, int32_t prio, int avail);
+/* Sets (set) and clears (clear) flag bits of an owned record. */
+int	 xf_sess_flags(xf_sess_t *, const char *full, uint32_t worker,
+	    uint64_t conn, uint8_t set, uint8_t clear);
 /* Deletes only if the record names (worker, conn); XF_DECLINED otherwise. */
 int	 xf_sess_del(xf_sess_t *, const char *full, uint32_t worker,
 	    uint64_t conn);

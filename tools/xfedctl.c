@@ -157,10 +157,6 @@ wait_fd(int fd, short events, int64_t deadline, const char *path)
 	}
 }
 
-/*
- * Sends req (one line) and returns the reply line, NUL-terminated, in
- * reply.  The whole exchange must finish within TIMEOUT_MS.
- */
 /* A connected socket to the master, or death with the reason. */
 static int
 connect_to(const char *path)
@@ -187,6 +183,10 @@ connect_to(const char *path)
 	return fd;
 }
 
+/*
+ * Sends req (one line) and returns the reply line, NUL-terminated, in
+ * reply.  The whole exchange must finish within TIMEOUT_MS.
+ */
 static void
 exchange(const char *path, const char *req, size_t reqlen, xf_buf_t *reply)
 {
@@ -211,9 +211,6 @@ exchange(const char *path, const char *req, size_t reqlen, xf_buf_t *reply)
 	}
 
 	for (;;) {
-		if (xf_buf_size(reply) > 0 && memchr(xf_buf_data(reply), '\n',
-		    xf_buf_size(reply)) != NULL)
-			break;
 		if (xf_buf_size(reply) > REPLY_MAX)
 			die("reply from %s is too large", path);
 		if (xf_buf_reserve(reply, 65536) != XF_OK)
@@ -233,6 +230,10 @@ exchange(const char *path, const char *req, size_t reqlen, xf_buf_t *reply)
 			break;
 		}
 		reply->b_len += (size_t)n;
+		/* Only the new bytes can hold the line's end. */
+		if (memchr(reply->b_data + reply->b_len - (size_t)n, '\n',
+		    (size_t)n) != NULL)
+			break;
 	}
 	close(fd);
 	if (xf_buf_cstr(reply) == NULL)
@@ -295,38 +296,40 @@ tty_restore(int sig)
 	raise(sig);
 }
 
-/* Reads one line from stdin into buf; returns its length without '\n'. */
-static size_t
+/*
+ * Reads one line from stdin into buf; returns its length without the
+ * line end, or -1 when it does not fit (the rest of the line is read
+ * and dropped).  Never dies: the terminal may have echo off.
+ */
+static ssize_t
 read_line(char *buf, size_t buflen)
 {
 	size_t	 n = 0;
-	int	 ch;
+	int	 ch, toolong = 0;
 
 	while ((ch = getchar()) != EOF && ch != '\n') {
-		if (n + 1 >= buflen) {
-			/* Swallow the rest so the error is about length. */
-			while ((ch = getchar()) != EOF && ch != '\n')
-				;
-			explicit_bzero(buf, buflen);
-			die("password longer than %d bytes", PASS_MAX);
-		}
-		buf[n++] = (char)ch;
+		if (n + 1 >= buflen)
+			toolong = 1;
+		else
+			buf[n++] = (char)ch;
 	}
-	if (ferror(stdin))
-		die("cannot read the password: %s", strerror(errno));
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	buf[n] = '\0';
-	return n;
+	if (toolong) {
+		explicit_bzero(buf, buflen);
+		return -1;
+	}
+	return (ssize_t)n;
 }
 
-static size_t
+static ssize_t
 prompt(const char *what, char *buf, size_t buflen)
 {
 	struct termios		 t;
 	struct sigaction	 sa, old[3];
 	const int		 sigs[3] = { SIGINT, SIGTERM, SIGHUP };
-	size_t			 n;
+	ssize_t			 n;
 
 	if (tcgetattr(STDIN_FILENO, &tty_saved) == -1)
 		die("tcgetattr failed: %s", strerror(errno));
@@ -361,20 +364,26 @@ static void
 read_password(char *pw, size_t pwlen)
 {
 	char	 again[PASS_MAX + 2];
-	size_t	 n;
+	ssize_t	 n;
 
+	/* No copy of the password left behind in a stdio buffer. */
+	setvbuf(stdin, NULL, _IONBF, 0);
 	if (isatty(STDIN_FILENO)) {
-		n = prompt("Password: ", pw, pwlen);
-		if (n == 0)
-			die("empty password");
-		prompt("Retype password: ", again, sizeof(again));
-		if (strcmp(pw, again) != 0) {
+		if ((n = prompt("Password: ", pw, pwlen)) > 0 &&
+		    (prompt("Retype password: ", again, sizeof(again)) != n ||
+		    strcmp(pw, again) != 0)) {
 			explicit_bzero(again, sizeof(again));
 			explicit_bzero(pw, pwlen);
 			die("passwords do not match");
 		}
 		explicit_bzero(again, sizeof(again));
-	} else if (read_line(pw, pwlen) == 0)
+	} else
+		n = read_line(pw, pwlen);
+	if (ferror(stdin))
+		die("cannot read the password: %s", strerror(errno));
+	if (n == -1)
+		die("password longer than %d bytes", PASS_MAX);
+	if (n == 0)
 		die("empty password");
 }
 
@@ -403,7 +412,7 @@ print_json(json_t *reply)
 	char	*s;
 
 	json_object_del(reply, "ok");
-	if ((s = json_dumps(reply, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
+	if ((s = json_dumps(reply, JSON_COMPACT)) == NULL)
 		die("out of memory");
 	printf("%s\n", s);
 	free(s);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "msg.h"
 #include "worker.h"
+#include "mod.h"
 
 /* Scratch for serialising; a worker is single-threaded. */
 static xf_buf_t	 out;
@@ -22,11 +23,24 @@ static const xf_xmls_cb_t c2s_cb = { on_open, on_stanza, on_close };
 #define CID(c)	((unsigned long long)(c)->c_id)
 
 void
+xf_c2s_write(xf_conn_t *c, int first_mod, const char *data, size_t len)
+{
+	for (int i = first_mod; xf_mods[i] != NULL; i++)
+		if (xf_mods[i]->m_send && xf_mods[i]->m_send(c, data, len)
+		    != XF_DECLINED)
+			return;
+	xf_conn_send(c, data, len);
+}
+
+void
 xf_c2s_send_el(xf_conn_t *c, const xf_el_t *el)
 {
-	xf_buf_reset(&out);
-	if (xf_el_write(el, XF_NS_CLIENT, &out) == XF_OK)
-		xf_conn_sendbuf(c, &out);
+	xf_buf_t	 b = { 0 };
+
+	/* Not the shared scratch: a send hook may send in turn. */
+	if (xf_el_write(el, XF_NS_CLIENT, &b) == XF_OK)
+		xf_c2s_write(c, 0, xf_buf_data(&b), xf_buf_size(&b));
+	xf_buf_free(&b);
 }
 
 static void
@@ -108,8 +122,11 @@ send_features(xf_conn_t *c)
 	xf_buf_reset(&out);
 	xf_buf_puts(&out, "<stream:features>");
 	if (c->c_user[0]) {
-		xf_buf_puts(&out, "<bind xmlns='" XF_NS_BIND "'/>"
-		    "<session xmlns='" XF_NS_SESSION "'><optional/></session>");
+		if (!c->c_full[0])
+			xf_buf_puts(&out, "<bind xmlns='" XF_NS_BIND "'/>"
+			    "<session xmlns='" XF_NS_SESSION "'><optional/>"
+			    "</session>");
+		xf_mod_features(c, &out);
 	} else {
 		if (!c->c_tls_up) {
 			xf_buf_puts(&out, "<starttls xmlns='" XF_NS_TLS "'>");
@@ -118,8 +135,10 @@ send_features(xf_conn_t *c)
 			xf_buf_puts(&out, "</starttls>");
 		}
 		/* With TLS mandatory, STARTTLS is the only feature before it. */
-		if (c->c_tls_up || !cf->cf_c2s_tls_required)
+		if (c->c_tls_up || !cf->cf_c2s_tls_required) {
 			xf_sasl_features(c, &out);
+			xf_mod_features_preauth(c, &out);
+		}
 	}
 	xf_buf_puts(&out, "</stream:features>");
 	xf_conn_sendbuf(c, &out);
@@ -219,7 +238,10 @@ iq_reply(xf_conn_t *c, const xf_el_t *iq, const char *payload)
 		xf_buf_puts(&out, "</iq>");
 	} else
 		xf_buf_puts(&out, "/>");
-	xf_conn_sendbuf(c, &out);
+	if (c->c_state == C2S_BOUND)
+		xf_c2s_write(c, 0, xf_buf_data(&out), xf_buf_size(&out));
+	else
+		xf_conn_sendbuf(c, &out);
 }
 
 static void
@@ -316,6 +338,8 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 		return;
 	}
 	c->c_state = C2S_BOUND;
+	c->c_prio = 0;
+	c->c_avail = 0;
 	w->w_stats->ws_sessions++;
 	xf_loop_timer_del(w->w_loop, c->c_timer);
 	c->c_timer = 0;
@@ -329,6 +353,7 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 	xf_buf_puts(&out, "</jid></bind>");
 	snprintf(payload, sizeof(payload), "%s", xf_buf_cstr(&out));
 	iq_reply(c, iq, payload);
+	xf_mod_bound(c);
 }
 
 void
@@ -338,6 +363,7 @@ xf_c2s_closed(xf_conn_t *c)
 
 	if (c->c_full[0] == '\0')
 		return;
+	xf_mod_unbound(c);
 	if (xf_sess_del(w->w_sess, c->c_full, w->w_slot, c->c_id) == XF_ERR)
 		log_warnx("c%llu: session table: %s", CID(c),
 		    xf_sess_error(w->w_sess));
@@ -375,6 +401,8 @@ client_stanza(xf_conn_t *c, xf_el_t *el)
 	}
 	xf_el_set_attr(el, "from", c->c_full);
 	c->c_w->w_stats->ws_stanzas_in++;
+	if (xf_mod_outbound(c->c_w, c, el) == XF_OK)
+		return XF_OK;
 	if (strcmp(el->e_name, "iq") == 0 && xf_el_child(el, XF_NS_SESSION,
 	    "session") != NULL && xf_el_attr(el, "to") == NULL) {
 		/* RFC 3921 session establishment: a no-op kept for old clients. */
@@ -415,13 +443,18 @@ on_stanza(void *ud, xf_el_t *el)
 		r = xf_sasl_handle(c, el);
 		goto done;
 	}
-	if (!is_stanza(el)) {
-		xf_c2s_stream_error(c, "unsupported-stanza-type", NULL);
+	if (!c->c_user[0]) {
+		if (xf_mod_preauth(c, el) == XF_OK)
+			goto done;
+		xf_c2s_stream_error(c, is_stanza(el) ? "not-authorized" :
+		    "unsupported-stanza-type", NULL);
 		r = XF_ERR;
 		goto done;
 	}
-	if (!c->c_user[0]) {
-		xf_c2s_stream_error(c, "not-authorized", NULL);
+	if (!is_stanza(el)) {
+		if (xf_mod_element(c, el) == XF_OK)
+			goto done;
+		xf_c2s_stream_error(c, "unsupported-stanza-type", NULL);
 		r = XF_ERR;
 		goto done;
 	}

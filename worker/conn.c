@@ -11,6 +11,7 @@
 #include "log.h"
 #include "net.h"
 #include "worker.h"
+#include "mod.h"
 
 #define READ_CHUNK	16384
 #define CLOSE_LINGER_MS	2000
@@ -100,6 +101,7 @@ xf_conn_free(xf_conn_t *c)
 	xf_pend_t	*p, *next;
 
 	xf_c2s_closed(c);
+	xf_mod_conn_free(c);
 	if (c->c_in_flush) {
 		/* Unlink from the flush list. */
 		xf_conn_t	**pp;

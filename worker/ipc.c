@@ -7,6 +7,7 @@
 #include "log.h"
 #include "msg.h"
 #include "worker.h"
+#include "mod.h"
 
 #define RETRY_MS	2
 
@@ -185,6 +186,7 @@ static void
 handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 {
 	xf_msg_t	 m;
+	char		 tobuf[XF_JID_MAX + 1];
 	const char	*to, *data;
 	size_t		 dlen;
 	xf_conn_t	*c;
@@ -200,17 +202,22 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 		log_warnx("ring message with a bad JID length %u", m.m_tolen);
 		return;
 	}
-	to = buf + sizeof(m);
-	data = to + m.m_tolen;
+	memcpy(tobuf, buf + sizeof(m), m.m_tolen);
+	tobuf[m.m_tolen] = '\0';
+	to = tobuf;
+	data = buf + sizeof(m) + m.m_tolen;
 	dlen = len - sizeof(m) - m.m_tolen;
 	c = target(w, &m, to);
 
 	switch (type) {
 	case XF_MSG_STANZA:
 		if (c != NULL) {
-			xf_conn_send(c, data, dlen);
+			xf_c2s_write(c, 0, data, dlen);
 			return;
 		}
+		/* A detached SM session keeps it for its resumption. */
+		if (xf_mod_orphan(w, to, m.m_conn, data, dlen) == XF_OK)
+			return;
 		/* The session went away since the sender looked: route again
 		 * from here, where the stale record is local and ends it. */
 		if ((el = reparse(data, dlen)) != NULL) {

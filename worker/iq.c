@@ -3,6 +3,7 @@
 
 #include "xf.h"
 #include "worker.h"
+#include "mod.h"
 
 #define NS_PING		"urn:xmpp:ping"
 #define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
@@ -108,6 +109,8 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 
 	if ((p = payload(w, c, iq)) == NULL)
 		return;
+	if (xf_mod_iq(w, c, iq, p, XF_IQ_SERVER, NULL) == XF_OK)
+		return;
 	if (is_get(iq) && is_ns(p, NS_PING) &&
 	    strcmp(p->e_name, "ping") == 0) {
 		reply(w, c, result(iq, me));
@@ -149,13 +152,15 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 /* IQs to a user's bare JID (or with no 'to'): the server answers for
  * the account (RFC 6120 10.3.3). */
 void
-xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 {
 	static const char *const features[] = { NS_DISCO_INFO };
 	xf_el_t		*p, *r, *q;
 	const char	*me = xf_el_attr(iq, "to");
 
 	if ((p = payload(w, c, iq)) == NULL)
+		return;
+	if (xf_mod_iq(w, c, iq, p, XF_IQ_ACCOUNT, owner) == XF_OK)
 		return;
 	if (is_get(iq) && is_ns(p, NS_PING)) {
 		reply(w, c, result(iq, me));

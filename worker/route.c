@@ -6,6 +6,7 @@
 #include "log.h"
 #include "msg.h"
 #include "worker.h"
+#include "mod.h"
 
 static xf_buf_t	 ser;
 
@@ -30,8 +31,15 @@ xf_route_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
 	if (rec->sr_worker == w->w_slot) {
 		c = xf_worker_conn(w, rec->sr_conn);
 		if (c == NULL || c->c_state != C2S_BOUND ||
-		    strcmp(c->c_full, full) != 0)
+		    strcmp(c->c_full, full) != 0) {
+			/* No connection: a detached SM session may keep it. */
+			xf_buf_reset(&ser);
+			if (xf_el_write(st, XF_NS_CLIENT, &ser) == XF_OK &&
+			    xf_mod_orphan(w, full, rec->sr_conn,
+			    xf_buf_data(&ser), xf_buf_size(&ser)) == XF_OK)
+				return XF_OK;
 			return XF_DECLINED;
+		}
 		xf_c2s_send_el(c, st);
 		w->w_stats->ws_stanzas_out++;
 		return XF_OK;
@@ -95,8 +103,11 @@ deliver_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 
 	if (e->need_avail && (!rec->sr_avail || rec->sr_prio < 0))
 		return 0;
-	if (xf_route_deliver(e->w, e->from, full, rec, e->st) == XF_OK)
+	if (xf_route_deliver(e->w, e->from, full, rec, e->st) == XF_OK) {
 		e->delivered++;
+		if (strcmp(e->st->e_name, "message") == 0)
+			xf_mod_delivered(e->w, e->st, full);
+	}
 	return 0;
 }
 
@@ -110,7 +121,7 @@ to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
 	each_t		 e = { w, from, st, 0, 1 };
 
 	if (strcmp(st->e_name, "iq") == 0) {
-		xf_iq_account(w, from, (xf_el_t *)st);
+		xf_iq_account(w, from, (xf_el_t *)st, bare);
 		return;
 	}
 	if (strcmp(st->e_name, "presence") == 0) {
@@ -131,9 +142,12 @@ to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
 		return;
 	}
 	if (xf_sess_best(w->w_sess, bare, full, sizeof(full), &rec) == XF_OK &&
-	    xf_route_deliver(w, from, full, &rec, st) == XF_OK)
+	    xf_route_deliver(w, from, full, &rec, st) == XF_OK) {
+		xf_mod_delivered(w, st, full);
 		return;
-	/* Offline storage is the IM issue; until then the sender learns. */
+	}
+	if (xf_mod_undeliverable(w, from, st, bare) == XF_OK)
+		return;
 	xf_route_error(w, from, st, "cancel", "service-unavailable");
 }
 
@@ -161,11 +175,12 @@ to_self(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
 	if (from == NULL)
 		return;
 	if (strcmp(st->e_name, "iq") == 0) {
-		xf_iq_account(w, from, st);
+		xf_iq_account(w, from, st, from->c_bare);
 		return;
 	}
 	if (strcmp(st->e_name, "message") == 0) {
-		to_bare(w, from, st, from->c_bare);
+		if (xf_mod_inbound(w, from, st, from->c_bare) != XF_OK)
+			to_bare(w, from, st, from->c_bare);
 		return;
 	}
 	/* Presence broadcast.  Subscribers are the IM issue; the user's own
@@ -213,14 +228,19 @@ xf_route(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
 		return;
 	}
 	xf_jid_bare(&j, bare, sizeof(bare));
+	if (xf_mod_inbound(w, from, st, bare) == XF_OK)
+		return;
 	if (j.j_resource == NULL) {
 		to_bare(w, from, st, bare);
 		return;
 	}
 	xf_jid_full(&j, full, sizeof(full));
 	if (xf_sess_get(w->w_sess, full, &rec) == XF_OK &&
-	    xf_route_deliver(w, from, full, &rec, st) == XF_OK)
+	    xf_route_deliver(w, from, full, &rec, st) == XF_OK) {
+		if (strcmp(st->e_name, "message") == 0)
+			xf_mod_delivered(w, st, full);
 		return;
+	}
 	/* RFC 6121 8.5.3.2: no such resource. */
 	if (strcmp(st->e_name, "message") == 0) {
 		if (!is(type, "groupchat") && !is(type, "error"))

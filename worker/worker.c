@@ -13,6 +13,7 @@
 #include "log.h"
 #include "net.h"
 #include "worker.h"
+#include "mod.h"
 
 static volatile sig_atomic_t	 sig_term, sig_quit;
 static xf_worker_t		 worker;
@@ -189,6 +190,7 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 		fatalx("store: %s", err);
 	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
 		fatalx("tls: %s", err);
+	xf_mod_init(w);
 	w->w_msgcap = xf_ring_max_msg(w->w_ring);
 	if ((w->w_msgbuf = malloc(w->w_msgcap)) == NULL)
 		fatal("malloc");

@@ -17,6 +17,8 @@
 #include "xml.h"
 #include "xmlstream.h"
 
+#define XF_NMODS_MAX	16	/* feature modules, see mod.h */
+
 typedef struct xf_conn_s xf_conn_t;
 typedef struct xf_worker_s xf_worker_t;
 typedef struct xf_pend_s xf_pend_t;
@@ -92,6 +94,7 @@ struct xf_conn_s {
 	xf_scram_t	*c_scram;	/* owned during a SCRAM exchange */
 	int32_t		 c_prio;
 	int		 c_avail;
+	void		*c_mod[XF_NMODS_MAX];	/* owned by each module */
 };
 
 struct xf_worker_s {
@@ -149,6 +152,10 @@ void	 xf_c2s_tls_ready(xf_conn_t *);
 void	 xf_c2s_stream_error(xf_conn_t *, const char *cond, const char *text);
 void	 xf_c2s_closed(xf_conn_t *);		/* unbind before free */
 void	 xf_c2s_send_el(xf_conn_t *, const xf_el_t *);
+/* Stanza bytes to a bound client through the modules' send hooks,
+ * starting with module first_mod (0 = all). */
+void	 xf_c2s_write(xf_conn_t *, int first_mod, const char *data,
+	    size_t len);
 
 /* sasl.c: <auth/>, <response/>, <abort/> on a c2s stream. */
 void	 xf_sasl_features(xf_conn_t *, xf_buf_t *);
@@ -163,7 +170,8 @@ int	 xf_route_deliver(xf_worker_t *, xf_conn_t *from, const char *full,
 
 /* iq.c: IQs the server answers itself. */
 void	 xf_iq_server(xf_worker_t *, xf_conn_t *from, xf_el_t *iq);
-void	 xf_iq_account(xf_worker_t *, xf_conn_t *from, xf_el_t *iq);
+void	 xf_iq_account(xf_worker_t *, xf_conn_t *from, xf_el_t *iq,
+	    const char *owner);
 
 /* ipc.c: the inbound ring and pushes into other workers' rings. */
 int	 xf_ipc_push(xf_worker_t *, xf_conn_t *from, unsigned slot,

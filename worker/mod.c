@@ -1,0 +1,155 @@
+/* mod.c: the list of feature modules and the loops that run their hooks. */
+#include <stddef.h>
+
+#include "xf.h"
+#include "mod.h"
+
+/*
+ * Order matters where hooks take stanzas: blocking filters before
+ * offline storage sees a message; CSI holds presence before SM counts
+ * what is really written.
+ */
+xf_mod_t *xf_mods[XF_NMODS_MAX + 1] = {
+	NULL
+};
+
+#define EACH(m)	for (xf_mod_t **mp_ = xf_mods, *m; (m = *mp_) != NULL; mp_++)
+
+void
+xf_mod_init(xf_worker_t *w)
+{
+	int	 i = 0;
+
+	EACH(m) {
+		m->m_index = i++;
+		if (m->m_init)
+			m->m_init(w);
+	}
+}
+
+void
+xf_mod_features_preauth(xf_conn_t *c, xf_buf_t *b)
+{
+	EACH(m)
+		if (m->m_features_preauth)
+			m->m_features_preauth(c, b);
+}
+
+void
+xf_mod_features(xf_conn_t *c, xf_buf_t *b)
+{
+	EACH(m)
+		if (m->m_features)
+			m->m_features(c, b);
+}
+
+int
+xf_mod_element(xf_conn_t *c, xf_el_t *el)
+{
+	EACH(m)
+		if (m->m_element && m->m_element(c, el) != XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+int
+xf_mod_preauth(xf_conn_t *c, xf_el_t *el)
+{
+	EACH(m)
+		if (m->m_preauth && m->m_preauth(c, el) != XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+int
+xf_mod_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+    const char *owner)
+{
+	EACH(m)
+		if (m->m_iq && m->m_iq(w, c, iq, p, target, owner) !=
+		    XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+void
+xf_mod_bound(xf_conn_t *c)
+{
+	EACH(m)
+		if (m->m_bound)
+			m->m_bound(c);
+}
+
+void
+xf_mod_unbound(xf_conn_t *c)
+{
+	EACH(m)
+		if (m->m_unbound)
+			m->m_unbound(c);
+}
+
+void
+xf_mod_conn_free(xf_conn_t *c)
+{
+	EACH(m)
+		if (m->m_conn_free)
+			m->m_conn_free(c);
+}
+
+int
+xf_mod_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+{
+	EACH(m)
+		if (m->m_outbound && m->m_outbound(w, c, st) != XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+int
+xf_mod_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *bare)
+{
+	EACH(m)
+		if (m->m_inbound && m->m_inbound(w, c, st, bare) !=
+		    XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+void
+xf_mod_delivered(xf_worker_t *w, const xf_el_t *st, const char *full)
+{
+	EACH(m)
+		if (m->m_delivered)
+			m->m_delivered(w, st, full);
+}
+
+int
+xf_mod_undeliverable(xf_worker_t *w, xf_conn_t *c, const xf_el_t *st,
+    const char *bare)
+{
+	EACH(m)
+		if (m->m_undeliverable && m->m_undeliverable(w, c, st, bare) !=
+		    XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+int
+xf_mod_send(xf_conn_t *c, const char *data, size_t len)
+{
+	EACH(m)
+		if (m->m_send && m->m_send(c, data, len) != XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+int
+xf_mod_orphan(xf_worker_t *w, const char *full, uint64_t conn,
+    const char *data, size_t len)
+{
+	EACH(m)
+		if (m->m_orphan && m->m_orphan(w, full, conn, data, len) !=
+		    XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}

@@ -1,0 +1,116 @@
+/* mod.h: the hooks through which IM features (roster, presence, offline, SM, carbons, ...) join the stream and the router. */
+#ifndef XF_MOD_H
+#define XF_MOD_H
+
+#include "worker.h"
+
+/*
+ * A feature module fills the hooks it needs and leaves the rest NULL;
+ * worker/mod.c lists the modules in the order they are consulted (like
+ * nginx's ngx_modules[]).  Hooks run inside a worker, on its loop: they
+ * must not block.  Per-connection state lives in c->c_mod[m->m_index],
+ * allocated by the module and freed in its unbound or conn_free hook.
+ *
+ * Return conventions: XF_DECLINED = not mine, ask the next module;
+ * XF_OK = handled (the stanza was answered, consumed or dropped).
+ */
+typedef struct xf_mod_s xf_mod_t;
+
+enum { XF_IQ_SERVER = 1, XF_IQ_ACCOUNT };
+
+struct xf_mod_s {
+	const char	*m_name;
+	int		 m_index;	/* set by xf_mod_init() */
+
+	/* Once per worker, after its stores are open. */
+	void	(*m_init)(xf_worker_t *);
+
+	/* Stream features: before authentication (after TLS) and after
+	 * it (next to <bind/>). */
+	void	(*m_features_preauth)(xf_conn_t *, xf_buf_t *);
+	void	(*m_features)(xf_conn_t *, xf_buf_t *);
+
+	/* A top-level element on an authenticated stream that is not a
+	 * stanza (<enable/>, <r/>, <active/>, ...), or one before
+	 * authentication (<iq/> for in-band registration). */
+	int	(*m_element)(xf_conn_t *, xf_el_t *);
+	int	(*m_preauth)(xf_conn_t *, xf_el_t *);
+
+	/* An IQ get/set for the server (XF_IQ_SERVER) or for the account of
+	 * a local user (XF_IQ_ACCOUNT, owner = that user's bare JID).  from
+	 * is the sending local connection, or NULL. */
+	int	(*m_iq)(xf_worker_t *, xf_conn_t *from, xf_el_t *iq,
+		    xf_el_t *payload, int target, const char *owner);
+
+	/* The connection bound its resource / is going away (still bound,
+	 * its record still in the table). */
+	void	(*m_bound)(xf_conn_t *);
+	void	(*m_unbound)(xf_conn_t *);
+	/* The connection's memory is about to be freed. */
+	void	(*m_conn_free)(xf_conn_t *);
+
+	/*
+	 * A stanza from a local client, after 'from' is stamped and before
+	 * routing (carbons copy sent chat messages; blocking refuses
+	 * stanzas to blocked JIDs).  XF_OK stops the routing.
+	 */
+	int	(*m_outbound)(xf_worker_t *, xf_conn_t *from, xf_el_t *st);
+
+	/*
+	 * A stanza for a local user, before it is delivered to a resource
+	 * or handled for the bare JID.  to_bare is the recipient.  XF_OK
+	 * means consumed (blocked, stored, ...).
+	 */
+	int	(*m_inbound)(xf_worker_t *, xf_conn_t *from, xf_el_t *st,
+		    const char *to_bare);
+
+	/* A message was delivered to full (carbons copy it to the user's
+	 * other resources). */
+	void	(*m_delivered)(xf_worker_t *, const xf_el_t *st,
+		    const char *full);
+
+	/*
+	 * A message for a local user who has no resource to take it
+	 * (offline storage).  XF_OK if kept.
+	 */
+	int	(*m_undeliverable)(xf_worker_t *, xf_conn_t *from,
+		    const xf_el_t *st, const char *to_bare);
+
+	/*
+	 * Bytes of one stanza about to be written to a bound client (every
+	 * path: local, ring, resent).  A module may take them (CSI holds
+	 * presence back; SM counts and keeps them until acked): XF_OK
+	 * means taken, the module writes them later with xf_c2s_write().
+	 */
+	int	(*m_send)(xf_conn_t *, const char *data, size_t len);
+
+	/* Stanza bytes for full that reached this worker with no live
+	 * connection behind them (a detached SM session).  XF_OK if kept. */
+	int	(*m_orphan)(xf_worker_t *, const char *full, uint64_t conn,
+		    const char *data, size_t len);
+};
+
+extern xf_mod_t	*xf_mods[];		/* NULL-terminated */
+
+void	 xf_mod_init(xf_worker_t *);
+
+/* Hook runners: each walks xf_mods[] in order. */
+void	 xf_mod_features_preauth(xf_conn_t *, xf_buf_t *);
+void	 xf_mod_features(xf_conn_t *, xf_buf_t *);
+int	 xf_mod_element(xf_conn_t *, xf_el_t *);
+int	 xf_mod_preauth(xf_conn_t *, xf_el_t *);
+int	 xf_mod_iq(xf_worker_t *, xf_conn_t *, xf_el_t *, xf_el_t *, int,
+	    const char *);
+void	 xf_mod_bound(xf_conn_t *);
+void	 xf_mod_unbound(xf_conn_t *);
+void	 xf_mod_conn_free(xf_conn_t *);
+int	 xf_mod_outbound(xf_worker_t *, xf_conn_t *, xf_el_t *);
+int	 xf_mod_inbound(xf_worker_t *, xf_conn_t *, xf_el_t *, const char *);
+void	 xf_mod_delivered(xf_worker_t *, const xf_el_t *, const char *);
+int	 xf_mod_undeliverable(xf_worker_t *, xf_conn_t *, const xf_el_t *,
+	    const char *);
+int	 xf_mod_send(xf_conn_t *, const char *, size_t);
+int	 xf_mod_orphan(xf_worker_t *, const char *, uint64_t, const char *,
+	    size_t);
+
+#endif /* XF_MOD_H */
