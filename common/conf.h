@@ -37,6 +37,10 @@ typedef struct xf_conf_s {
 	int		 cf_c2s_tls_required;	/* 'tls-required' */
 	size_t		 cf_c2s_max_stanza;	/* 'max-stanza-size', bytes */
 	int		 cf_c2s_handshake_timeout; /* 'handshake-timeout', s */
+	int		 cf_c2s_registration;	/* 'registration' (XEP-0077) */
+	int		 cf_sm_resume_timeout;	/* 'sm-resume-timeout', s */
+	int		 cf_sm_max_unacked;	/* 'sm-max-unacked', stanzas */
+	int		 cf_offline_quota;	/* 'offline-quota', messages */
 
 	/* tls { ... } */
 	char		*cf_tls_cert;		/* 'cert', absolute */

@@ -108,6 +108,7 @@ xf_c2s_stream_error(xf_conn_t *c, const char *cond, const char *text)
 	}
 	xf_buf_puts(&out, "</stream:error></stream:stream>");
 	xf_conn_sendbuf(c, &out);
+	c->c_clean = 1;
 	/* Unbind now: nothing more may be routed to this stream. */
 	xf_c2s_closed(c);
 	c->c_state = C2S_CLOSING;
@@ -187,6 +188,7 @@ on_close(void *ud)
 	xf_conn_t	*c = ud;
 
 	if (c->c_state != C2S_CLOSING) {
+		c->c_clean = 1;
 		send_str(c, "</stream:stream>");
 		xf_c2s_closed(c);
 		c->c_state = C2S_CLOSING;
@@ -363,11 +365,15 @@ xf_c2s_closed(xf_conn_t *c)
 
 	if (c->c_full[0] == '\0')
 		return;
-	xf_mod_unbound(c);
-	if (xf_sess_del(w->w_sess, c->c_full, w->w_slot, c->c_id) == XF_ERR)
-		log_warnx("c%llu: session table: %s", CID(c),
-		    xf_sess_error(w->w_sess));
-	log_info("c%llu: %s unbound", CID(c), c->c_full);
+	if (xf_mod_unbound(c) == XF_OK) {
+		log_info("c%llu: %s detached", CID(c), c->c_full);
+	} else {
+		if (xf_sess_del(w->w_sess, c->c_full, w->w_slot, c->c_id)
+		    == XF_ERR)
+			log_warnx("c%llu: session table: %s", CID(c),
+			    xf_sess_error(w->w_sess));
+		log_info("c%llu: %s unbound", CID(c), c->c_full);
+	}
 	c->c_full[0] = '\0';
 	w->w_stats->ws_sessions--;
 }

@@ -80,12 +80,13 @@ xf_mod_bound(xf_conn_t *c)
 			m->m_bound(c);
 }
 
-void
+int
 xf_mod_unbound(xf_conn_t *c)
 {
 	EACH(m)
-		if (m->m_unbound)
-			m->m_unbound(c);
+		if (m->m_unbound && m->m_unbound(c) == XF_OK)
+			return XF_OK;
+	return XF_DECLINED;
 }
 
 void

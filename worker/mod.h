@@ -42,10 +42,16 @@ struct xf_mod_s {
 	int	(*m_iq)(xf_worker_t *, xf_conn_t *from, xf_el_t *iq,
 		    xf_el_t *payload, int target, const char *owner);
 
-	/* The connection bound its resource / is going away (still bound,
-	 * its record still in the table). */
+	/*
+	 * The connection bound its resource / is going away (still bound,
+	 * its record still in the table; c->c_clean says whether the stream
+	 * ended with </stream:stream> or a stream error we sent).  An
+	 * unbound hook returning XF_OK keeps the session (a detached SM
+	 * session): its record stays and the hooks after it do not run, so
+	 * no unavailable presence goes out.
+	 */
 	void	(*m_bound)(xf_conn_t *);
-	void	(*m_unbound)(xf_conn_t *);
+	int	(*m_unbound)(xf_conn_t *);
 	/* The connection's memory is about to be freed. */
 	void	(*m_conn_free)(xf_conn_t *);
 
@@ -102,7 +108,7 @@ int	 xf_mod_preauth(xf_conn_t *, xf_el_t *);
 int	 xf_mod_iq(xf_worker_t *, xf_conn_t *, xf_el_t *, xf_el_t *, int,
 	    const char *);
 void	 xf_mod_bound(xf_conn_t *);
-void	 xf_mod_unbound(xf_conn_t *);
+int	 xf_mod_unbound(xf_conn_t *);
 void	 xf_mod_conn_free(xf_conn_t *);
 int	 xf_mod_outbound(xf_worker_t *, xf_conn_t *, xf_el_t *);
 int	 xf_mod_inbound(xf_worker_t *, xf_conn_t *, xf_el_t *, const char *);

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -173,6 +174,12 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	sigaction(SIGCHLD, &sa, NULL);
 	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
 
+	/* Connection ids outlive this process in the session table (a
+	 * detached SM session names its old connection), so a respawned
+	 * worker must not reuse its predecessor's: start at a random point. */
+	if (getrandom(&w->w_seq, sizeof(w->w_seq), 0) != sizeof(w->w_seq))
+		w->w_seq = (uint64_t)time(NULL) << 20;
+	w->w_seq &= 0xffffffffffULL;
 	w->w_conf = conf;
 	w->w_slot = slot;
 	w->w_index = index;
