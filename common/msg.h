@@ -13,10 +13,16 @@
  *                for connection m_conn bound to the target JID.
  * XF_MSG_KICK    payload: stream error condition, then NUL, then text;
  *                close connection m_conn if still bound to the target JID.
+ * XF_MSG_PROBE   payload: a JID; send it the current presence of
+ *                connection m_conn (the target JID).
+ * XF_MSG_GONE    no payload; the target's session vanished with its
+ *                worker: broadcast unavailable presence for it.
  */
 enum {
 	XF_MSG_STANZA = 1,
 	XF_MSG_KICK = 2,
+	XF_MSG_PROBE = 3,	/* payload: the JID asking for presence */
+	XF_MSG_GONE = 4,	/* master: the target's worker died */
 };
 
 typedef struct xf_msg_s {

@@ -624,3 +624,57 @@ xf_xmls_errtext(const xf_xmls_t *x)
 {
 	return x->x_errtext;
 }
+
+/* ---- one element from bytes -------------------------------------------- */
+
+typedef struct one_s {
+	xf_el_t	*o_el;
+} one_t;
+
+static int
+one_open(void *ud, const xf_el_t *hdr)
+{
+	return XF_OK;
+}
+
+static int
+one_stanza(void *ud, xf_el_t *el)
+{
+	one_t	*o = ud;
+
+	if (o->o_el == NULL)
+		o->o_el = el;
+	else
+		xf_el_free(el);
+	return XF_OK;
+}
+
+/*
+ * Parses one serialised element (a stored roster item, a stanza that
+ * came through a ring) as if it sat in a stream whose default namespace
+ * is ns.  Returns the element, or NULL if the bytes are not one.  The
+ * caller frees it.
+ */
+xf_el_t *
+xf_xml_parse(const char *data, size_t len, const char *ns)
+{
+	static const xf_xmls_cb_t cb = { one_open, one_stanza, NULL };
+	one_t		 o = { NULL };
+	xf_xmls_t	*p;
+	xf_buf_t	 hdr = { 0 };
+	size_t		 used;
+
+	if ((p = xf_xmls_new(0, &cb, &o)) == NULL)
+		return NULL;
+	xf_buf_puts(&hdr, "<stream:stream xmlns='");
+	xf_xml_escape_attr(&hdr, ns, strlen(ns));
+	xf_buf_puts(&hdr, "' xmlns:stream='" XF_NS_STREAM "'>");
+	if (xf_xmls_feed(p, xf_buf_data(&hdr), xf_buf_size(&hdr), &used)
+	    != XF_OK || xf_xmls_feed(p, data, len, &used) != XF_OK) {
+		xf_el_free(o.o_el);
+		o.o_el = NULL;
+	}
+	xf_buf_free(&hdr);
+	xf_xmls_free(p);
+	return o.o_el;
+}

@@ -41,6 +41,8 @@ int	 xf_xmls_feed(xf_xmls_t *, const char *buf, size_t len, size_t *used);
 int	 xf_xmls_reset(xf_xmls_t *);
 
 const char *xf_xmls_error(const xf_xmls_t *);
+/* One element from its serialised bytes, in default namespace ns. */
+xf_el_t	*xf_xml_parse(const char *data, size_t len, const char *ns);
 const char *xf_xmls_errtext(const xf_xmls_t *);
 
 #endif /* XF_XMLSTREAM_H */

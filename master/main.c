@@ -175,6 +175,7 @@ before_sleep(xf_loop_t *l, void *ud)
 	}
 	/* Dead workers of the current generation come back at once. */
 	xf_spawn_workers(m);
+	xf_spawn_gone(m);
 }
 
 int

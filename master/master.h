@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "xf.h"
+#include "buf.h"
 #include "conf.h"
 #include "loop.h"
 #include "ring.h"
@@ -38,6 +39,8 @@ typedef struct xf_master_s {
 	volatile int	 m_want_reload;	/* set by SIGHUP or xfedctl reload */
 	volatile int	 m_want_stop;	/* set by SIGTERM/SIGINT or xfedctl stop */
 	int		 m_ctl_fd;
+	xf_buf_t	 m_gone;	/* NUL-separated full JIDs whose worker
+					   died: their contacts are told */
 } xf_master_t;
 
 /* spawn.c */
@@ -46,6 +49,7 @@ int	 xf_spawn_workers(xf_master_t *);	/* fills up to cf_workers */
 void	 xf_spawn_reap(xf_master_t *);		/* waitpid, clear, respawn */
 void	 xf_spawn_reload(xf_master_t *);	/* new generation, drain old */
 void	 xf_spawn_stop(xf_master_t *);		/* SIGTERM all, wait */
+void	 xf_spawn_gone(xf_master_t *);		/* hand m_gone to a worker */
 
 /* signal.c */
 void	 xf_signal_init(void);

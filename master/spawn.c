@@ -11,6 +11,7 @@
 #include "log.h"
 #include "master.h"
 #include "worker.h"
+#include "msg.h"
 
 /*
  * LMDB forbids using an environment across fork(), so the master closes
@@ -103,6 +104,65 @@ xf_spawn_workers(xf_master_t *m)
 	return rc;
 }
 
+typedef struct gone_s {
+	xf_master_t	*m;
+	uint32_t	 slot;
+} gone_t;
+
+static int
+gone_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	gone_t	*g = ud;
+
+	if (rec->sr_node == 0 && rec->sr_worker == g->slot &&
+	    rec->sr_avail)
+		xf_buf_append(&g->m->m_gone, full, strlen(full) + 1);
+	return 0;
+}
+
+/* Sessions that vanish with a worker: their contacts must hear of it. */
+static void
+collect_gone(xf_master_t *m, uint32_t slot)
+{
+	gone_t	 g = { m, slot };
+
+	if (m->m_sess != NULL)
+		xf_sess_foreach(m->m_sess, gone_each, &g);
+}
+
+/*
+ * The master does not speak XMPP: it hands each vanished JID to a live
+ * worker, which broadcasts the unavailable presence.
+ */
+void
+xf_spawn_gone(xf_master_t *m)
+{
+	xf_msg_t	 msg;
+	size_t		 off = 0, len;
+	const char	*full;
+	int		 s;
+
+	if (xf_buf_size(&m->m_gone) == 0)
+		return;
+	for (s = 0; s < XF_MAX_WORKERS; s++)
+		if (m->m_workers[s].w_state == XF_W_RUNNING)
+			break;
+	if (s == XF_MAX_WORKERS)
+		return;
+	while (off < xf_buf_size(&m->m_gone)) {
+		full = xf_buf_data(&m->m_gone) + off;
+		len = strlen(full);
+		msg.m_conn = 0;
+		msg.m_from_worker = XF_MSG_FROM_MASTER;
+		msg.m_tolen = (uint32_t)len;
+		if (xf_ring_push(xf_rings_get(m->m_rings, s), XF_MSG_GONE,
+		    &msg, sizeof(msg), full, len) == XF_AGAIN)
+			break;		/* full: the rest next time round */
+		off += len + 1;
+	}
+	xf_buf_consume(&m->m_gone, off);
+}
+
 /*
  * A worker exited: its sessions are gone with it, so its records leave
  * the session table before the slot (and its ring) is used again.
@@ -132,6 +192,7 @@ xf_spawn_reap(xf_master_t *m)
 				    "status %d", wp->w_index, (int)pid,
 				    WEXITSTATUS(status));
 			n = 0;
+			collect_gone(m, (uint32_t)s);
 			if (m->m_sess != NULL && xf_sess_clear_worker(m->m_sess,
 			    0, (uint32_t)s, &n) != XF_OK)
 				log_warnx("session table: %s",

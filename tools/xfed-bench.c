@@ -99,11 +99,14 @@ typedef struct user_s {
 	uint32_t	 u_next;	/* next expected seq (for reordering) */
 	uint64_t	*u_bits;	/* received seqs; owned */
 	uint32_t	 u_nbits;	/* words in u_bits */
-	/* SCRAM cache: a real client keeps SaltedPassword too. */
-	char		*u_salt;	/* base64, owned */
-	int		 u_iter;
-	unsigned char	 u_salted[EVP_MAX_MD_SIZE];
 } user_t;
+
+/* SCRAM cache per account: a real client keeps SaltedPassword too. */
+typedef struct salted_s {
+	char		*sa_salt;	/* base64, owned */
+	int		 sa_iter;
+	unsigned char	 sa_key[EVP_MAX_MD_SIZE];
+} salted_t;
 
 typedef struct conn_s {
 	int		 c_fd;
@@ -160,6 +163,7 @@ static struct {
 	pid_t		 pids[64];
 	int		 npids;
 	int		 body_pad;
+	int		 accounts;	/* sessions share this many accounts */
 } opt = {
 	.users = 10, .first = 0, .user_pat = "user%d@localhost",
 	.pass_pat = "pass%d", .tls = TLS_NONE, .mech = MECH_SCRAM_SHA1,
@@ -169,6 +173,7 @@ static struct {
 };
 
 static user_t		*users;
+static salted_t		*salted;	/* by account (local index) */
 static conn_t		*conns;
 static int		 nconns;	/* slots in conns */
 static int		*free_slots;
@@ -338,13 +343,31 @@ fmt_user(char *buf, size_t len, const char *pat, int idx)
 #pragma GCC diagnostic pop
 }
 
-/* Localpart of user idx (the part before '@'). */
+/*
+ * Session idx (local) logs in as account first+idx, or with --accounts M
+ * as account (first+idx) % M with resource R<first+idx>, so that M
+ * accounts hold any number of sessions.
+ */
+static int
+account_of(int idx)
+{
+	return opt.accounts ? (opt.first + idx) % opt.accounts :
+	    opt.first + idx;
+}
+
+/* Index into salted[] of session idx's account. */
+static int
+salted_slot(int idx)
+{
+	return opt.accounts ? account_of(idx) : idx;
+}
+
 static void
 user_local(char *buf, size_t len, int idx)
 {
 	char	*at;
 
-	fmt_user(buf, len, opt.user_pat, opt.first + idx);
+	fmt_user(buf, len, opt.user_pat, account_of(idx));
 	if ((at = strchr(buf, '@')) != NULL)
 		*at = '\0';
 }
@@ -352,7 +375,16 @@ user_local(char *buf, size_t len, int idx)
 static void
 user_pass(char *buf, size_t len, int idx)
 {
-	fmt_user(buf, len, opt.pass_pat, opt.first + idx);
+	fmt_user(buf, len, opt.pass_pat, account_of(idx));
+}
+
+static void
+user_resource(char *buf, size_t len, int idx)
+{
+	if (opt.accounts)
+		snprintf(buf, len, "%s%d", opt.resource, opt.first + idx);
+	else
+		snprintf(buf, len, "%s", opt.resource);
 }
 
 static int
@@ -539,10 +571,12 @@ send_message(int from)
 	char		 to[320], body[64], pad[1024];
 
 	/* The relay gets the same bytes as a server would. */
-	fmt_user(to, sizeof(to), opt.user_pat, opt.first + u->u_peer);
+	fmt_user(to, sizeof(to), opt.user_pat, account_of(u->u_peer));
 	if (opt.to == TO_FULL) {
 		size_t l = strlen(to);
-		snprintf(to + l, sizeof(to) - l, "/%s", opt.resource);
+
+		to[l++] = '/';
+		user_resource(to + l, sizeof(to) - l, u->u_peer);
 	}
 	snprintf(body, sizeof(body), "%d %" PRIu32 " %" PRIu64,
 	    opt.first + from, u->u_sent, now_ns());
@@ -552,7 +586,7 @@ send_message(int from)
 	} else
 		pad[0] = '\0';
 	conn_printf(c, "<message to='%s' type='chat' id='m%" PRIu32 "'>"
-	    "<body>%s%s%s</body></message>", to, body, pad[0] ? " " : "",
+	    "<body>%s%s%s</body></message>", to, u->u_sent, body, pad[0] ? " " : "",
 	    pad);
 	u->u_sent++;
 	st.sent++;
@@ -722,7 +756,7 @@ el_text(const char *el, size_t len, char *out, size_t outlen)
 static int
 scram_challenge(conn_t *c, const char *el, size_t len)
 {
-	user_t		*u = &users[c->c_user];
+	salted_t	*u = &salted[salted_slot(c->c_user)];
 	char		 b64[2048], sfirst[1536], final[1536], enc[256];
 	char		 pass[256], *r = NULL, *s = NULL, *i = NULL, *p, *save;
 	char		 copy[1536], am[4096];
@@ -755,8 +789,8 @@ scram_challenge(conn_t *c, const char *el, size_t len)
 	if ((iter = atoi(i)) <= 0)
 		return -1;
 	dlen = EVP_MD_get_size(scram_md());
-	if (u->u_salt == NULL || u->u_iter != iter ||
-	    strcmp(u->u_salt, s) != 0) {
+	if (u->sa_salt == NULL || u->sa_iter != iter ||
+	    strcmp(u->sa_salt, s) != 0) {
 		unsigned char salt[512];
 		int sl;
 
@@ -764,14 +798,14 @@ scram_challenge(conn_t *c, const char *el, size_t len)
 			return -1;
 		user_pass(pass, sizeof(pass), c->c_user);
 		if (PKCS5_PBKDF2_HMAC(pass, (int)strlen(pass), salt, sl, iter,
-		    scram_md(), dlen, u->u_salted) != 1)
+		    scram_md(), dlen, u->sa_key) != 1)
 			return -1;
-		free(u->u_salt);
-		if ((u->u_salt = strdup(s)) == NULL)
+		free(u->sa_salt);
+		if ((u->sa_salt = strdup(s)) == NULL)
 			die("out of memory");
-		u->u_iter = iter;
+		u->sa_iter = iter;
 	}
-	hmac(u->u_salted, dlen, "Client Key", 10, ckey);
+	hmac(u->sa_key, dlen, "Client Key", 10, ckey);
 	EVP_Digest(ckey, (size_t)dlen, skey, &klen, scram_md(), NULL);
 	n = snprintf(final, sizeof(final), "c=biws,r=%s", r);
 	snprintf(am, sizeof(am), "%s,%s,%s", c->c_sasl, sfirst, final);
@@ -793,7 +827,7 @@ scram_challenge(conn_t *c, const char *el, size_t len)
 static int
 scram_verify(conn_t *c, const char *el, size_t len)
 {
-	user_t		*u = &users[c->c_user];
+	salted_t	*u = &salted[salted_slot(c->c_user)];
 	char		 b64[512], v[512], enc[256];
 	unsigned char	 skey[EVP_MAX_MD_SIZE], ssig[EVP_MAX_MD_SIZE];
 	int		 n, dlen;
@@ -805,7 +839,7 @@ scram_verify(conn_t *c, const char *el, size_t len)
 		return -1;
 	v[n] = '\0';
 	dlen = EVP_MD_get_size(scram_md());
-	hmac(u->u_salted, dlen, "Server Key", 10, skey);
+	hmac(u->sa_key, dlen, "Server Key", 10, skey);
 	hmac(skey, dlen, c->c_sasl, strlen(c->c_sasl), ssig);
 	b64_enc(enc, ssig, (size_t)dlen);
 	return strncmp(v, "v=", 2) == 0 && strcmp(v + 2, enc) == 0 ? 0 : -1;
@@ -947,9 +981,11 @@ on_features(conn_t *c, const char *el, size_t len)
 		return;
 	}
 	if (has(el, len, "<bind")) {
+		char res[128];
+
+		user_resource(res, sizeof(res), c->c_user);
 		conn_printf(c, "<iq type='set' id='bind1'><bind xmlns='"
-		    NS_BIND "'><resource>%s</resource></bind></iq>",
-		    opt.resource);
+		    NS_BIND "'><resource>%s</resource></bind></iq>", res);
 		c->c_state = ST_BIND;
 		return;
 	}
@@ -1080,7 +1116,6 @@ static void
 scan(conn_t *c)
 {
 	char	*b = c->c_rb;
-	int	 st0 = c->c_state;
 
 	while (c->c_pos < c->c_rlen) {
 		char	*lt, *gt, *p, q = 0;
@@ -1701,6 +1736,8 @@ usage(void)
 "      --random               chat: random partners instead of pairs\n"
 "      --to full|bare         address messages to full or bare JIDs\n"
 "      --resource R           resource to bind (default bench)\n"
+"      --accounts M           sessions share M accounts (user (first+i)%%M,\n"
+"                             resource R<first+i>)\n"
 "      --pad N                add N bytes to each body\n"
 "      --no-presence          do not send initial presence\n"
 "      --hold                 login: keep sessions instead of cycling\n"
@@ -1742,6 +1779,7 @@ parse_args(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'P' },
 		{ "ready-file", required_argument, NULL, 10 },
 		{ "pad", required_argument, NULL, 11 },
+		{ "accounts", required_argument, NULL, 12 },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1822,6 +1860,10 @@ parse_args(int argc, char **argv)
 			opt.body_pad = atoi(optarg);
 			if (opt.body_pad < 0 || opt.body_pad > 1000)
 				die("--pad is 0 to 1000");
+			break;
+		case 12:
+			if ((opt.accounts = atoi(optarg)) < 1)
+				die("--accounts wants a positive number");
 			break;
 		case 'j': opt.json = 1; break;
 		case 'q': opt.quiet = 1; break;
@@ -1940,6 +1982,10 @@ main(int argc, char **argv)
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	users = calloc((size_t)opt.users, sizeof(user_t));
+	salted = calloc((size_t)(opt.accounts ? opt.accounts : opt.users),
+	    sizeof(salted_t));
+	if (salted == NULL)
+		die("out of memory");
 	maxconns = opt.scenario == SC_LOGIN || opt.scenario == SC_REGISTER ?
 	    (opt.hold ? opt.users : opt.concurrency) : opt.users;
 	if (maxconns > opt.users)

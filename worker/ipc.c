@@ -8,6 +8,9 @@
 #include "msg.h"
 #include "worker.h"
 #include "mod.h"
+#include "im.h"
+
+void	 xf_presence_answer_probe(xf_worker_t *, xf_conn_t *, const char *);
 
 #define RETRY_MS	2
 
@@ -130,46 +133,6 @@ retry_timer(xf_loop_t *l, void *ud)
 		w->w_retry_timer = xf_loop_timer(l, RETRY_MS, retry_timer, w);
 }
 
-/* A serialised stanza back to a tree, for the rare re-route. */
-static xf_el_t	*parsed;
-
-static int
-cb_open(void *ud, const xf_el_t *hdr)
-{
-	return XF_OK;
-}
-
-static int
-cb_stanza(void *ud, xf_el_t *el)
-{
-	if (parsed == NULL)
-		parsed = el;
-	else
-		xf_el_free(el);
-	return XF_OK;
-}
-
-static xf_el_t *
-reparse(const char *data, size_t len)
-{
-	static const xf_xmls_cb_t cb = { cb_open, cb_stanza, NULL };
-	static const char hdr[] = "<stream:stream xmlns='" XF_NS_CLIENT
-	    "' xmlns:stream='" XF_NS_STREAM "'>";
-	xf_xmls_t	*p;
-	size_t		 used;
-
-	parsed = NULL;
-	if ((p = xf_xmls_new(0, &cb, NULL)) == NULL)
-		return NULL;
-	if (xf_xmls_feed(p, hdr, sizeof(hdr) - 1, &used) != XF_OK ||
-	    xf_xmls_feed(p, data, len, &used) != XF_OK) {
-		xf_el_free(parsed);
-		parsed = NULL;
-	}
-	xf_xmls_free(p);
-	return parsed;
-}
-
 static xf_conn_t *
 target(xf_worker_t *w, const xf_msg_t *m, const char *to)
 {
@@ -220,7 +183,7 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 			return;
 		/* The session went away since the sender looked: route again
 		 * from here, where the stale record is local and ends it. */
-		if ((el = reparse(data, dlen)) != NULL) {
+		if ((el = xf_xml_parse(data, dlen, XF_NS_CLIENT)) != NULL) {
 			xf_route(w, NULL, el);
 			xf_el_free(el);
 		}
@@ -245,6 +208,19 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 		xf_c2s_stream_error(c, cbuf, tbuf[0] ? tbuf : NULL);
 		return;
 	}
+	case XF_MSG_PROBE: {
+		char	 pbuf[XF_JID_MAX + 1];
+
+		if (c == NULL || dlen == 0 || dlen > XF_JID_MAX)
+			return;
+		memcpy(pbuf, data, dlen);
+		pbuf[dlen] = '\0';
+		xf_presence_answer_probe(w, c, pbuf);
+		return;
+	}
+	case XF_MSG_GONE:
+		xf_presence_gone(w, to);
+		return;
 	default:
 		log_warnx("ring message of unknown type %u", type);
 	}

@@ -9,7 +9,12 @@
  * offline storage sees a message; CSI holds presence before SM counts
  * what is really written.
  */
+extern xf_mod_t	 xf_mod_roster, xf_mod_presence, xf_mod_offline;
+
 xf_mod_t *xf_mods[XF_NMODS_MAX + 1] = {
+	&xf_mod_roster,
+	&xf_mod_presence,
+	&xf_mod_offline,
 	NULL
 };
 

@@ -101,7 +101,8 @@ deliver_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 {
 	each_t	*e = ud;
 
-	if (e->need_avail && (!rec->sr_avail || rec->sr_prio < 0))
+	if (e->need_avail && (!rec->sr_avail ||
+	    (e->need_avail == 1 && rec->sr_prio < 0)))
 		return 0;
 	if (xf_route_deliver(e->w, e->from, full, rec, e->st) == XF_OK) {
 		e->delivered++;
@@ -125,8 +126,8 @@ to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
 		return;
 	}
 	if (strcmp(st->e_name, "presence") == 0) {
-		/* Directed presence reaches every resource that is online. */
-		e.need_avail = 0;
+		/* RFC 6121 8.5.2.1.1: every available resource. */
+		e.need_avail = 2;
 		xf_sess_resources(w->w_sess, bare, deliver_each, &e);
 		return;
 	}
@@ -151,27 +152,10 @@ to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
 	xf_route_error(w, from, st, "cancel", "service-unavailable");
 }
 
-static int32_t
-presence_prio(const xf_el_t *st)
-{
-	xf_el_t	*p = xf_el_child(st, XF_NS_CLIENT, "priority");
-	char	*t;
-	long	 v = 0;
-
-	if (p != NULL && (t = xf_el_text(p)) != NULL) {
-		v = strtol(t, NULL, 10);
-		free(t);
-	}
-	return v < -128 ? -128 : v > 127 ? 127 : (int32_t)v;
-}
-
 /* A stanza with no 'to': for the sender's own account (RFC 6120 10.3). */
 static void
 to_self(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
 {
-	const char	*type = xf_el_attr(st, "type");
-	each_t		 e = { w, from, st, 0, 1 };
-
 	if (from == NULL)
 		return;
 	if (strcmp(st->e_name, "iq") == 0) {
@@ -183,18 +167,8 @@ to_self(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
 			to_bare(w, from, st, from->c_bare);
 		return;
 	}
-	/* Presence broadcast.  Subscribers are the IM issue; the user's own
-	 * available resources hear it now (RFC 6121 4.2.2, 4.5.2). */
-	if (type == NULL || is(type, "unavailable")) {
-		from->c_avail = type == NULL;
-		from->c_prio = presence_prio(st);
-		if (xf_sess_update(w->w_sess, from->c_full, w->w_slot,
-		    from->c_id, from->c_prio, from->c_avail) == XF_ERR)
-			log_warnx("session table: %s", xf_sess_error(w->w_sess));
-		xf_sess_resources(w->w_sess, from->c_bare, deliver_each, &e);
-		if (!from->c_avail)
-			xf_c2s_send_el(from, st);
-	}
+	/* Presence with no 'to' is the presence module's broadcast; what
+	 * reaches here (probes, errors) has nowhere to go. */
 }
 
 void

@@ -28,7 +28,7 @@ def listed(node, jid):
 
 
 def test():
-	plan(29)
+	plan(30)
 	node = Node(workers=2)
 
 	r = node.ctl('user', 'add', 'erin@localhost', input='first-pw\n')
@@ -109,6 +109,13 @@ def test():
 	r = run_ctl(os.path.join(node.dir, 'nothing-here.sock'), 'user',
 	    'list', json=False)
 	one_line_error(r, 1, 'no server on the socket (user list)')
+	# A socket file that nobody listens on (left by a crash).
+	stale = os.path.join(node.dir, 'stale.sock')
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	s.bind(stale)
+	s.close()
+	r = run_ctl(stale, 'status')
+	one_line_error(r, 1, 'a stale socket file')
 	r = node.ctl('frobnicate', json=False)
 	is_(r.rc, 2, 'unknown command exits 2 (%r)' % (r,))
 	r = node.ctl('kick', 'nobody@localhost')

@@ -14,6 +14,7 @@ import json as jsonlib
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -235,15 +236,29 @@ def main(fn, timeout=150, needs_xfed=True):
 		diag(traceback.format_exc())
 	finally:
 		signal.alarm(0)
-		if _tap['failed'] or status:
+		for c in list(_clients):
+			c.abort()
+		# A node still up ends with SIGTERM as in production, so a
+		# hang or a crash at shutdown and the sanitizers' exit-time
+		# reports are seen.
+		problems = []
+		for n in _nodes:
+			problems += n.shutdown()
+		if _tap['failed'] or status or problems:
 			for n in _nodes:
 				n.diag_log()
+		if problems:
+			diag('--- problems found in the server logs:')
+			for p in problems:
+				diag(p)
 		_cleanup()
 		_close_loop()
 	if _tap['planned'] is None:
 		done_testing()
 	if status:
 		sys.exit(status)
+	if problems:
+		sys.exit(254)
 	sys.exit(min(_tap['failed'], 254))
 
 
@@ -511,6 +526,28 @@ class Node:
 			return self.proc.wait(timeout=timeout)
 		except subprocess.TimeoutExpired:
 			return None
+
+	# Lines that mean a bug whatever the test was about: sanitizer
+	# reports and workers dying of a fault.
+	_BAD = re.compile(r'ERROR: AddressSanitizer|ERROR: LeakSanitizer|'
+	    r'runtime error:|UndefinedBehaviorSanitizer|'
+	    r'killed by signal (4|6|7|8|11)\b')
+
+	def shutdown(self, timeout=5):
+		"""Stops the node (SIGTERM) if it still runs; returns the
+		problems seen: a bad exit or bad lines in the log."""
+		out = []
+		if self.alive():
+			rc = self.stop(timeout)
+			if rc != 0:
+				out.append('%s: SIGTERM at the end of the test: '
+				    'exit status %r (None: still running after '
+				    '%ds)' % (self.name, rc, timeout))
+		self.kill()
+		for line in self.log_text().splitlines():
+			if self._BAD.search(line):
+				out.append('%s: %s' % (self.name, line))
+		return out[:40]
 
 	def kill(self):
 		if self.proc is None:

@@ -1,0 +1,249 @@
+# suite.py: the fixed set of benchmark scenarios, run against one or more servers, and the table of results.
+#
+# Scenarios (each on a freshly started server, server on core 0 and
+# xfed-bench on core 1 unless said otherwise; all plain TCP, SCRAM-SHA-1,
+# 4096 PBKDF2 iterations for every server):
+#
+#   peak     1:1 chat flat out: N users in pairs, each with W messages in
+#            flight, for D seconds after a warm-up: messages/s delivered.
+#   half     the same users sending at half the peak rate (open loop,
+#            spread evenly): p50/p99 latency.
+#   quarter  the same at a quarter of the peak.
+#   idle     I idle sessions: (RSS with them - RSS before) / I, read
+#            settle seconds after the last login; sum of all processes.
+#   login    connect + SCRAM + bind + close, 50 at once, over 200
+#            accounts (the client caches SaltedPassword as real clients
+#            do): logins/s.
+#   workers  (xfed) peak with 1 and with 2 workers, nothing pinned.
+#
+# Environment: BENCH_QUICK=1 (about a minute for xfed alone), BENCH_USERS,
+# BENCH_DURATION, BENCH_IDLE (idle sessions; above the accounts made,
+# sessions share accounts with distinct resources), BENCH_WINDOW.
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import driver  # noqa: E402
+from driver import log  # noqa: E402
+
+
+def settings():
+	quick = bool(os.environ.get('BENCH_QUICK'))
+	s = {
+		'quick': quick,
+		'users': int(os.environ.get('BENCH_USERS',
+		    2000 if quick else 10000)),
+		'duration': float(os.environ.get('BENCH_DURATION',
+		    3 if quick else 10)),
+		'warmup': 1 if quick else 2,
+		'window': int(os.environ.get('BENCH_WINDOW', 4)),
+		'login_accounts': 200,
+		'login_conc': 50,
+	}
+	s['idle'] = int(os.environ.get('BENCH_IDLE', s['users']))
+	return s
+
+
+def fresh(server):
+	server.restart()
+	time.sleep(0.5)
+
+
+def idle_run(server, s, name):
+	n = s['idle']
+	accounts = None if n <= s['users'] else s['users']
+	sources = '127.0.0.2-127.0.0.40' if n > 20000 else None
+	fresh(server)
+	time.sleep(2)
+	base = driver.rss_kib(server.pids())
+	r = driver.run(server, 'idle', n, duration=2, warmup=0,
+	    concurrency=200, accounts=accounts, sources=sources, settle=5,
+	    timeout=300 + n / 100.0)
+	r['rss_base_kib'] = base
+	if r.get('ok') and r['established']:
+		r['per_session_b'] = (r['rss_kib'] - base) * 1024.0 / \
+		    r['established']
+	log('%s idle: %s; %.0f bytes/session' % (name, driver.describe(r),
+	    r.get('per_session_b', 0)))
+	return r
+
+
+def chat_set(server, s, name, latency=True):
+	"""peak, then half and quarter of it."""
+	out = {}
+	fresh(server)
+	r = driver.run(server, 'chat', s['users'], duration=s['duration'],
+	    warmup=s['warmup'], window=s['window'])
+	log('%s peak: %s' % (name, driver.describe(r)))
+	out['peak'] = r
+	peak = r.get('throughput', 0)
+	if not latency or not peak:
+		return out
+	for key, frac in (('half', 0.5), ('quarter', 0.25)):
+		fresh(server)
+		rate = peak * frac / s['users']
+		r = driver.run(server, 'chat', s['users'],
+		    duration=s['duration'], warmup=s['warmup'], rate=rate)
+		r['target'] = peak * frac
+		log('%s %s (%.0f msg/s): %s' % (name, key, peak * frac,
+		    driver.describe(r)))
+		out[key] = r
+	return out
+
+
+def login_run(server, s, name):
+	fresh(server)
+	r = driver.run(server, 'login', s['login_accounts'],
+	    duration=s['duration'], warmup=s['warmup'],
+	    concurrency=s['login_conc'])
+	log('%s login: %s' % (name, driver.describe(r)))
+	return r
+
+
+def run_server(server, s, kinds):
+	name = server.name
+	res = {'name': name}
+	log('%s: starting' % name)
+	server.start()
+	try:
+		if 'chat' in kinds:
+			server.add_users(max(s['users'], s['login_accounts']))
+			res.update(chat_set(server, s, name))
+		if 'idle' in kinds:
+			server.add_users(min(s['idle'], s['users']))
+			res['idle'] = idle_run(server, s, name)
+		if 'login' in kinds:
+			server.add_users(s['login_accounts'])
+			res['login'] = login_run(server, s, name)
+	finally:
+		server.stop()
+	return res
+
+
+def run_workers(s):
+	"""xfed with 1 and 2 workers, nothing pinned (the load generator
+	shares the cores)."""
+	out = {}
+	for w in (1, 2):
+		x = driver.Xfed(workers=w, cpu=None)
+		x.start()
+		try:
+			x.add_users(s['users'])
+			fresh(x)
+			r = driver.run(x, 'chat', s['users'],
+			    duration=s['duration'], warmup=s['warmup'],
+			    window=s['window'], bench_cpu=None)
+		finally:
+			x.stop()
+		log('xfed %d worker(s), unpinned: %s' % (w, driver.describe(r)))
+		out[w] = r
+	return out
+
+
+# ------------------------------------------------------------ table
+
+def _g(res, *path):
+	v = res
+	for p in path:
+		if not isinstance(v, dict) or p not in v:
+			return None
+		v = v[p]
+	return v
+
+
+ROWS = [
+	# label, path, format, higher is better
+	('1:1 msg/s, flat out (per server core)', ('peak', 'throughput'),
+	    '%.0f', True),
+	('  p50 / p99 ms at peak', ('peak',), 'lat', False),
+	('  server CPU at peak', ('peak', 'server_cpu'), 'pct', None),
+	('  load generator CPU at peak', ('peak', 'bench_cpu'), 'pct', None),
+	('  lost / duplicated', ('peak',), 'loss', None),
+	('p99 ms at 1/2 of own peak', ('half', 'p99_ms'), '%.2f', False),
+	('p99 ms at 1/4 of own peak', ('quarter', 'p99_ms'), '%.2f', False),
+	('idle sessions held', ('idle', 'established'), '%.0f', True),
+	('RSS per idle session, bytes', ('idle', 'per_session_b'), '%.0f',
+	    False),
+	('logins/s (SCRAM-SHA-1, 4096 it.)', ('login', 'logins_per_s'),
+	    '%.0f', True),
+]
+
+
+def cell(res, path, fmt):
+	v = _g(res, *path)
+	if v is None:
+		return '-'
+	if fmt == 'lat':
+		if not v.get('ok') or not v.get('lat_n'):
+			return '-'
+		return '%.2f / %.2f' % (v['p50_ms'], v['p99_ms'])
+	if fmt == 'loss':
+		if not v.get('ok'):
+			return '-'
+		return '%d / %d' % (v['lost'], v['duplicates'])
+	if fmt == 'pct':
+		return '%.0f%%' % (100 * v)
+	return fmt % v
+
+
+def table(results, s, ref='xfed'):
+	"""Side by side, with xfed's advantage (x times) over each rival."""
+	names = [r['name'] for r in results]
+	base = next((r for r in results if r['name'] == ref), None)
+	cols = []
+	for r in results:
+		cols.append(r['name'])
+		if base is not None and r is not base and r['name'] != 'relay':
+			cols.append('xfed vs ' + r['name'])
+		elif r['name'] == 'relay' and base is not None:
+			cols.append('xfed/relay')
+	lines = []
+	w0 = max(len(x[0]) for x in ROWS) + 2
+	hdr = 'metric'.ljust(w0) + ''.join(c.rjust(16) for c in cols)
+	lines.append(hdr)
+	lines.append('-' * len(hdr))
+	for label, path, fmt, higher in ROWS:
+		row = label.ljust(w0)
+		for r in results:
+			row += cell(r, path, fmt).rjust(16)
+			if base is None or r is base:
+				continue
+			ratio = '-'
+			a, b = _g(base, *path), _g(r, *path)
+			if higher is not None and isinstance(a, (int, float)) \
+			    and isinstance(b, (int, float)) and a > 0 and b > 0:
+				x = a / b if higher else b / a
+				ratio = '%.2fx' % x
+			row += ratio.rjust(16)
+		lines.append(row)
+	lines.append('')
+	lines.append('ratios: how many times better xfed is (throughput, '
+	    'sessions, logins: xfed/other; latency, memory: other/xfed).')
+	lines.append('%d chat users in pairs, %d messages in flight per '
+	    'sender at peak, %g s measured after %g s warm-up; idle: %d '
+	    'sessions.' % (s['users'], s['window'], s['duration'],
+	    s['warmup'], s['idle']))
+	del names
+	return '\n'.join(lines)
+
+
+def workers_table(w):
+	lines = ['xfed workers (server and load generator unpinned, '
+	    'sharing 2 cores):']
+	for k in sorted(w):
+		r = w[k]
+		lines.append('  %d worker(s): %s' % (k, driver.describe(r)))
+	if w.get(1, {}).get('throughput') and w.get(2, {}).get('throughput'):
+		lines.append('  2 vs 1 worker: %.2fx' % (w[2]['throughput'] /
+		    w[1]['throughput']))
+	return '\n'.join(lines)
+
+
+def save(path, obj):
+	if not path:
+		return
+	with open(path, 'w') as f:
+		json.dump(obj, f, indent=1, default=str)

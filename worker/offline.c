@@ -1,0 +1,158 @@
+/* offline.c: offline messages (XEP-0160) kept in the durable store and delivered with a delay stamp (XEP-0203). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "xf.h"
+#include "log.h"
+#include "im.h"
+#include "mod.h"
+
+#define NS_DELAY	"urn:xmpp:delay"
+#define NS_CHATSTATES	"http://jabber.org/protocol/chatstates"
+
+static int
+okey(char *k, size_t klen, const char *bare, uint64_t seq)
+{
+	size_t	 bl = strlen(bare);
+
+	if (bl + 9 > klen)
+		return -1;
+	memcpy(k, bare, bl);
+	k[bl] = '\0';
+	/* Big-endian so keys sort in arrival order. */
+	for (int i = 0; i < 8; i++)
+		k[bl + 1 + i] = (char)(seq >> (56 - 8 * i));
+	return (int)(bl + 9);
+}
+
+int
+xf_offline_store_raw(xf_worker_t *w, const char *bare, const char *data,
+    size_t len)
+{
+	char	 k[XF_JID_MAX + 10];
+	size_t	 n;
+	uint64_t seq;
+	int	 kl;
+
+	if (okey(k, sizeof(k), bare, 0) < 0)
+		return XF_ERR;
+	if (xf_store_count(w->w_store, XF_T_OFFLINE, bare, strlen(bare) + 1,
+	    &n) != XF_OK)
+		return XF_ERR;
+	if (n >= (size_t)w->w_conf->cf_offline_quota)
+		return XF_DECLINED;
+	if (xf_store_seq(w->w_store, &seq) != XF_OK)
+		return XF_ERR;
+	kl = okey(k, sizeof(k), bare, seq);
+	/* The commit is synced: acknowledged means on disk. */
+	if (xf_store_put(w->w_store, XF_T_OFFLINE, k, (size_t)kl, data, len)
+	    != XF_OK) {
+		log_warnx("offline message for %s: %s", bare,
+		    xf_store_error(w->w_store));
+		return XF_ERR;
+	}
+	return XF_OK;
+}
+
+int
+xf_offline_store(xf_worker_t *w, const char *bare, const xf_el_t *msg)
+{
+	xf_el_t		*m, *d;
+	xf_buf_t	 b = { 0 };
+	char		 stamp[32];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	int		 r = XF_ERR;
+
+	if ((m = xf_el_copy(msg)) == NULL)
+		return XF_ERR;
+	if (xf_el_child(m, NS_DELAY, "delay") == NULL &&
+	    (d = xf_el_add(m, NS_DELAY, "delay")) != NULL) {
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		xf_el_set_attr(d, "from", strchr(bare, '@') + 1);
+		xf_el_set_attr(d, "stamp", stamp);
+		xf_el_add_text(d, "Offline storage", 15);
+	}
+	if (xf_el_write(m, XF_NS_CLIENT, &b) == XF_OK)
+		r = xf_offline_store_raw(w, bare, xf_buf_data(&b),
+		    xf_buf_size(&b));
+	xf_buf_free(&b);
+	xf_el_free(m);
+	return r;
+}
+
+/* Worth keeping: not errors, group chat or headlines, not bare chat
+ * states (XEP-0160 2, XEP-0085 5.6). */
+static int
+storable(const xf_el_t *msg)
+{
+	const char	*type = xf_el_attr(msg, "type");
+	xf_el_t		*ch;
+
+	if (type != NULL && strcmp(type, "normal") != 0 &&
+	    strcmp(type, "chat") != 0)
+		return 0;
+	for (ch = xf_el_first(msg); ch != NULL; ch = xf_el_next(ch))
+		if (strcmp(ch->e_ns, NS_CHATSTATES) != 0)
+			return 1;
+	return 0;
+}
+
+static int
+offline_undeliverable(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
+    const char *bare)
+{
+	int	 r;
+
+	if (strcmp(st->e_name, "message") != 0)
+		return XF_DECLINED;
+	if (!storable(st))
+		return XF_OK;	/* dropped silently, as the XEP allows */
+	r = xf_offline_store(w, bare, st);
+	if (r == XF_DECLINED) {
+		/* Quota full: the sender learns (XEP-0160 3). */
+		xf_route_error(w, from, st, "wait", "resource-constraint");
+		return XF_OK;
+	}
+	return r == XF_OK ? XF_OK : XF_DECLINED;
+}
+
+typedef struct dl_s {
+	xf_worker_t	*w;
+	xf_conn_t	*c;
+	size_t		 n;
+} dl_t;
+
+static int
+deliver_each(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
+{
+	dl_t	*d = ud;
+
+	xf_c2s_write(d->c, 0, v, vlen);
+	/* One by one: a message stored meanwhile must not go with these. */
+	if (xf_store_del(d->w->w_store, XF_T_OFFLINE, k, klen) == XF_ERR)
+		log_warnx("offline: %s", xf_store_error(d->w->w_store));
+	d->n++;
+	return 0;
+}
+
+/* On initial presence with non-negative priority (XEP-0160 4). */
+void
+xf_offline_deliver(xf_worker_t *w, xf_conn_t *c)
+{
+	dl_t	 d = { w, c, 0 };
+
+	if (xf_store_scan(w->w_store, XF_T_OFFLINE, c->c_bare,
+	    strlen(c->c_bare) + 1, deliver_each, &d) != XF_OK)
+		log_warnx("offline: %s", xf_store_error(w->w_store));
+	if (d.n > 0)
+		log_info("delivered %zu offline messages to %s", d.n,
+		    c->c_full);
+}
+
+xf_mod_t xf_mod_offline = {
+	.m_name = "offline",
+	.m_undeliverable = offline_undeliverable,
+};

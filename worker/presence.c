@@ -1,0 +1,313 @@
+/* presence.c: presence (RFC 6121 4): broadcast to subscribers, probes, directed presence, unavailable when a session ends. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf.h"
+#include "log.h"
+#include "msg.h"
+#include "im.h"
+#include "mod.h"
+
+#define MAX_DIRECTED	64
+
+void	 xf_roster_pending(xf_worker_t *, xf_conn_t *);
+void	 xf_offline_deliver(xf_worker_t *, xf_conn_t *);
+void	 xf_presence_answer_probe(xf_worker_t *, xf_conn_t *, const char *);
+void	 xf_presence_send_current(xf_worker_t *, const char *, const char *);
+
+extern xf_mod_t	 xf_mod_presence;
+
+/* Per connection: the last broadcast presence and directed targets. */
+typedef struct pres_s {
+	xf_el_t	*p_last;			/* owned */
+	char	*p_directed[MAX_DIRECTED];	/* owned strings */
+	int	 p_ndirected;
+} pres_t;
+
+static pres_t *
+state(xf_conn_t *c, int create)
+{
+	pres_t	**pp = (pres_t **)&c->c_mod[xf_mod_presence.m_index];
+
+	if (*pp == NULL && create)
+		*pp = calloc(1, sizeof(**pp));
+	return *pp;
+}
+
+static void
+pres_free(xf_conn_t *c)
+{
+	pres_t	*p = state(c, 0);
+
+	if (p == NULL)
+		return;
+	xf_el_free(p->p_last);
+	for (int i = 0; i < p->p_ndirected; i++)
+		free(p->p_directed[i]);
+	free(p);
+	c->c_mod[xf_mod_presence.m_index] = NULL;
+}
+
+static void
+send_from(xf_worker_t *w, const xf_el_t *st, const char *from, const char *to,
+    const char *type)
+{
+	xf_el_t	*p = st ? xf_el_copy(st) : xf_el_new(XF_NS_CLIENT, "presence");
+
+	if (p == NULL)
+		return;
+	xf_el_set_attr(p, "from", from);
+	xf_el_set_attr(p, "to", to);
+	if (type != NULL)
+		xf_el_set_attr(p, "type", type);
+	xf_route(w, NULL, p);
+	xf_el_free(p);
+}
+
+typedef struct bc_s {
+	xf_worker_t	*w;
+	const xf_el_t	*st;
+	const char	*from;
+	const char	*type;
+	int		 probe;		/* initial presence: probe TO contacts */
+} bc_t;
+
+static int
+contact_each(void *ud, const char *contact, int sub)
+{
+	bc_t	*b = ud;
+
+	if (sub & XF_SUB_FROM)
+		send_from(b->w, b->st, b->from, contact, b->type);
+	if (b->probe && (sub & XF_SUB_TO))
+		send_from(b->w, NULL, b->from, contact, "probe");
+	return 0;
+}
+
+static int
+own_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	bc_t	*b = ud;
+	xf_el_t	*p;
+
+	if (!rec->sr_avail && strcmp(full, b->from) != 0)
+		return 0;
+	if ((p = b->st ? xf_el_copy(b->st) :
+	    xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
+		return 0;
+	xf_el_set_attr(p, "from", b->from);
+	xf_el_set_attr(p, "to", full);
+	if (b->type)
+		xf_el_set_attr(p, "type", b->type);
+	xf_route_deliver(b->w, NULL, full, rec, p);
+	xf_el_free(p);
+	return 0;
+}
+
+/* Presence of full to its contacts (FROM) and the account's resources. */
+static void
+broadcast(xf_worker_t *w, const xf_el_t *st, const char *full,
+    const char *bare, const char *type, int probe)
+{
+	bc_t	 b = { w, st, full, type, probe };
+
+	xf_roster_each(w, bare, contact_each, &b);
+	xf_sess_resources(w->w_sess, bare, own_each, &b);
+}
+
+static int32_t
+prio_of(const xf_el_t *st)
+{
+	xf_el_t	*p = xf_el_child(st, XF_NS_CLIENT, "priority");
+	char	*t;
+	long	 v = 0;
+
+	if (p != NULL && (t = xf_el_text(p)) != NULL) {
+		v = strtol(t, NULL, 10);
+		free(t);
+	}
+	return v < -128 ? -128 : v > 127 ? 127 : (int32_t)v;
+}
+
+static void
+directed_unavailable(xf_worker_t *w, xf_conn_t *c, pres_t *p)
+{
+	for (int i = 0; i < p->p_ndirected; i++) {
+		send_from(w, NULL, c->c_full, p->p_directed[i], "unavailable");
+		free(p->p_directed[i]);
+	}
+	p->p_ndirected = 0;
+}
+
+/* Presence with no 'to': the user's broadcast (RFC 6121 4.2, 4.4, 4.5). */
+static int
+broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+{
+	const char	*type = xf_el_attr(st, "type");
+	int		 avail = type == NULL, initial = avail && !c->c_avail;
+	pres_t		*p = state(c, 1);
+
+	if (type != NULL && strcmp(type, "unavailable") != 0)
+		return XF_OK;	/* probe/error with no 'to': nothing to do */
+	if (!avail && !c->c_avail)
+		return XF_OK;	/* unavailable twice */
+	c->c_avail = avail;
+	c->c_prio = avail ? prio_of(st) : 0;
+	if (xf_sess_update(w->w_sess, c->c_full, w->w_slot, c->c_id,
+	    c->c_prio, c->c_avail) == XF_ERR)
+		log_warnx("session table: %s", xf_sess_error(w->w_sess));
+	if (p != NULL) {
+		xf_el_free(p->p_last);
+		p->p_last = avail ? xf_el_copy(st) : NULL;
+		if (p->p_last) {
+			xf_el_set_attr(p->p_last, "to", NULL);
+			xf_el_set_attr(p->p_last, "from", NULL);
+		}
+	}
+	broadcast(w, st, c->c_full, c->c_bare, NULL, initial);
+	if (!avail && p != NULL)
+		directed_unavailable(w, c, p);
+	if (initial) {
+		xf_roster_pending(w, c);
+		if (c->c_prio >= 0)
+			xf_offline_deliver(w, c);
+	}
+	return XF_OK;
+}
+
+/* Directed presence: remember targets so they hear when we go. */
+static void
+track_directed(xf_conn_t *c, const xf_el_t *st)
+{
+	const char	*to = xf_el_attr(st, "to"), *type = xf_el_attr(st, "type");
+	pres_t		*p = state(c, 1);
+	int		 i;
+
+	if (p == NULL || to == NULL)
+		return;
+	for (i = 0; i < p->p_ndirected; i++)
+		if (strcmp(p->p_directed[i], to) == 0)
+			break;
+	if (type == NULL && i == p->p_ndirected &&
+	    p->p_ndirected < MAX_DIRECTED) {
+		if ((p->p_directed[i] = strdup(to)) != NULL)
+			p->p_ndirected++;
+	} else if (type != NULL && strcmp(type, "unavailable") == 0 &&
+	    i < p->p_ndirected) {
+		free(p->p_directed[i]);
+		p->p_directed[i] = p->p_directed[--p->p_ndirected];
+	}
+}
+
+static int
+pres_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+{
+	if (strcmp(st->e_name, "presence") != 0)
+		return XF_DECLINED;
+	if (xf_el_attr(st, "to") == NULL)
+		return broadcast_out(w, c, st);
+	track_directed(c, st);
+	return XF_DECLINED;
+}
+
+typedef struct probe_s {
+	xf_worker_t	*w;
+	const char	*to;
+} probe_t;
+
+static int
+probe_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	probe_t		*p = ud;
+	xf_conn_t	*c;
+
+	if (!rec->sr_avail || rec->sr_node != 0)
+		return 0;
+	if (rec->sr_worker == p->w->w_slot) {
+		if ((c = xf_worker_conn(p->w, rec->sr_conn)) != NULL &&
+		    strcmp(c->c_full, full) == 0)
+			xf_presence_answer_probe(p->w, c, p->to);
+		return 0;
+	}
+	/* The last presence lives with the connection: ask its worker. */
+	xf_ipc_push(p->w, NULL, rec->sr_worker, XF_MSG_PROBE, rec->sr_conn,
+	    full, p->to, strlen(p->to));
+	return 0;
+}
+
+/* Sends owner's current presence, from each available resource, to to. */
+void
+xf_presence_send_current(xf_worker_t *w, const char *owner, const char *to)
+{
+	probe_t	 p = { w, to };
+
+	xf_sess_resources(w->w_sess, owner, probe_each, &p);
+}
+
+void
+xf_presence_answer_probe(xf_worker_t *w, xf_conn_t *c, const char *to)
+{
+	pres_t	*p = state(c, 0);
+
+	if (!c->c_avail)
+		return;
+	send_from(w, p ? p->p_last : NULL, c->c_full, to, NULL);
+}
+
+/* Probes (RFC 6121 4.3.2): answered only for subscribers. */
+static int
+pres_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
+{
+	const char	*type = xf_el_attr(st, "type");
+	const char	*from = xf_el_attr(st, "from");
+	char		 bare[XF_JID_MAX + 1];
+	xf_jid_t	 j;
+	int		 sub;
+
+	if (strcmp(st->e_name, "presence") != 0 || type == NULL ||
+	    strcmp(type, "probe") != 0)
+		return XF_DECLINED;
+	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK ||
+	    xf_jid_bare(&j, bare, sizeof(bare)) != XF_OK)
+		return XF_OK;
+	/* The user's own resources may always probe each other. */
+	if (strcmp(bare, owner) == 0 || (xf_roster_sub(w, owner, bare, &sub)
+	    == XF_OK && (sub & XF_SUB_FROM)))
+		xf_presence_send_current(w, owner, from);
+	return XF_OK;
+}
+
+static int
+pres_unbound(xf_conn_t *c)
+{
+	pres_t	*p = state(c, 0);
+
+	if (c->c_avail) {
+		c->c_avail = 0;
+		broadcast(c->c_w, NULL, c->c_full, c->c_bare, "unavailable",
+		    0);
+	}
+	if (p != NULL)
+		directed_unavailable(c->c_w, c, p);
+	return XF_DECLINED;
+}
+
+void
+xf_presence_gone(xf_worker_t *w, const char *full)
+{
+	xf_jid_t	 j;
+	char		 bare[XF_JID_MAX + 1];
+
+	if (xf_jid_parse(full, strlen(full), &j) != XF_OK ||
+	    xf_jid_bare(&j, bare, sizeof(bare)) != XF_OK)
+		return;
+	broadcast(w, NULL, full, bare, "unavailable", 0);
+}
+
+xf_mod_t xf_mod_presence = {
+	.m_name = "presence",
+	.m_outbound = pres_outbound,
+	.m_inbound = pres_inbound,
+	.m_unbound = pres_unbound,
+	.m_conn_free = pres_free,
+};

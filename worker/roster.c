@@ -1,0 +1,763 @@
+/* roster.c: rosters and subscriptions (RFC 6121 2 and 3), stored in the durable store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf.h"
+#include "log.h"
+#include "im.h"
+#include "mod.h"
+
+#define NS_ROSTER	"jabber:iq:roster"
+#define NS_ROSTERVER	"urn:xmpp:features:rosterver"
+#define MAX_ITEMS	2000	/* a roster larger than this is refused */
+#define MAX_ITEM_BYTES	8192
+
+/*
+ * A stored item: one byte of state (XF_SUB_* bits, HIDDEN), then the
+ * <item/> element serialised in the roster namespace.  HIDDEN marks a
+ * contact that only asked to subscribe: RFC 6121 3.1.3 keeps the request
+ * but does not put the contact in the roster until the user answers.
+ */
+#define HIDDEN		0x10
+
+typedef struct item_s {
+	int	 i_state;
+	xf_el_t	*i_el;		/* owned */
+} item_t;
+
+extern xf_mod_t	 xf_mod_roster;
+
+static int
+key(char *k, size_t klen, const char *owner, const char *contact)
+{
+	int	 n = snprintf(k, klen, "%s%c%s", owner, '\0', contact);
+
+	return (n < 0 || (size_t)n >= klen) ? -1 : n;
+}
+
+static int
+item_load(xf_worker_t *w, const char *owner, const char *contact, item_t *it)
+{
+	char		 k[2 * XF_JID_MAX + 2];
+	xf_buf_t	 v = { 0 };
+	int		 n, r;
+
+	it->i_state = 0;
+	it->i_el = NULL;
+	if ((n = key(k, sizeof(k), owner, contact)) < 0)
+		return XF_ERR;
+	r = xf_store_get(w->w_store, XF_T_ROSTER, k, (size_t)n, &v);
+	if (r == XF_OK) {
+		if (xf_buf_size(&v) < 2 || (it->i_el = xf_xml_parse(
+		    xf_buf_data(&v) + 1, xf_buf_size(&v) - 1, NS_ROSTER))
+		    == NULL)
+			r = XF_ERR;
+		else
+			it->i_state = (unsigned char)xf_buf_data(&v)[0];
+	}
+	xf_buf_free(&v);
+	return r;
+}
+
+static const char *
+sub_name(int state)
+{
+	switch (state & XF_SUB_BOTH) {
+	case XF_SUB_TO:
+		return "to";
+	case XF_SUB_FROM:
+		return "from";
+	case XF_SUB_BOTH:
+		return "both";
+	}
+	return "none";
+}
+
+/* The item as clients see it: subscription and ask from the state. */
+static void
+item_attrs(item_t *it)
+{
+	xf_el_set_attr(it->i_el, "subscription", sub_name(it->i_state));
+	xf_el_set_attr(it->i_el, "ask",
+	    (it->i_state & XF_SUB_PENDING_OUT) ? "subscribe" : NULL);
+	xf_el_set_attr(it->i_el, "approved", NULL);
+}
+
+static int
+bump_ver(xf_worker_t *w, const char *owner, char *ver, size_t verlen)
+{
+	char		 k[XF_JID_MAX + 16];
+	xf_buf_t	 v = { 0 };
+	unsigned long long n = 0;
+	int		 kl;
+
+	kl = snprintf(k, sizeof(k), "%s%cver", owner, '\0');
+	if (xf_store_get(w->w_store, XF_T_META, k, (size_t)kl, &v) == XF_OK)
+		n = strtoull(xf_buf_cstr(&v), NULL, 10);
+	xf_buf_free(&v);
+	snprintf(ver, verlen, "%llu", n + 1);
+	return xf_store_put(w->w_store, XF_T_META, k, (size_t)kl, ver,
+	    strlen(ver));
+}
+
+static void
+get_ver(xf_worker_t *w, const char *owner, char *ver, size_t verlen)
+{
+	char		 k[XF_JID_MAX + 16];
+	xf_buf_t	 v = { 0 };
+	int		 kl;
+
+	kl = snprintf(k, sizeof(k), "%s%cver", owner, '\0');
+	if (xf_store_get(w->w_store, XF_T_META, k, (size_t)kl, &v) == XF_OK)
+		snprintf(ver, verlen, "%s", xf_buf_cstr(&v));
+	else
+		snprintf(ver, verlen, "0");
+	xf_buf_free(&v);
+}
+
+typedef struct push_s {
+	xf_worker_t	*w;
+	const xf_el_t	*iq;
+} push_t;
+
+static int
+push_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	push_t	*p = ud;
+
+	/* RFC 6121 2.1.6: pushes go to resources that asked for the roster. */
+	if (!(rec->sr_flags & XF_SESS_INTERESTED))
+		return 0;
+	xf_el_set_attr((xf_el_t *)p->iq, "to", full);
+	xf_route_deliver(p->w, NULL, full, rec, p->iq);
+	return 0;
+}
+
+/* Sends the item (or its removal) to every interested resource. */
+static void
+push(xf_worker_t *w, const char *owner, const xf_el_t *item, const char *ver)
+{
+	static unsigned	 seq;
+	xf_el_t		*iq, *q;
+	char		 id[32];
+	push_t		 p;
+
+	if ((iq = xf_el_new(XF_NS_CLIENT, "iq")) == NULL)
+		return;
+	snprintf(id, sizeof(id), "push%u-%u", w->w_slot, ++seq);
+	xf_el_set_attr(iq, "type", "set");
+	xf_el_set_attr(iq, "id", id);
+	xf_el_set_attr(iq, "from", owner);
+	if ((q = xf_el_add(iq, NS_ROSTER, "query")) != NULL) {
+		xf_el_set_attr(q, "ver", ver);
+		xf_el_append(q, xf_el_copy(item));
+	}
+	p.w = w;
+	p.iq = iq;
+	xf_sess_resources(w->w_sess, owner, push_each, &p);
+	xf_el_free(iq);
+}
+
+/* Stores the item and pushes it when the user can see the change. */
+static int
+item_save(xf_worker_t *w, const char *owner, const char *contact,
+    item_t *it, int visible_change)
+{
+	char		 k[2 * XF_JID_MAX + 2], ver[32];
+	xf_buf_t	 v = { 0 };
+	int		 n, r;
+
+	if ((n = key(k, sizeof(k), owner, contact)) < 0)
+		return XF_ERR;
+	item_attrs(it);
+	xf_buf_append(&v, &(char){ (char)it->i_state }, 1);
+	if (xf_el_write(it->i_el, NS_ROSTER, &v) != XF_OK ||
+	    xf_buf_size(&v) > MAX_ITEM_BYTES) {
+		xf_buf_free(&v);
+		return XF_ERR;
+	}
+	r = xf_store_put(w->w_store, XF_T_ROSTER, k, (size_t)n,
+	    xf_buf_data(&v), xf_buf_size(&v));
+	xf_buf_free(&v);
+	if (r != XF_OK) {
+		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
+		return r;
+	}
+	if (visible_change && !(it->i_state & HIDDEN) &&
+	    bump_ver(w, owner, ver, sizeof(ver)) == XF_OK)
+		push(w, owner, it->i_el, ver);
+	return XF_OK;
+}
+
+static int
+item_new(item_t *it, const char *contact)
+{
+	it->i_state = 0;
+	if ((it->i_el = xf_el_new(NS_ROSTER, "item")) == NULL)
+		return XF_ERR;
+	xf_el_set_attr(it->i_el, "jid", contact);
+	return XF_OK;
+}
+
+static int
+item_remove(xf_worker_t *w, const char *owner, const char *contact,
+    item_t *it)
+{
+	char	 k[2 * XF_JID_MAX + 2], ver[32];
+	int	 n, hidden = it->i_state & HIDDEN;
+
+	if ((n = key(k, sizeof(k), owner, contact)) < 0)
+		return XF_ERR;
+	if (xf_store_del(w->w_store, XF_T_ROSTER, k, (size_t)n) == XF_ERR)
+		return XF_ERR;
+	if (!hidden && bump_ver(w, owner, ver, sizeof(ver)) == XF_OK) {
+		xf_el_t	*rm = xf_el_new(NS_ROSTER, "item");
+
+		if (rm != NULL) {
+			xf_el_set_attr(rm, "jid", contact);
+			xf_el_set_attr(rm, "subscription", "remove");
+			push(w, owner, rm, ver);
+			xf_el_free(rm);
+		}
+	}
+	return XF_OK;
+}
+
+int
+xf_roster_sub(xf_worker_t *w, const char *owner, const char *contact,
+    int *sub)
+{
+	item_t	 it;
+	int	 r;
+
+	if ((r = item_load(w, owner, contact, &it)) == XF_OK) {
+		*sub = it.i_state & ~HIDDEN;
+		xf_el_free(it.i_el);
+	}
+	return r;
+}
+
+typedef struct each_s {
+	int		(*fn)(void *, const char *, int);
+	void		*ud;
+	const char	*owner;
+	size_t		 olen;
+} each_t;
+
+static int
+each_item(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
+{
+	each_t	*e = ud;
+	char	 contact[XF_JID_MAX + 1];
+	size_t	 cl;
+
+	if (klen <= e->olen + 1 || vlen < 1)
+		return 0;
+	cl = klen - e->olen - 1;
+	if (cl > XF_JID_MAX)
+		return 0;
+	memcpy(contact, (const char *)k + e->olen + 1, cl);
+	contact[cl] = '\0';
+	return e->fn(e->ud, contact, *(const unsigned char *)v & ~HIDDEN);
+}
+
+int
+xf_roster_each(xf_worker_t *w, const char *owner,
+    int (*fn)(void *, const char *, int), void *ud)
+{
+	each_t	 e = { fn, ud, owner, strlen(owner) };
+	char	 pfx[XF_JID_MAX + 2];
+
+	if (e.olen + 1 >= sizeof(pfx))
+		return XF_ERR;
+	memcpy(pfx, owner, e.olen);
+	pfx[e.olen] = '\0';
+	return xf_store_scan(w->w_store, XF_T_ROSTER, pfx, e.olen + 1,
+	    each_item, &e);
+}
+
+/* ---- roster IQs (RFC 6121 2.1 - 2.5) --------------------------------- */
+
+typedef struct get_s {
+	xf_el_t	*query;
+	size_t	 olen;
+} get_t;
+
+static int
+get_item(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
+{
+	get_t	*g = ud;
+	xf_el_t	*el;
+
+	if (vlen < 2 || (*(const unsigned char *)v & HIDDEN))
+		return 0;
+	if ((el = xf_xml_parse((const char *)v + 1, vlen - 1, NS_ROSTER))
+	    != NULL)
+		xf_el_append(g->query, el);
+	return 0;
+}
+
+static void
+send_result(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *payload)
+{
+	xf_el_t	*r = xf_el_new(XF_NS_CLIENT, "iq");
+
+	if (r == NULL) {
+		xf_el_free(payload);
+		return;
+	}
+	xf_el_set_attr(r, "type", "result");
+	xf_el_set_attr(r, "id", xf_el_attr(iq, "id"));
+	xf_el_set_attr(r, "to", xf_el_attr(iq, "from"));
+	if (payload)
+		xf_el_append(r, payload);
+	if (c != NULL)
+		xf_c2s_send_el(c, r);
+	else
+		xf_route(w, NULL, r);
+	xf_el_free(r);
+}
+
+static void
+roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
+    const char *owner)
+{
+	const char	*cver = xf_el_attr(q, "ver");
+	char		 ver[32], pfx[XF_JID_MAX + 2];
+	get_t		 g;
+
+	get_ver(w, owner, ver, sizeof(ver));
+	if (c != NULL && xf_sess_flags(w->w_sess, c->c_full, w->w_slot,
+	    c->c_id, XF_SESS_INTERESTED, 0) == XF_ERR)
+		log_warnx("session table: %s", xf_sess_error(w->w_sess));
+	/* XEP-0237: nothing changed, pushes will follow. */
+	if (cver != NULL && strcmp(cver, ver) == 0) {
+		send_result(w, c, iq, NULL);
+		return;
+	}
+	if ((g.query = xf_el_new(NS_ROSTER, "query")) == NULL)
+		return;
+	xf_el_set_attr(g.query, "ver", ver);
+	g.olen = strlen(owner);
+	memcpy(pfx, owner, g.olen);
+	pfx[g.olen] = '\0';
+	if (xf_store_scan(w->w_store, XF_T_ROSTER, pfx, g.olen + 1, get_item,
+	    &g) != XF_OK) {
+		xf_el_free(g.query);
+		xf_route_error(w, c, iq, "wait", "internal-server-error");
+		return;
+	}
+	send_result(w, c, iq, g.query);
+}
+
+static void	 send_sub(xf_worker_t *, const char *, const char *,
+		    const char *);
+static void	 send_presence_unavailable(xf_worker_t *, const char *,
+		    const char *);
+
+static void
+roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
+    const char *owner)
+{
+	xf_el_t		*in = xf_el_first(q), *g, *el;
+	const char	*jid, *name, *sub;
+	xf_jid_t	 j;
+	char		 contact[XF_JID_MAX + 1], pfx[XF_JID_MAX + 2];
+	item_t		 it;
+	size_t		 n;
+	int		 r;
+
+	/* RFC 6121 2.3.3: exactly one item, with a bare JID. */
+	if (in == NULL || xf_el_next(in) != NULL ||
+	    strcmp(in->e_name, "item") != 0 ||
+	    (jid = xf_el_attr(in, "jid")) == NULL ||
+	    xf_jid_parse(jid, strlen(jid), &j) != XF_OK || j.j_resource) {
+		xf_route_error(w, c, iq, "modify", "bad-request");
+		return;
+	}
+	xf_jid_bare(&j, contact, sizeof(contact));
+	sub = xf_el_attr(in, "subscription");
+	r = item_load(w, owner, contact, &it);
+	if (r == XF_ERR) {
+		xf_route_error(w, c, iq, "wait", "internal-server-error");
+		return;
+	}
+	if (sub != NULL && strcmp(sub, "remove") == 0) {
+		if (r == XF_DECLINED || (it.i_state & HIDDEN)) {
+			xf_el_free(it.i_el);
+			xf_route_error(w, c, iq, "cancel", "item-not-found");
+			return;
+		}
+		/* RFC 6121 2.5.2: end both directions first. */
+		if (it.i_state & (XF_SUB_TO | XF_SUB_PENDING_OUT))
+			send_sub(w, owner, contact, "unsubscribe");
+		if (it.i_state & (XF_SUB_FROM | XF_SUB_PENDING_IN)) {
+			send_sub(w, owner, contact, "unsubscribed");
+			send_presence_unavailable(w, owner, contact);
+		}
+		item_remove(w, owner, contact, &it);
+		xf_el_free(it.i_el);
+		send_result(w, c, iq, NULL);
+		return;
+	}
+	/* Groups: non-empty, no duplicates (RFC 6121 2.3.3). */
+	for (g = xf_el_first(in); g != NULL; g = xf_el_next(g)) {
+		char	*t = xf_el_text(g);
+		int	 bad = t == NULL || t[0] == '\0' || strlen(t) > 1023;
+
+		for (el = xf_el_next(g); !bad && el != NULL;
+		    el = xf_el_next(el)) {
+			char	*u = xf_el_text(el);
+
+			bad = u != NULL && strcmp(t, u) == 0;
+			free(u);
+		}
+		free(t);
+		if (bad || strcmp(g->e_name, "group") != 0) {
+			xf_el_free(it.i_el);
+			xf_route_error(w, c, iq, "modify", "bad-request");
+			return;
+		}
+	}
+	if (r == XF_DECLINED) {
+		memcpy(pfx, owner, strlen(owner) + 1);
+		if (xf_store_count(w->w_store, XF_T_ROSTER, pfx,
+		    strlen(owner) + 1, &n) == XF_OK && n >= MAX_ITEMS) {
+			xf_route_error(w, c, iq, "cancel",
+			    "resource-constraint");
+			return;
+		}
+		it.i_state = 0;
+	} else
+		xf_el_free(it.i_el);
+	/* The client's item, minus what only the server may set. */
+	it.i_el = xf_el_copy(in);
+	if (it.i_el == NULL) {
+		xf_route_error(w, c, iq, "wait", "internal-server-error");
+		return;
+	}
+	xf_el_set_attr(it.i_el, "jid", contact);
+	name = xf_el_attr(it.i_el, "name");
+	if (name != NULL && name[0] == '\0')
+		xf_el_set_attr(it.i_el, "name", NULL);
+	it.i_state &= ~HIDDEN;
+	if (item_save(w, owner, contact, &it, 1) != XF_OK)
+		xf_route_error(w, c, iq, "wait", "internal-server-error");
+	else
+		send_result(w, c, iq, NULL);
+	xf_el_free(it.i_el);
+}
+
+static int
+roster_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+    const char *owner)
+{
+	const char	*from = xf_el_attr(iq, "from");
+	char		 bare[XF_JID_MAX + 1];
+	xf_jid_t	 j;
+
+	if (target != XF_IQ_ACCOUNT || p->e_ns == NULL ||
+	    strcmp(p->e_ns, NS_ROSTER) != 0 || strcmp(p->e_name, "query"))
+		return XF_DECLINED;
+	/* Only the owner reads or writes a roster (RFC 6121 2.1.5). */
+	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK ||
+	    xf_jid_bare(&j, bare, sizeof(bare)) != XF_OK ||
+	    strcmp(bare, owner) != 0) {
+		xf_route_error(w, c, iq, "cancel", "service-unavailable");
+		return XF_OK;
+	}
+	if (strcmp(xf_el_attr(iq, "type"), "get") == 0)
+		roster_get(w, c, iq, p, owner);
+	else
+		roster_set(w, c, iq, p, owner);
+	return XF_OK;
+}
+
+/* ---- subscriptions (RFC 6121 3) -------------------------------------- */
+
+/* A subscription presence from owner's bare JID to contact. */
+static void
+send_sub(xf_worker_t *w, const char *owner, const char *contact,
+    const char *type)
+{
+	xf_el_t	*p = xf_el_new(XF_NS_CLIENT, "presence");
+
+	if (p == NULL)
+		return;
+	xf_el_set_attr(p, "from", owner);
+	xf_el_set_attr(p, "to", contact);
+	xf_el_set_attr(p, "type", type);
+	xf_route(w, NULL, p);
+	xf_el_free(p);
+}
+
+typedef struct unav_s {
+	xf_worker_t	*w;
+	const char	*to;
+} unav_t;
+
+static int
+unav_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	unav_t	*u = ud;
+	xf_el_t	*p;
+
+	if (!rec->sr_avail || (p = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
+		return 0;
+	xf_el_set_attr(p, "from", full);
+	xf_el_set_attr(p, "to", u->to);
+	xf_el_set_attr(p, "type", "unavailable");
+	xf_route(u->w, NULL, p);
+	xf_el_free(p);
+	return 0;
+}
+
+/* RFC 6121 3.2.2 / 3.3.3: the contact no longer sees owner's presence. */
+static void
+send_presence_unavailable(xf_worker_t *w, const char *owner,
+    const char *contact)
+{
+	unav_t	 u = { w, contact };
+
+	xf_sess_resources(w->w_sess, owner, unav_each, &u);
+}
+
+void	 xf_presence_send_current(xf_worker_t *, const char *owner,
+	    const char *to);
+
+static int
+bare_of(const char *jid, char *out, size_t outlen)
+{
+	xf_jid_t	 j;
+
+	if (jid == NULL || xf_jid_parse(jid, strlen(jid), &j) != XF_OK ||
+	    j.j_local == NULL)
+		return XF_ERR;
+	return xf_jid_bare(&j, out, outlen);
+}
+
+/*
+ * The user sends a subscription presence (RFC 6121 3.1.2, 3.1.5, 3.2.2,
+ * 3.3.2): update the roster, push, and pass it on from the bare JID.
+ */
+static int
+sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+{
+	const char	*type = xf_el_attr(st, "type");
+	char		 contact[XF_JID_MAX + 1];
+	item_t		 it;
+	int		 r, old, route = 1;
+
+	if (bare_of(xf_el_attr(st, "to"), contact, sizeof(contact)) != XF_OK) {
+		/* Subscriptions to servers or bad JIDs: let route decide. */
+		return XF_DECLINED;
+	}
+	if ((r = item_load(w, c->c_bare, contact, &it)) == XF_ERR)
+		return XF_OK;
+	if (r == XF_DECLINED && item_new(&it, contact) != XF_OK)
+		return XF_OK;
+	old = it.i_state;
+	if (strcmp(type, "subscribe") == 0) {
+		if (!(it.i_state & XF_SUB_TO))
+			it.i_state |= XF_SUB_PENDING_OUT;
+		it.i_state &= ~HIDDEN;
+	} else if (strcmp(type, "subscribed") == 0) {
+		/* Approving a request; pre-approval (3.4) is not offered. */
+		if ((it.i_state & XF_SUB_PENDING_IN) &&
+		    !(it.i_state & XF_SUB_FROM)) {
+			it.i_state |= XF_SUB_FROM;
+			it.i_state &= ~(XF_SUB_PENDING_IN | HIDDEN);
+		} else
+			route = 0;
+	} else if (strcmp(type, "unsubscribe") == 0) {
+		if (it.i_state & (XF_SUB_TO | XF_SUB_PENDING_OUT))
+			it.i_state &= ~(XF_SUB_TO | XF_SUB_PENDING_OUT);
+		else
+			route = 0;
+	} else {	/* unsubscribed */
+		if (it.i_state & (XF_SUB_FROM | XF_SUB_PENDING_IN))
+			it.i_state &= ~(XF_SUB_FROM | XF_SUB_PENDING_IN);
+		else
+			route = 0;
+	}
+	if (it.i_state != old || r == XF_DECLINED) {
+		if ((it.i_state & HIDDEN) && !(it.i_state & ~HIDDEN))
+			item_remove(w, c->c_bare, contact, &it);
+		else
+			item_save(w, c->c_bare, contact, &it, 1);
+	}
+	xf_el_free(it.i_el);
+	if (route) {
+		xf_el_t	*p = xf_el_copy(st);
+
+		if (p != NULL) {
+			/* RFC 6121 3.1.2: from the bare JID, to the bare JID. */
+			xf_el_set_attr(p, "from", c->c_bare);
+			xf_el_set_attr(p, "to", contact);
+			xf_route(w, c, p);
+			xf_el_free(p);
+		}
+		if (strcmp(type, "subscribed") == 0)
+			xf_presence_send_current(w, c->c_bare, contact);
+		else if (strcmp(type, "unsubscribed") == 0)
+			send_presence_unavailable(w, c->c_bare, contact);
+	}
+	return XF_OK;
+}
+
+typedef struct deliv_s {
+	xf_worker_t	*w;
+	const xf_el_t	*st;
+	int		 n;
+} deliv_t;
+
+static int
+deliver_avail(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	deliv_t	*d = ud;
+
+	if (rec->sr_avail && rec->sr_prio >= 0 &&
+	    xf_route_deliver(d->w, NULL, full, rec, d->st) == XF_OK)
+		d->n++;
+	return 0;
+}
+
+/*
+ * A subscription presence for a local user (RFC 6121 3.1.3, 3.1.6,
+ * 3.2.3, 3.3.3): update the user's roster first, then deliver it to the
+ * available resources; requests wait in the roster (PENDING_IN) for the
+ * next available presence.
+ */
+static int
+sub_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
+{
+	const char	*type = xf_el_attr(st, "type");
+	char		 contact[XF_JID_MAX + 1];
+	item_t		 it;
+	int		 r, old, deliver = 1;
+	deliv_t		 d = { w, st, 0 };
+
+	if (bare_of(xf_el_attr(st, "from"), contact, sizeof(contact)) != XF_OK)
+		return XF_OK;	/* drop: nothing to subscribe with */
+	if ((r = item_load(w, owner, contact, &it)) == XF_ERR)
+		return XF_OK;
+	if (r == XF_DECLINED) {
+		if (strcmp(type, "subscribe") != 0)
+			return XF_OK;	/* RFC 6121 3.1.6 etc.: ignore */
+		if (item_new(&it, contact) != XF_OK)
+			return XF_OK;
+		it.i_state = HIDDEN;
+	}
+	old = it.i_state;
+	if (strcmp(type, "subscribe") == 0) {
+		if (it.i_state & XF_SUB_FROM) {
+			/* Already approved: answer for the user (3.1.3). */
+			xf_el_free(it.i_el);
+			send_sub(w, owner, contact, "subscribed");
+			return XF_OK;
+		}
+		it.i_state |= XF_SUB_PENDING_IN;
+	} else if (strcmp(type, "subscribed") == 0) {
+		if ((it.i_state & XF_SUB_PENDING_OUT) &&
+		    !(it.i_state & XF_SUB_TO))
+			it.i_state = (it.i_state | XF_SUB_TO) &
+			    ~XF_SUB_PENDING_OUT;
+		else
+			deliver = 0;
+	} else if (strcmp(type, "unsubscribe") == 0) {
+		if (it.i_state & (XF_SUB_FROM | XF_SUB_PENDING_IN))
+			it.i_state &= ~(XF_SUB_FROM | XF_SUB_PENDING_IN);
+		else
+			deliver = 0;
+	} else {	/* unsubscribed */
+		if (it.i_state & (XF_SUB_TO | XF_SUB_PENDING_OUT))
+			it.i_state &= ~(XF_SUB_TO | XF_SUB_PENDING_OUT);
+		else
+			deliver = 0;
+	}
+	if (it.i_state != old || r == XF_DECLINED) {
+		if ((it.i_state & HIDDEN) && !(it.i_state & ~HIDDEN))
+			item_remove(w, owner, contact, &it);
+		else
+			item_save(w, owner, contact, &it,
+			    (it.i_state & ~XF_SUB_PENDING_IN) !=
+			    (old & ~XF_SUB_PENDING_IN));
+	}
+	xf_el_free(it.i_el);
+	if (deliver)
+		xf_sess_resources(w->w_sess, owner, deliver_avail, &d);
+	return XF_OK;
+}
+
+static int
+is_sub_type(const char *type)
+{
+	return type != NULL && (strcmp(type, "subscribe") == 0 ||
+	    strcmp(type, "subscribed") == 0 ||
+	    strcmp(type, "unsubscribe") == 0 ||
+	    strcmp(type, "unsubscribed") == 0);
+}
+
+static int
+roster_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+{
+	if (strcmp(st->e_name, "presence") != 0 ||
+	    !is_sub_type(xf_el_attr(st, "type")) ||
+	    xf_el_attr(st, "to") == NULL)
+		return XF_DECLINED;
+	return sub_outbound(w, c, st);
+}
+
+static int
+roster_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
+{
+	if (strcmp(st->e_name, "presence") != 0 ||
+	    !is_sub_type(xf_el_attr(st, "type")))
+		return XF_DECLINED;
+	return sub_inbound(w, c, st, owner);
+}
+
+typedef struct pend_s {
+	xf_conn_t	*c;
+} pend_t;
+
+static int
+pending_each(void *ud, const char *contact, int sub)
+{
+	pend_t	*p = ud;
+	xf_el_t	*pr;
+
+	if (!(sub & XF_SUB_PENDING_IN) ||
+	    (pr = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
+		return 0;
+	xf_el_set_attr(pr, "from", contact);
+	xf_el_set_attr(pr, "to", p->c->c_bare);
+	xf_el_set_attr(pr, "type", "subscribe");
+	xf_c2s_send_el(p->c, pr);
+	xf_el_free(pr);
+	return 0;
+}
+
+/* RFC 6121 3.1.3: requests that waited are delivered on initial presence. */
+void
+xf_roster_pending(xf_worker_t *w, xf_conn_t *c)
+{
+	pend_t	 p = { c };
+
+	xf_roster_each(w, c->c_bare, pending_each, &p);
+}
+
+static void
+roster_features(xf_conn_t *c, xf_buf_t *b)
+{
+	xf_buf_puts(b, "<ver xmlns='" NS_ROSTERVER "'/>");
+}
+
+xf_mod_t xf_mod_roster = {
+	.m_name = "roster",
+	.m_features = roster_features,
+	.m_iq = roster_iq,
+	.m_outbound = roster_outbound,
+	.m_inbound = roster_inbound,
+};
