@@ -18,6 +18,7 @@
 #include "log.h"
 #include "msg.h"
 #include "master.h"
+#include "xmlstream.h"
 
 #define CTL_MAX_REQUEST	(64 * 1024)	/* bytes before the '\n' */
 #define CTL_TIMEOUT_MS	5000		/* a whole request and reply */
@@ -1044,6 +1045,115 @@ cmd_user_list(xf_master_t *m, json_t *req, int arg)
 	return r;
 }
 
+/* ---- IM data: rosters and offline messages ------------------------- */
+
+typedef struct im_rows_s {
+	json_t	*arr;
+	size_t	 olen;
+} im_rows_t;
+
+static const char *
+sub_name(int state)
+{
+	static const char *const names[] = { "none", "to", "from", "both" };
+
+	return names[state & 3];
+}
+
+/* A stored item: one state byte (subscription bits, 0x4 asked, 0x8
+ * pending in, 0x10 hidden request), then the <item/> element. */
+static int
+roster_row(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
+{
+	im_rows_t	*rows = ud;
+	int		 st;
+	xf_el_t		*el, *g;
+	json_t		*o, *groups;
+	const char	*name;
+
+	if (vlen < 2 || klen <= rows->olen + 1)
+		return 0;
+	st = *(const unsigned char *)v;
+	if ((el = xf_xml_parse((const char *)v + 1, vlen - 1,
+	    "jabber:iq:roster")) == NULL)
+		return 0;
+	if ((groups = json_array()) == NULL) {
+		xf_el_free(el);
+		return 1;
+	}
+	for (g = xf_el_first(el); g != NULL; g = xf_el_next(g)) {
+		char	*t = xf_el_text(g);
+
+		if (t != NULL)
+			json_array_append_new(groups, jstr(t));
+		free(t);
+	}
+	name = xf_el_attr(el, "name");
+	o = json_pack("{s:s%,s:s,s:b,s:b,s:o,s:o}",
+	    "jid", (const char *)k + rows->olen + 1, klen - rows->olen - 1,
+	    "subscription", sub_name(st), "ask", (st & 0x4) != 0,
+	    "pending_in", (st & 0x8) != 0,
+	    "name", name ? jstr(name) : json_null(), "groups", groups);
+	xf_el_free(el);
+	return o == NULL || json_array_append_new(rows->arr, o) == -1;
+}
+
+static int
+offline_row(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
+{
+	im_rows_t	*rows = ud;
+	xf_el_t		*el, *b, *d;
+	char		*body = NULL;
+	const char	*from, *stamp = NULL;
+	json_t		*o;
+
+	if ((el = xf_xml_parse(v, vlen, XF_NS_CLIENT)) == NULL)
+		return 0;
+	if ((b = xf_el_child(el, XF_NS_CLIENT, "body")) != NULL)
+		body = xf_el_text(b);
+	if ((d = xf_el_child(el, "urn:xmpp:delay", "delay")) != NULL)
+		stamp = xf_el_attr(d, "stamp");
+	from = xf_el_attr(el, "from");
+	o = json_pack("{s:o,s:o,s:o,s:s%}",
+	    "from", from ? jstr(from) : json_null(),
+	    "stamp", stamp ? jstr(stamp) : json_null(),
+	    "body", body ? jstr(body) : json_null(),
+	    "xml", (const char *)v, vlen);
+	free(body);
+	xf_el_free(el);
+	return o == NULL || json_array_append_new(rows->arr, o) == -1;
+}
+
+/* roster / offline: one user's rows of one table, decoded. */
+static json_t *
+cmd_im(xf_master_t *m, json_t *req, int table)
+{
+	im_rows_t	 rows;
+	json_t		*err, *r;
+	char		 bare[XF_JID_MAX + 2];
+	xf_account_t	 ac;
+
+	if (!req_account(m, req, bare, sizeof(bare) - 1, &err))
+		return err;
+	if (m->m_store == NULL)
+		return reply_err("no account store");
+	if (xf_store_user_get(m->m_store, bare, &ac) == XF_DECLINED)
+		return reply_err("no such user %s", bare);
+	if ((rows.arr = json_array()) == NULL)
+		return reply_err("out of memory");
+	rows.olen = strlen(bare);
+	if (xf_store_scan(m->m_store, table, bare, rows.olen + 1,
+	    table == XF_T_ROSTER ? roster_row : offline_row, &rows)
+	    == XF_ERR) {
+		json_decref(rows.arr);
+		return reply_err("store: %s", xf_store_error(m->m_store));
+	}
+	if ((r = json_pack("{s:b,s:o,s:o}", "ok", 1, "jid", jstr(bare),
+	    table == XF_T_ROSTER ? "roster" : "messages", rows.arr)) == NULL)
+		return reply_err("out of memory");
+	return r;
+}
+
 /* ---- master --------------------------------------------------------- */
 
 static json_t *
@@ -1073,6 +1183,8 @@ static const struct {
 	{ "user-del",		cmd_user_del,	0, 0 },
 	{ "user-list",		cmd_user_list,	0, 1 },
 	{ "kick",		cmd_kick,	0, 0 },
+	{ "roster",		cmd_im,		XF_T_ROSTER, 1 },
+	{ "offline",		cmd_im,		XF_T_OFFLINE, 1 },
 	{ "reload",		cmd_reload,	0, 0 },
 	{ "stop",		cmd_stop,	0, 0 },
 };

@@ -552,7 +552,7 @@ print_users(json_t *r)
  * to print the reply, *needpw that it still wants a "password".
  */
 enum { OUT_STATUS, OUT_SESSIONS, OUT_USERS, OUT_ADDED, OUT_PASSWD,
-    OUT_DELETED, OUT_KICKED, OUT_RELOAD, OUT_STOP };
+    OUT_DELETED, OUT_KICKED, OUT_RELOAD, OUT_STOP, OUT_ROSTER, OUT_OFFLINE };
 
 static json_t *
 build(int argc, char **argv, int *kind, int *needpw)
@@ -613,6 +613,13 @@ build(int argc, char **argv, int *kind, int *needpw)
 		SET("cmd", json_string("kick"));
 		SET("jid", json_string(argv[1]));
 		*kind = OUT_KICKED;
+	} else if (strcmp(cmd, "roster") == 0 || strcmp(cmd, "offline") == 0) {
+		if (argc != 2)
+			usage(cmd[0] == 'r' ? "usage: xfedctl roster JID" :
+			    "usage: xfedctl offline JID");
+		SET("cmd", json_string(cmd));
+		SET("jid", json_string(argv[1]));
+		*kind = cmd[0] == 'r' ? OUT_ROSTER : OUT_OFFLINE;
 	} else if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "stop") == 0) {
 		if (argc != 1)
 			usage(cmd[0] == 'r' ? "usage: xfedctl reload" :
@@ -623,6 +630,54 @@ build(int argc, char **argv, int *kind, int *needpw)
 		usage(NULL);
 #undef SET
 	return req;
+}
+
+static const char *
+jopt(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static void
+print_roster(json_t *r)
+{
+	json_t	*items = json_object_get(r, "roster"), *it, *g;
+	size_t	 i, j;
+
+	if (json_array_size(items) == 0) {
+		printf("roster of %s is empty\n", jopt(r, "jid"));
+		return;
+	}
+	printf("%-40s %-6s %-4s %-8s %-20s %s\n", "JID", "SUB", "ASK",
+	    "PENDING", "NAME", "GROUPS");
+	json_array_foreach(items, i, it) {
+		printf("%-40s %-6s %-4s %-8s %-20s ", jopt(it, "jid"),
+		    jopt(it, "subscription"),
+		    json_is_true(json_object_get(it, "ask")) ? "yes" : "-",
+		    json_is_true(json_object_get(it, "pending_in")) ? "in" :
+		    "-", jopt(it, "name"));
+		json_array_foreach(json_object_get(it, "groups"), j, g)
+			printf("%s%s", j ? "," : "", json_string_value(g));
+		printf("\n");
+	}
+}
+
+static void
+print_offline(json_t *r)
+{
+	json_t	*msgs = json_object_get(r, "messages"), *m;
+	size_t	 i;
+
+	if (json_array_size(msgs) == 0) {
+		printf("no offline messages for %s\n", jopt(r, "jid"));
+		return;
+	}
+	printf("%-22s %-40s %s\n", "STAMP", "FROM", "BODY");
+	json_array_foreach(msgs, i, m)
+		printf("%-22s %-40s %s\n", jopt(m, "stamp"), jopt(m, "from"),
+		    jopt(m, "body"));
 }
 
 int
@@ -711,6 +766,12 @@ main(int argc, char *argv[])
 		break;
 	case OUT_USERS:
 		print_users(reply);
+		break;
+	case OUT_ROSTER:
+		print_roster(reply);
+		break;
+	case OUT_OFFLINE:
+		print_offline(reply);
 		break;
 	case OUT_ADDED:
 		printf("user %s added\n", jstring(reply, "jid"));

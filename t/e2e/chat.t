@@ -63,14 +63,30 @@ def test():
 	stray = [m['body'] for m in alice.drain_messages()]
 	is_(stray, [], 'the priority-5 resource got none of them')
 
-	# Not online and not a user at all: both bounce.
-	for to in ('carol@localhost', 'nobody@localhost'):
-		bob.send_message(to, 'anyone there?')
-		m = bob.wait_message(5, lambda m: m['type'] == 'error')
-		ok(m is not None and str(m['from']).split('/')[0] == to,
-		    'message to %s bounces to the sender' % to)
-		is_(stanza_error(m), ('cancel', 'service-unavailable'),
-		    'the bounce is cancel/service-unavailable')
+	# Not a user at all: the sender learns (RFC 6121 8.1).
+	bob.send_message('nobody@localhost', 'anyone there?')
+	m = bob.wait_message(5, lambda m: m['type'] == 'error')
+	ok(m is not None and str(m['from']).split('/')[0] == 'nobody@localhost',
+	    'message to an unknown user bounces to the sender')
+	is_(stanza_error(m), ('cancel', 'service-unavailable'),
+	    'the bounce is cancel/service-unavailable')
 
+	# A user who is offline: bounced the same way, or (with offline
+	# storage, XEP-0160) kept and delivered at the next login; never lost.
+	bob.send_message('carol@localhost', 'for carol, later')
+	m = bob.wait_message(2, lambda m: m['type'] == 'error')
+	if m is not None:
+		is_(stanza_error(m), ('cancel', 'service-unavailable'),
+		    'message to an offline user bounces: service-unavailable')
+		is_(str(m['from']).split('/')[0], 'carol@localhost',
+		    'from the offline user\'s JID')
+	else:
+		carol = login(node, 'carol@localhost/c', 'carol-pw')
+		m = carol.wait_message(5, lambda m: m['body'] ==
+		    'for carol, later')
+		ok(m is not None, 'message to an offline user is kept and '
+		    'delivered at her next login')
+		is_(str(m['from']).split('/')[0] if m else None,
+		    'bob@localhost', 'from bob')
 
 main(test)

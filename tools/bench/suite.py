@@ -247,3 +247,58 @@ def save(path, obj):
 		return
 	with open(path, 'w') as f:
 		json.dump(obj, f, indent=1, default=str)
+
+
+def make_server(name):
+	if name == 'xfed':
+		return driver.Xfed(workers=1)
+	if name == 'relay':
+		return driver.Relay()
+	import rivals
+	if name == 'prosody':
+		return rivals.Prosody()
+	if name == 'ejabberd':
+		return rivals.Ejabberd()
+	raise SystemExit('unknown server %s' % name)
+
+
+def main(argv=None):
+	import argparse
+	ap = argparse.ArgumentParser(description='xfed benchmark suite')
+	ap.add_argument('--servers', default='relay,xfed',
+	    help='comma-separated: relay, xfed, prosody, ejabberd')
+	ap.add_argument('--no-workers', action='store_true',
+	    help='skip the 1 vs 2 workers run')
+	ap.add_argument('--json', help='write all results here')
+	a = ap.parse_args(argv)
+	for b in (driver.BENCH, driver.RELAY, driver.XFED, driver.XFEDCTL):
+		if not os.access(b, os.X_OK):
+			raise SystemExit('%s is missing: run make' % b)
+	s = settings()
+	t0 = time.monotonic()
+	log('settings: %s' % json.dumps(s))
+	results = []
+	for name in a.servers.split(','):
+		server = make_server(name)
+		kinds = ('chat',) if name == 'relay' else \
+		    ('chat', 'idle', 'login')
+		results.append(run_server(server, s, kinds))
+	w = None
+	if not a.no_workers and 'xfed' in a.servers.split(','):
+		w = run_workers(s)
+	print()
+	print('xfed benchmarks, %s, %d cores, %s' % (time.strftime(
+	    '%Y-%m-%d %H:%M UTC', time.gmtime()), os.cpu_count(),
+	    os.uname().release))
+	print()
+	print(table(results, s))
+	if w:
+		print()
+		print(workers_table(w))
+	print()
+	print('total time %.0f s' % (time.monotonic() - t0))
+	save(a.json, {'settings': s, 'results': results, 'workers': w})
+
+
+if __name__ == '__main__':
+	main()
