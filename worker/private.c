@@ -192,52 +192,48 @@ seen_ns(const xf_el_t *q, const xf_el_t *e)
 	return 0;
 }
 
+/* Whether the key in key has a value: XF_OK, XF_DECLINED or XF_ERR. */
+static int
+stored(xf_worker_t *w)
+{
+	static xf_buf_t	 tmp;
+
+	xf_buf_reset(&tmp);
+	return xf_store_get(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
+	    xf_buf_size(&key), &tmp);
+}
+
 static void
 set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
 {
 	xf_el_t		*e;
-	xf_buf_t	 tmp = { 0 };
 	size_t		 n = 0, have;
 	int		 rc;
 
 	/* XEP-0049 2.3: at least one child, none in a reserved namespace;
-	 * checked for all before anything is written. */
-	if (xf_el_first(q) == NULL) {
-		xf_route_error(w, c, iq, "modify", "not-acceptable");
-		return;
-	}
+	 * all checked before anything is written. */
+	if (xf_el_first(q) == NULL)
+		goto refuse;
 	for (e = xf_el_first(q); e != NULL; e = xf_el_next(e))
-		if (reserved(e->e_ns)) {
-			xf_route_error(w, c, iq, "modify", "not-acceptable");
-			return;
-		}
+		if (reserved(e->e_ns))
+			goto refuse;
 	for (e = xf_el_first(q); e != NULL; e = xf_el_next(e)) {
 		if (seen_ns(q, e))
 			continue;
 		if (serialise_ns(q, e->e_ns) != XF_OK ||
-		    make_key(owner, e->e_ns) != XF_OK) {
-			xf_route_error(w, c, iq, "wait",
-			    "internal-server-error");
-			return;
-		}
-		if (xf_buf_size(&val) > PRIVATE_MAX) {
-			xf_buf_free(&tmp);
-			xf_route_error(w, c, iq, "modify", "not-acceptable");
-			return;
-		}
-		xf_buf_reset(&tmp);
-		rc = xf_store_get(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
-		    xf_buf_size(&key), &tmp);
+		    make_key(owner, e->e_ns) != XF_OK)
+			goto fail;
+		if (xf_buf_size(&val) > PRIVATE_MAX)
+			goto refuse;
+		if ((rc = stored(w)) == XF_ERR)
+			goto fail;
 		if (rc == XF_DECLINED)
 			n++;
 	}
-	xf_buf_free(&tmp);
 	if (make_key(owner, "") != XF_OK ||
 	    xf_store_count(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
-	    xf_buf_size(&key), &have) != XF_OK) {
-		xf_route_error(w, c, iq, "wait", "internal-server-error");
-		return;
-	}
+	    xf_buf_size(&key), &have) != XF_OK)
+		goto fail;
 	if (have + n > PRIVATE_MAX_NS) {
 		xf_route_error(w, c, iq, "wait", "resource-constraint");
 		return;
@@ -251,15 +247,17 @@ set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
 		    make_key(owner, e->e_ns) != XF_OK ||
 		    xf_store_put(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
 		    xf_buf_size(&key), xf_buf_data(&val),
-		    xf_buf_size(&val)) != XF_OK) {
-			log_warnx("private: %s: %s", owner,
-			    xf_store_error(w->w_store));
-			xf_route_error(w, c, iq, "wait",
-			    "internal-server-error");
-			return;
-		}
+		    xf_buf_size(&val)) != XF_OK)
+			goto fail;
 	}
 	reply(w, c, result(iq));
+	return;
+refuse:
+	xf_route_error(w, c, iq, "modify", "not-acceptable");
+	return;
+fail:
+	log_warnx("private: %s: %s", owner, xf_store_error(w->w_store));
+	xf_route_error(w, c, iq, "wait", "internal-server-error");
 }
 
 static int
