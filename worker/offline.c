@@ -104,9 +104,13 @@ static int
 offline_undeliverable(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
     const char *bare)
 {
-	int	 r;
+	xf_account_t	 ac;
+	int		 r;
 
 	if (strcmp(st->e_name, "message") != 0)
+		return XF_DECLINED;
+	/* RFC 6121 8.5.2.2.1: no such account, the sender is told. */
+	if (xf_store_user_get(w->w_store, bare, &ac) != XF_OK)
 		return XF_DECLINED;
 	if (!storable(st))
 		return XF_OK;	/* dropped silently, as the XEP allows */

@@ -203,40 +203,55 @@ stored(xf_worker_t *w)
 	    xf_buf_size(&key), &tmp);
 }
 
+/* The storage failed: say so to the log and return the condition. */
+static const char *
+broken(xf_worker_t *w, const char *owner)
+{
+	log_warnx("private: %s: %s", owner, xf_store_error(w->w_store));
+	return "internal-server-error";
+}
+
 static void
 set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
 {
 	xf_el_t		*e;
+	const char	*cond = "not-acceptable";
 	size_t		 n = 0, have;
 	int		 rc;
 
 	/* XEP-0049 2.3: at least one child, none in a reserved namespace;
 	 * all checked before anything is written. */
 	if (xf_el_first(q) == NULL)
-		goto refuse;
+		goto fail;
 	for (e = xf_el_first(q); e != NULL; e = xf_el_next(e))
 		if (reserved(e->e_ns))
-			goto refuse;
+			goto fail;
 	for (e = xf_el_first(q); e != NULL; e = xf_el_next(e)) {
 		if (seen_ns(q, e))
 			continue;
 		if (serialise_ns(q, e->e_ns) != XF_OK ||
-		    make_key(owner, e->e_ns) != XF_OK)
+		    make_key(owner, e->e_ns) != XF_OK) {
+			cond = "internal-server-error";
 			goto fail;
+		}
 		if (xf_buf_size(&val) > PRIVATE_MAX)
-			goto refuse;
-		if ((rc = stored(w)) == XF_ERR)
 			goto fail;
+		if ((rc = stored(w)) == XF_ERR) {
+			cond = broken(w, owner);
+			goto fail;
+		}
 		if (rc == XF_DECLINED)
 			n++;
 	}
 	if (make_key(owner, "") != XF_OK ||
 	    xf_store_count(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
-	    xf_buf_size(&key), &have) != XF_OK)
+	    xf_buf_size(&key), &have) != XF_OK) {
+		cond = broken(w, owner);
 		goto fail;
+	}
 	if (have + n > PRIVATE_MAX_NS) {
-		xf_route_error(w, c, iq, "wait", "resource-constraint");
-		return;
+		cond = "resource-constraint";
+		goto fail;
 	}
 	/* One write per namespace: a set of two namespaces is not atomic,
 	 * which no client relies on (they store one at a time). */
@@ -247,17 +262,16 @@ set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
 		    make_key(owner, e->e_ns) != XF_OK ||
 		    xf_store_put(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
 		    xf_buf_size(&key), xf_buf_data(&val),
-		    xf_buf_size(&val)) != XF_OK)
+		    xf_buf_size(&val)) != XF_OK) {
+			cond = broken(w, owner);
 			goto fail;
+		}
 	}
 	reply(w, c, result(iq));
 	return;
-refuse:
-	xf_route_error(w, c, iq, "modify", "not-acceptable");
-	return;
 fail:
-	log_warnx("private: %s: %s", owner, xf_store_error(w->w_store));
-	xf_route_error(w, c, iq, "wait", "internal-server-error");
+	xf_route_error(w, c, iq, strcmp(cond, "not-acceptable") == 0 ?
+	    "modify" : "wait", cond);
 }
 
 static int

@@ -643,8 +643,15 @@ sub_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
 	if ((r = item_load(w, owner, contact, &it)) == XF_ERR)
 		return XF_OK;
 	if (r == XF_DECLINED) {
+		xf_account_t	 ac;
+
 		if (strcmp(type, "subscribe") != 0)
 			return XF_OK;	/* RFC 6121 3.1.6 etc.: ignore */
+		/* No such account: nothing to keep (RFC 6121 3.1.3). */
+		if (xf_store_user_get(w->w_store, owner, &ac) != XF_OK) {
+			send_sub(w, owner, contact, "unsubscribed");
+			return XF_OK;
+		}
 		if (item_new(&it, contact) != XF_OK)
 			return XF_OK;
 		it.i_state = HIDDEN;

@@ -165,6 +165,8 @@ def _cleanup():
 			print('# kept %s' % d, flush=True)
 		else:
 			shutil.rmtree(d, ignore_errors=True)
+	for p in list(_reserved):
+		release_port(p)
 	_clients.clear()
 	_nodes.clear()
 	_procs.clear()
@@ -279,8 +281,14 @@ def _close_loop():
 
 # ---------------------------------------------------------------- helpers
 
+_reserved = {}		# port -> socket holding it until the node listens
+
+
 def free_port():
-	"""A port in 20000-32000 that nobody listens on right now."""
+	"""A port in 20000-32000 that nobody uses, held for this test: a
+	socket bound with SO_REUSEPORT keeps other tests (whose check is a
+	plain bind) off it, while xfed's SO_REUSEPORT listeners may still
+	bind it.  Node releases it once the node listens."""
 	for _ in range(200):
 		port = random.randint(20000, 32000)
 		s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -290,8 +298,22 @@ def free_port():
 			continue
 		finally:
 			s.close()
+		r = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+		try:
+			r.bind(('127.0.0.1', port))
+		except OSError:
+			r.close()
+			continue
+		_reserved[port] = r
 		return port
 	raise RuntimeError('no free port')
+
+
+def release_port(port):
+	s = _reserved.pop(port, None)
+	if s is not None:
+		s.close()
 
 
 def wait_for(pred, timeout, interval=0.05):
@@ -457,11 +479,13 @@ class Node:
 	def wait_ready(self, timeout=10):
 		deadline = time.monotonic() + timeout
 		while time.monotonic() < deadline:
-			if self.proc.poll() is not None:
+			if self.proc is not None and self.proc.poll() is not None:
 				raise RuntimeError('%s: xfed exited with %r '
 				    'during start-up' % (self.name,
 				    self.proc.returncode))
 			if self.ready():
+				release_port(self.port)
+				release_port(self.tls_port)
 				return True
 			time.sleep(0.1)
 		raise RuntimeError('%s: xfed not ready after %ss' %
