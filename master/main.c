@@ -25,6 +25,21 @@ static xf_master_t	 master;
  * there on reload too, though the daemon itself lives in /. */
 static int		 start_dir = -1;
 
+/*
+ * XFED_RING_BYTES shrinks the rings so tests can fill them and watch
+ * push-back work; operators have no reason to touch it.
+ */
+static size_t
+ring_bytes(void)
+{
+	const char	*s = getenv("XFED_RING_BYTES");
+	unsigned long	 n;
+
+	if (s == NULL || (n = strtoul(s, NULL, 10)) < 4096 || n > (1UL << 30))
+		return RING_BYTES;
+	return n;
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -260,7 +275,7 @@ main(int argc, char *argv[])
 	xf_sess_close(sess);
 	if (xf_master_open_handles(m, err, sizeof(err)) != XF_OK)
 		fatalx("%s", err);
-	if (xf_rings_create(RING_BYTES, &m->m_rings, err, sizeof(err))
+	if (xf_rings_create(ring_bytes(), &m->m_rings, err, sizeof(err))
 	    != XF_OK)
 		fatalx("rings: %s", err);
 	if ((m->m_loop = xf_loop_new()) == NULL)

@@ -319,7 +319,8 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 	n = snprintf(c->c_full, sizeof(c->c_full), "%s@%s/%s", c->c_user,
 	    c->c_host, res ? res : gen);
 	free(res);
-	if (n < 0 || (size_t)n >= sizeof(c->c_full) || n > 3071) {
+	/* The session table's keys are LMDB keys: 511 bytes at most. */
+	if (n < 0 || (size_t)n >= sizeof(c->c_full) || n > 511) {
 		c->c_full[0] = '\0';
 		iq_error(c, iq, "modify", "bad-request");
 		return;

@@ -39,6 +39,9 @@ enqueue(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
 		else
 			from->c_pend = p;
 		from->c_pend_last = p;
+		if (!from->c_paused)
+			log_debug("c%llu: ring of slot %u full, not reading",
+			    (unsigned long long)from->c_id, slot);
 		xf_conn_pause(from, 1);
 	} else {
 		if (w->w_pend_last)

@@ -249,6 +249,35 @@ def save(path, obj):
 		json.dump(obj, f, indent=1, default=str)
 
 
+def machine_noise(seconds=3):
+	"""Both cores busy-looping at once: how much the host steals."""
+	import subprocess
+	outs = []
+	procs = [subprocess.Popen(['taskset', '-c', c, driver.BENCH, '-x',
+	    'spin', '-d', str(seconds), '-j'], stdout=subprocess.PIPE)
+	    for c in ('0', '1')]
+	for p in procs:
+		try:
+			outs.append(json.loads(p.communicate(timeout=seconds +
+			    30)[0]))
+		except Exception:
+			p.kill()
+	if not outs:
+		return None
+	return {'gaps_over_1ms_per_s': sum(o['gaps_over_1ms'] for o in outs)
+	    / seconds / len(outs), 'max_gap_ms': max(o['max_gap_ms']
+	    for o in outs), 'stolen_pct': 100 * sum(o['stolen_ms']
+	    for o in outs) / 1e3 / seconds / len(outs)}
+
+
+def noise_line(n):
+	if not n:
+		return 'vCPU stalls: not measured'
+	return ('vCPU stalls with both cores busy: %.0f/s over 1 ms per '
+	    'core, longest %.1f ms, %.1f%% of the time lost' % (
+	    n['gaps_over_1ms_per_s'], n['max_gap_ms'], n['stolen_pct']))
+
+
 def make_server(name):
 	if name == 'xfed':
 		return driver.Xfed(workers=1)
@@ -277,6 +306,8 @@ def main(argv=None):
 	s = settings()
 	t0 = time.monotonic()
 	log('settings: %s' % json.dumps(s))
+	noise = [machine_noise()]
+	log(noise_line(noise[0]))
 	results = []
 	for name in a.servers.split(','):
 		server = make_server(name)
@@ -295,9 +326,13 @@ def main(argv=None):
 	if w:
 		print()
 		print(workers_table(w))
+	noise.append(machine_noise())
 	print()
+	print('at start: ' + noise_line(noise[0]))
+	print('at end:   ' + noise_line(noise[1]))
 	print('total time %.0f s' % (time.monotonic() - t0))
-	save(a.json, {'settings': s, 'results': results, 'workers': w})
+	save(a.json, {'settings': s, 'results': results, 'workers': w,
+	    'noise': noise})
 
 
 if __name__ == '__main__':

@@ -7,6 +7,11 @@
 #
 # Everything listens on 127.0.0.1 and on ports picked at random below 32768,
 # so tests may run in parallel (prove -j).
+#
+# Run: prove -j2 --exec env t/e2e/*.t   (after make; `make test` does both)
+# Environment: XFED_BIN, XFEDCTL_BIN  binaries (default <repo>/bin/...)
+#              XFED_KEEP=1            keep the temp dirs (logs, configs)
+#              XFED_DEBUG=1           slixmpp's debug log on stderr
 
 import asyncio
 import base64
@@ -59,10 +64,14 @@ def ok(cond, name=''):
 	_tap['n'] += 1
 	if not cond:
 		_tap['failed'] += 1
+	# A '#' in a name would read as a TAP directive; a newline would end
+	# the line.
+	name = str(name).replace('\\', '\\\\').replace('#', '\\#') \
+	    .replace('\n', ' ')
 	print('%s %d - %s' % ('ok' if cond else 'not ok', _tap['n'], name),
 	    flush=True)
 	if not cond:
-		here = os.path.abspath(__file__).rstrip('c')
+		here = os.path.abspath(__file__)
 		for fr in reversed(traceback.extract_stack()):
 			if os.path.abspath(fr.filename) != here:
 				diag('  Failed test at %s line %d.' %
@@ -81,7 +90,6 @@ def is_(got, expected, name=''):
 
 
 def like(got, pattern, name=''):
-	import re
 	r = ok(got is not None and re.search(pattern, got) is not None, name)
 	if not r:
 		diag('                  %r' % (got,))
@@ -731,17 +739,39 @@ class Client:
 			self.result = 'timeout'
 		if self.result != 'session':
 			self.abort()
+		else:
+			self.flush()	# the initial presence
 		return self.result
 
 	@property
 	def full_jid(self):
 		return str(self.xmpp.boundjid) if self.xmpp else None
 
+	def flush(self, timeout=3):
+		"""Runs the loop until slixmpp has written what was queued:
+		its sends only queue, and nothing goes out while a test
+		blocks on anything but this loop (time.sleep, xfedctl)."""
+		if self.xmpp is None or self.xmpp.transport is None:
+			return
+		try:
+			run(self.xmpp.waiting_queue.join(), timeout)
+			pump(0)
+		except asyncio.TimeoutError:
+			pass
+
 	def send_message(self, to, body, mtype='chat'):
 		self.xmpp.send_message(mto=to, mbody=body, mtype=mtype)
+		self.flush()
+
+	def send_presence(self, **kw):
+		"""slixmpp's send_presence (pto=, ptype=, ppriority=...),
+		flushed."""
+		self.xmpp.send_presence(**kw)
+		self.flush()
 
 	def send_raw(self, data):
 		self.xmpp.send_raw(data)
+		self.flush()
 
 	def wait_message(self, timeout=5, pred=None):
 		"""The next message stanza (matching pred), or None."""

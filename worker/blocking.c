@@ -1,0 +1,630 @@
+/* blocking.c: XEP-0191 Blocking Command: the blocklist in the store, its pushes, and the stanzas it stops both ways. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf.h"
+#include "log.h"
+#include "worker.h"
+#include "mod.h"
+#include "im.h"
+
+#define NS_BLOCKING	"urn:xmpp:blocking"
+#define NS_BLOCKED	"urn:xmpp:blocking:errors"
+
+/* Items per user: a bound on what one account may make the store hold. */
+#define BLOCK_MAX	10000
+/* LMDB's default key limit (mdb_env_get_maxkeysize): longer items could
+ * not be stored, so they are refused up front. */
+#define STORE_KEY_MAX	511
+
+/* Store keys are "owner NUL jid"; a worker is single-threaded. */
+static char	 keybuf[2 * (XF_JID_MAX + 1)];
+static xf_buf_t	 valbuf;
+static uint64_t	 push_seq;
+
+static int
+is(const char *a, const char *b)
+{
+	return a != NULL && strcmp(a, b) == 0;
+}
+
+static int
+is_ns(const xf_el_t *el, const char *ns)
+{
+	return el->e_ns != NULL && strcmp(el->e_ns, ns) == 0;
+}
+
+static size_t
+mkkey(const char *owner, const char *jid)
+{
+	size_t	 ol = strlen(owner), jl = jid ? strlen(jid) : 0;
+
+	if (ol + 1 + jl > sizeof(keybuf))
+		return 0;
+	memcpy(keybuf, owner, ol);
+	keybuf[ol] = '\0';
+	if (jl)
+		memcpy(keybuf + ol + 1, jid, jl);
+	return ol + 1 + jl;
+}
+
+static int
+has(xf_worker_t *w, const char *owner, const char *jid)
+{
+	size_t	 kl = mkkey(owner, jid);
+
+	if (kl == 0)
+		return 0;
+	xf_buf_reset(&valbuf);
+	return xf_store_get(w->w_store, XF_T_BLOCK, keybuf, kl, &valbuf) ==
+	    XF_OK;
+}
+
+/*
+ * XEP-0191 4 (the XEP-0016 order): user@domain/resource,
+ * user@domain, domain/resource, domain; a domain item also matches its
+ * subdomains.  Constant work per stanza: at most four lookups plus one
+ * per dot of the domain, none of which depends on the list's length.
+ */
+static int
+blocked(xf_worker_t *w, const char *owner, const xf_jid_t *j)
+{
+	char		 c[XF_JID_MAX + 1];
+	const char	*d;
+
+	if (j->j_local && j->j_resource) {
+		snprintf(c, sizeof(c), "%s@%s/%s", j->j_local, j->j_domain,
+		    j->j_resource);
+		if (has(w, owner, c))
+			return 1;
+	}
+	if (j->j_local) {
+		snprintf(c, sizeof(c), "%s@%s", j->j_local, j->j_domain);
+		if (has(w, owner, c))
+			return 1;
+	}
+	if (j->j_resource) {
+		snprintf(c, sizeof(c), "%s/%s", j->j_domain, j->j_resource);
+		if (has(w, owner, c))
+			return 1;
+	}
+	for (d = j->j_domain; d != NULL && *d; d = strchr(d, '.')) {
+		if (*d == '.')
+			d++;
+		if (*d && has(w, owner, d))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether item (a normalised blocklist entry) matches j. */
+static int
+matches(const char *item, const xf_jid_t *j)
+{
+	char		 c[XF_JID_MAX + 1];
+	const char	*d;
+
+	if (j->j_local && j->j_resource) {
+		snprintf(c, sizeof(c), "%s@%s/%s", j->j_local, j->j_domain,
+		    j->j_resource);
+		if (strcmp(item, c) == 0)
+			return 1;
+	}
+	if (j->j_local) {
+		snprintf(c, sizeof(c), "%s@%s", j->j_local, j->j_domain);
+		if (strcmp(item, c) == 0)
+			return 1;
+	}
+	if (j->j_resource) {
+		snprintf(c, sizeof(c), "%s/%s", j->j_domain, j->j_resource);
+		if (strcmp(item, c) == 0)
+			return 1;
+	}
+	for (d = j->j_domain; d != NULL && *d; d = strchr(d, '.')) {
+		if (*d == '.')
+			d++;
+		if (*d && strcmp(item, d) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The server itself (a bare virtual host): never blocked, or a user
+ * could cut off the answers to his own IQs. */
+static int
+is_server(xf_worker_t *w, const xf_jid_t *j)
+{
+	return j->j_local == NULL && j->j_resource == NULL &&
+	    xf_conf_is_vhost(w->w_conf, j->j_domain);
+}
+
+/* ---------------------------------------------------------------- IQs */
+
+typedef struct items_s {
+	char	**it_jid;	/* owned, normalised */
+	size_t	 it_n;
+	size_t	 it_cap;
+} items_t;
+
+static void
+items_free(items_t *it)
+{
+	for (size_t i = 0; i < it->it_n; i++)
+		free(it->it_jid[i]);
+	free(it->it_jid);
+	memset(it, 0, sizeof(*it));
+}
+
+static int
+items_add(items_t *it, const char *jid, size_t len)
+{
+	char	**n;
+
+	if (it->it_n == it->it_cap) {
+		size_t	 cap = it->it_cap ? it->it_cap * 2 : 8;
+
+		if ((n = reallocarray(it->it_jid, cap, sizeof(*n))) == NULL)
+			return XF_ERR;
+		it->it_jid = n;
+		it->it_cap = cap;
+	}
+	if ((it->it_jid[it->it_n] = strndup(jid, len)) == NULL)
+		return XF_ERR;
+	it->it_n++;
+	return XF_OK;
+}
+
+/* The <item jid=.../> children of p, normalised.  XF_DECLINED for a
+ * missing or malformed JID. */
+static int
+items_parse(const xf_el_t *p, items_t *it)
+{
+	const xf_el_t	*ch;
+	const char	*s;
+	xf_jid_t	 j;
+	char		 n[XF_JID_MAX + 1];
+
+	for (ch = xf_el_first(p); ch != NULL; ch = xf_el_next(ch)) {
+		if (!is_ns(ch, NS_BLOCKING) || strcmp(ch->e_name, "item") != 0)
+			continue;
+		if ((s = xf_el_attr(ch, "jid")) == NULL ||
+		    xf_jid_parse(s, strlen(s), &j) != XF_OK ||
+		    xf_jid_full(&j, n, sizeof(n)) != XF_OK)
+			return XF_DECLINED;
+		if (items_add(it, n, strlen(n)) != XF_OK)
+			return XF_ERR;
+	}
+	return XF_OK;
+}
+
+static void
+add_items(xf_el_t *parent, const items_t *it)
+{
+	xf_el_t	*i;
+
+	if (parent == NULL)
+		return;
+	for (size_t k = 0; k < it->it_n; k++)
+		if ((i = xf_el_add(parent, NS_BLOCKING, "item")) != NULL)
+			xf_el_set_attr(i, "jid", it->it_jid[k]);
+}
+
+static void
+reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
+{
+	if (r == NULL)
+		return;
+	if (is(xf_el_attr(r, "to"), c->c_full))
+		xf_c2s_send_el(c, r);
+	else
+		xf_route(w, c, r);
+	xf_el_free(r);
+}
+
+static xf_el_t *
+result(const xf_el_t *iq)
+{
+	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
+	const char	*id = xf_el_attr(iq, "id");
+	const char	*to = xf_el_attr(iq, "from");
+	const char	*from = xf_el_attr(iq, "to");
+
+	if (r == NULL)
+		return NULL;
+	xf_el_set_attr(r, "type", "result");
+	xf_el_set_attr(r, "id", id ? id : "");
+	if (from)
+		xf_el_set_attr(r, "from", from);
+	if (to)
+		xf_el_set_attr(r, "to", to);
+	return r;
+}
+
+static int
+list_each(void *ud, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	items_t		*it = ud;
+	const char	*k = key;
+	const char	*z = memchr(k, '\0', klen);
+
+	if (z == NULL || z + 1 >= k + klen)
+		return 0;
+	return items_add(it, z + 1, (size_t)(k + klen - (z + 1))) != XF_OK;
+}
+
+static int
+blocklist(xf_worker_t *w, const char *owner, items_t *it)
+{
+	size_t	 kl = mkkey(owner, NULL);
+
+	if (kl == 0)
+		return XF_ERR;
+	return xf_store_scan(w->w_store, XF_T_BLOCK, keybuf, kl, list_each,
+	    it);
+}
+
+typedef struct push_s {
+	xf_worker_t	*p_w;
+	xf_conn_t	*p_c;
+	xf_el_t		*p_iq;
+} push_t;
+
+static int
+push_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	push_t	*p = ud;
+	char	 id[48];
+
+	snprintf(id, sizeof(id), "xfblock-%u-%llu", p->p_w->w_slot,
+	    (unsigned long long)++push_seq);
+	if (xf_el_set_attr(p->p_iq, "to", full) == XF_OK &&
+	    xf_el_set_attr(p->p_iq, "id", id) == XF_OK)
+		xf_route_deliver(p->p_w, p->p_c, full, rec, p->p_iq);
+	return 0;
+}
+
+/*
+ * XEP-0191 3.3, 3.4: pushes to the user's resources.  The XEP names
+ * those that requested the blocklist; every bound resource gets it here,
+ * since "requested" would have to follow a session across workers and
+ * SM resumptions, and a push to a client that never asked is harmless
+ * (it answers with an error the server ignores).
+ */
+static void
+push(xf_worker_t *w, xf_conn_t *c, const char *owner, const char *kind,
+    const items_t *it)
+{
+	push_t	 p = { w, c, NULL };
+
+	if ((p.p_iq = xf_el_new(XF_NS_CLIENT, "iq")) == NULL)
+		return;
+	xf_el_set_attr(p.p_iq, "type", "set");
+	xf_el_set_attr(p.p_iq, "from", owner);
+	add_items(xf_el_add(p.p_iq, NS_BLOCKING, kind), it);
+	if (xf_sess_resources(w->w_sess, owner, push_each, &p) == XF_ERR)
+		log_warnx("blocking: session table: %s",
+		    xf_sess_error(w->w_sess));
+	xf_el_free(p.p_iq);
+}
+
+/* ------------------------------------------- unavailable on block */
+
+typedef struct gone_s {
+	xf_worker_t	*g_w;
+	const items_t	*g_new;		/* the items just blocked */
+	items_t		 g_to;		/* who gets unavailable presence */
+	const char	*g_target;	/* for unavail_each */
+} gone_t;
+
+static int
+contact_each(void *ud, const char *contact, int sub)
+{
+	gone_t		*g = ud;
+	xf_jid_t	 cj, ij;
+	char		 b[XF_JID_MAX + 1];
+
+	if (!(sub & XF_SUB_FROM) ||
+	    xf_jid_parse(contact, strlen(contact), &cj) != XF_OK)
+		return 0;
+	for (size_t i = 0; i < g->g_new->it_n; i++) {
+		const char	*item = g->g_new->it_jid[i];
+
+		if (matches(item, &cj)) {
+			items_add(&g->g_to, contact, strlen(contact));
+			return 0;
+		}
+		/* One resource of the contact blocked: that one. */
+		if (xf_jid_parse(item, strlen(item), &ij) == XF_OK &&
+		    ij.j_local && ij.j_resource &&
+		    xf_jid_bare(&ij, b, sizeof(b)) == XF_OK &&
+		    strcmp(b, contact) == 0)
+			items_add(&g->g_to, item, strlen(item));
+	}
+	return 0;
+}
+
+static int
+unavail_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	gone_t	*g = ud;
+	xf_el_t	*p;
+
+	if (!rec->sr_avail || (p = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
+		return 0;
+	xf_el_set_attr(p, "from", full);
+	xf_el_set_attr(p, "to", g->g_target);
+	xf_el_set_attr(p, "type", "unavailable");
+	xf_route(g->g_w, NULL, p);
+	xf_el_free(p);
+	return 0;
+}
+
+/*
+ * XEP-0191 3.3: the contacts allowed to see the user's presence (a
+ * subscription 'from') that a new item blocks see the user go offline,
+ * from each available resource.  Targets are collected first and sent
+ * after the roster walk.
+ */
+static void
+send_unavailable(xf_worker_t *w, const char *owner, const items_t *blocked_now)
+{
+	gone_t	 g;
+
+	memset(&g, 0, sizeof(g));
+	g.g_w = w;
+	g.g_new = blocked_now;
+	if (xf_roster_each(w, owner, contact_each, &g) == XF_ERR)
+		log_warnx("blocking: cannot read the roster of %s", owner);
+	for (size_t i = 0; i < g.g_to.it_n; i++) {
+		g.g_target = g.g_to.it_jid[i];
+		xf_sess_resources(w->w_sess, owner, unavail_each, &g);
+	}
+	items_free(&g.g_to);
+}
+
+static void
+do_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
+{
+	items_t	 it = { 0 };
+	xf_el_t	*r;
+
+	if (blocklist(w, owner, &it) != XF_OK) {
+		log_warnx("blocking: %s: %s", owner, xf_store_error(w->w_store));
+		xf_route_error(w, c, iq, "wait", "internal-server-error");
+		goto done;
+	}
+	if ((r = result(iq)) != NULL)
+		add_items(xf_el_add(r, NS_BLOCKING, "blocklist"), &it);
+	reply(w, c, r);
+done:
+	items_free(&it);
+}
+
+/* Answers a failed items_parse(); XF_OK when the items are usable. */
+static int
+items_check(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, int r,
+    const items_t *it, const char *owner)
+{
+	if (r == XF_ERR) {
+		xf_route_error(w, c, iq, "wait", "resource-constraint");
+		return XF_ERR;
+	}
+	if (r == XF_DECLINED) {
+		xf_route_error(w, c, iq, "modify", "jid-malformed");
+		return XF_ERR;
+	}
+	for (size_t i = 0; i < it->it_n; i++)
+		if (mkkey(owner, it->it_jid[i]) > STORE_KEY_MAX) {
+			xf_route_error(w, c, iq, "modify", "not-acceptable");
+			return XF_ERR;
+		}
+	return XF_OK;
+}
+
+static void
+do_block(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
+    const char *owner)
+{
+	items_t	 it = { 0 };
+	size_t	 have = 0, kl;
+
+	if (items_check(w, c, iq, items_parse(p, &it), &it, owner) != XF_OK)
+		goto done;
+	if (it.it_n == 0) {
+		/* XEP-0191 3.3: at least one item. */
+		xf_route_error(w, c, iq, "modify", "bad-request");
+		goto done;
+	}
+	kl = mkkey(owner, NULL);
+	if (xf_store_count(w->w_store, XF_T_BLOCK, keybuf, kl, &have) !=
+	    XF_OK)
+		goto fail;
+	if (have + it.it_n > BLOCK_MAX) {
+		xf_route_error(w, c, iq, "wait", "resource-constraint");
+		goto done;
+	}
+	for (size_t i = 0; i < it.it_n; i++) {
+		kl = mkkey(owner, it.it_jid[i]);
+		if (xf_store_put(w->w_store, XF_T_BLOCK, keybuf, kl, "", 0) !=
+		    XF_OK)
+			goto fail;
+	}
+	log_debug("c%llu: %s blocked %zu JID(s)", (unsigned long long)c->c_id,
+	    owner, it.it_n);
+	reply(w, c, result(iq));
+	push(w, c, owner, "block", &it);
+	send_unavailable(w, owner, &it);
+	goto done;
+fail:
+	log_warnx("c%llu: blocking: %s", (unsigned long long)c->c_id,
+	    xf_store_error(w->w_store));
+	xf_route_error(w, c, iq, "cancel", "internal-server-error");
+done:
+	items_free(&it);
+}
+
+static void
+do_unblock(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
+    const char *owner)
+{
+	items_t	 it = { 0 };
+	size_t	 kl, n;
+
+	if (items_check(w, c, iq, items_parse(p, &it), &it, owner) != XF_OK)
+		goto done;
+	if (it.it_n == 0) {
+		/* XEP-0191 3.5: an empty <unblock/> unblocks everyone. */
+		kl = mkkey(owner, NULL);
+		if (xf_store_del_prefix(w->w_store, XF_T_BLOCK, keybuf, kl,
+		    &n) != XF_OK)
+			goto fail;
+	}
+	for (size_t i = 0; i < it.it_n; i++) {
+		kl = mkkey(owner, it.it_jid[i]);
+		if (xf_store_del(w->w_store, XF_T_BLOCK, keybuf, kl) == XF_ERR)
+			goto fail;
+	}
+	reply(w, c, result(iq));
+	push(w, c, owner, "unblock", &it);
+	goto done;
+fail:
+	log_warnx("c%llu: blocking: %s", (unsigned long long)c->c_id,
+	    xf_store_error(w->w_store));
+	xf_route_error(w, c, iq, "cancel", "internal-server-error");
+done:
+	items_free(&it);
+}
+
+static int
+blocking_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
+    int target, const char *owner)
+{
+	const char	*type = xf_el_attr(iq, "type");
+
+	if (!is_ns(p, NS_BLOCKING) || target != XF_IQ_ACCOUNT)
+		return XF_DECLINED;
+	/* Only the user's own sessions read or change the list. */
+	if (c == NULL || !is(owner, c->c_bare)) {
+		xf_route_error(w, c, iq, "auth", "forbidden");
+		return XF_OK;
+	}
+	if (is(type, "get") && strcmp(p->e_name, "blocklist") == 0)
+		do_get(w, c, iq, owner);
+	else if (is(type, "set") && strcmp(p->e_name, "block") == 0)
+		do_block(w, c, iq, p, owner);
+	else if (is(type, "set") && strcmp(p->e_name, "unblock") == 0)
+		do_unblock(w, c, iq, p, owner);
+	else
+		xf_route_error(w, c, iq, "modify", "bad-request");
+	return XF_OK;
+}
+
+/* ------------------------------------------------------- stanzas */
+
+/*
+ * XEP-0191 3.3: from a blocked entity, presence vanishes, a message or
+ * an IQ get/set gets service-unavailable (the user seems offline), any
+ * other IQ vanishes.
+ */
+static void
+refuse_inbound(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st)
+{
+	const char	*type = xf_el_attr(st, "type");
+
+	if (strcmp(st->e_name, "message") == 0 ||
+	    (strcmp(st->e_name, "iq") == 0 && (is(type, "get") ||
+	    is(type, "set"))))
+		xf_route_error(w, from, st, "cancel", "service-unavailable");
+}
+
+static int
+blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
+    const char *to_bare)
+{
+	const char	*sfrom = xf_el_attr(st, "from");
+	const char	*to = xf_el_attr(st, "to");
+	xf_jid_t	 j, tj;
+	char		 sbare[XF_JID_MAX + 1];
+
+	if (sfrom == NULL || xf_jid_parse(sfrom, strlen(sfrom), &j) != XF_OK ||
+	    xf_jid_bare(&j, sbare, sizeof(sbare)) != XF_OK ||
+	    strcmp(sbare, to_bare) == 0 || is_server(w, &j))
+		return XF_DECLINED;
+	if (blocked(w, to_bare, &j)) {
+		log_debug("blocking: %s -> %s refused", sfrom, to_bare);
+		refuse_inbound(w, from, st);
+		return XF_OK;
+	}
+	/*
+	 * The other way: what the server sends for a local user who blocked
+	 * the recipient (presence broadcasts, PEP notifications) vanishes.
+	 * A client's own stanzas were stopped by the outbound hook already;
+	 * errors pass, or the bounces above would be lost.
+	 */
+	if (j.j_local != NULL && xf_conf_is_vhost(w->w_conf, j.j_domain) &&
+	    !is(xf_el_attr(st, "type"), "error") && to != NULL &&
+	    xf_jid_parse(to, strlen(to), &tj) == XF_OK &&
+	    blocked(w, sbare, &tj)) {
+		log_debug("blocking: %s -> %s dropped (blocked by sender)",
+		    sfrom, to);
+		return XF_OK;
+	}
+	return XF_DECLINED;
+}
+
+/* XEP-0191 3.3: not-acceptable with <blocked/>, to the sender only. */
+static void
+bounce_blocked(xf_conn_t *c, const xf_el_t *st)
+{
+	xf_el_t		*e, *err;
+	const char	*to = xf_el_attr(st, "to");
+	char		*sto;
+
+	if ((sto = strdup(to)) == NULL)
+		return;
+	if ((e = xf_el_copy(st)) == NULL)
+		goto done;
+	xf_el_set_attr(e, "from", sto);
+	xf_el_set_attr(e, "to", c->c_full);
+	xf_el_set_attr(e, "type", "error");
+	if ((err = xf_el_add(e, XF_NS_CLIENT, "error")) != NULL) {
+		xf_el_set_attr(err, "type", "cancel");
+		xf_el_add(err, XF_NS_STANZAS, "not-acceptable");
+		xf_el_add(err, NS_BLOCKED, "blocked");
+	}
+	xf_c2s_send_el(c, e);
+	xf_el_free(e);
+done:
+	free(sto);
+}
+
+static int
+blocking_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+{
+	const char	*to = xf_el_attr(st, "to");
+	const char	*type = xf_el_attr(st, "type");
+	xf_jid_t	 j;
+	char		 tbare[XF_JID_MAX + 1];
+
+	if (c == NULL || to == NULL || xf_jid_parse(to, strlen(to), &j) !=
+	    XF_OK || xf_jid_bare(&j, tbare, sizeof(tbare)) != XF_OK ||
+	    strcmp(tbare, c->c_bare) == 0 || is_server(w, &j) ||
+	    !blocked(w, c->c_bare, &j))
+		return XF_DECLINED;
+	log_debug("c%llu: %s -> %s: blocked", (unsigned long long)c->c_id,
+	    c->c_full, to);
+	/* Errors are never answered; an IQ result just goes nowhere. */
+	if (!is(type, "error") && !(strcmp(st->e_name, "iq") == 0 &&
+	    is(type, "result")))
+		bounce_blocked(c, st);
+	return XF_OK;
+}
+
+xf_mod_t xf_mod_blocking = {
+	.m_name = "blocking",
+	.m_iq = blocking_iq,
+	.m_outbound = blocking_outbound,
+	.m_inbound = blocking_inbound,
+};
