@@ -113,7 +113,9 @@ run: deps all
 
 test: all $(UNITBIN)
 	@sh tools/deps.sh test
-	prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t
+	XFED_BIN=$(CURDIR)/$(BIN)/xfed XFEDCTL_BIN=$(CURDIR)/$(BIN)/xfedctl \
+	    XFED_BENCH_BIN=$(CURDIR)/$(BIN)/xfed-bench \
+	    prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t
 
 bench: all $(BENCHBIN)
 	@sh tools/deps.sh bench
@@ -130,6 +132,9 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' conf/xfed.init \
 	    > $(DESTDIR)$(PREFIX)/etc/init.d/xfed
 	chmod 755 $(DESTDIR)$(PREFIX)/etc/init.d/xfed
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed -e 's|@PREFIX@|$(PREFIX)|g' conf/xfed.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/xfed.service
 	install -m 644 man/xfed.8 man/xfedctl.8 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 man/xfed.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5
 
