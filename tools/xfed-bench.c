@@ -1543,6 +1543,26 @@ server_rss(int *nproc)
 
 /* ------------------------------------------------------------ report */
 
+/* Up to 20 (sender, seq) that never arrived, as JSON pairs. */
+static void
+lost_sample(void)
+{
+	uint32_t	 q;
+	int		 i, n = 0;
+
+	for (i = 0; i < opt.users && n < 20; i++) {
+		user_t *u = &users[i];
+
+		for (q = 0; q < u->u_sent && n < 20; q++)
+			if (q / 64 >= u->u_nbits ||
+			    !(u->u_bits[q / 64] & (1ull << (q % 64)))) {
+				printf("%s[%d,%" PRIu32 "]", n ? "," : "",
+				    opt.first + i, q);
+				n++;
+			}
+	}
+}
+
 static void
 report(double setup_s, long rss, int rss_procs)
 {
@@ -1634,7 +1654,9 @@ report(double setup_s, long rss, int rss_procs)
 					first = 0;
 				}
 		}
-		printf("]}}\n");
+		printf("]},\"lost_sample\":[");
+		lost_sample();
+		printf("]}\n");
 		fflush(stdout);
 		return;
 	}

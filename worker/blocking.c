@@ -309,79 +309,108 @@ push(xf_worker_t *w, xf_conn_t *c, const char *owner, const char *kind,
 	xf_el_free(p.p_iq);
 }
 
-/* ------------------------------------------- unavailable on block */
+/* ------------------------------------------------------ presence */
 
-typedef struct gone_s {
-	xf_worker_t	*g_w;
-	const items_t	*g_new;		/* the items just blocked */
-	items_t		 g_to;		/* who gets unavailable presence */
-	const char	*g_target;	/* for unavail_each */
-} gone_t;
+/* presence.c: owner's current presence, from each available resource,
+ * to to.  Not in im.h yet; declared here as roster.c does. */
+void	 xf_presence_send_current(xf_worker_t *, const char *owner,
+	    const char *to);
+
+typedef struct targets_s {
+	const items_t	*tg_items;	/* the items just (un)blocked */
+	items_t		 tg_to;		/* contacts they concern */
+} targets_t;
 
 static int
 contact_each(void *ud, const char *contact, int sub)
 {
-	gone_t		*g = ud;
+	targets_t	*tg = ud;
 	xf_jid_t	 cj, ij;
 	char		 b[XF_JID_MAX + 1];
 
 	if (!(sub & XF_SUB_FROM) ||
 	    xf_jid_parse(contact, strlen(contact), &cj) != XF_OK)
 		return 0;
-	for (size_t i = 0; i < g->g_new->it_n; i++) {
-		const char	*item = g->g_new->it_jid[i];
+	for (size_t i = 0; i < tg->tg_items->it_n; i++) {
+		const char	*item = tg->tg_items->it_jid[i];
 
 		if (matches(item, &cj)) {
-			items_add(&g->g_to, contact, strlen(contact));
+			items_add(&tg->tg_to, contact, strlen(contact));
 			return 0;
 		}
-		/* One resource of the contact blocked: that one. */
+		/* One resource of the contact: that one. */
 		if (xf_jid_parse(item, strlen(item), &ij) == XF_OK &&
 		    ij.j_local && ij.j_resource &&
 		    xf_jid_bare(&ij, b, sizeof(b)) == XF_OK &&
 		    strcmp(b, contact) == 0)
-			items_add(&g->g_to, item, strlen(item));
+			items_add(&tg->tg_to, item, strlen(item));
 	}
-	return 0;
-}
-
-static int
-unavail_each(void *ud, const char *full, const xf_sess_rec_t *rec)
-{
-	gone_t	*g = ud;
-	xf_el_t	*p;
-
-	if (!rec->sr_avail || (p = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
-		return 0;
-	xf_el_set_attr(p, "from", full);
-	xf_el_set_attr(p, "to", g->g_target);
-	xf_el_set_attr(p, "type", "unavailable");
-	xf_route(g->g_w, NULL, p);
-	xf_el_free(p);
 	return 0;
 }
 
 /*
- * XEP-0191 3.3: the contacts allowed to see the user's presence (a
- * subscription 'from') that a new item blocks see the user go offline,
- * from each available resource.  Targets are collected first and sent
- * after the roster walk.
+ * The contacts allowed to see owner's presence (a subscription 'from',
+ * RFC 6121 4.1) that items concern.  Collected before anything is sent,
+ * so nothing runs inside the roster walk.
  */
 static void
-send_unavailable(xf_worker_t *w, const char *owner, const items_t *blocked_now)
+targets(xf_worker_t *w, const char *owner, const items_t *items,
+    items_t *to)
 {
-	gone_t	 g;
+	targets_t	 tg = { items, { 0 } };
 
-	memset(&g, 0, sizeof(g));
-	g.g_w = w;
-	g.g_new = blocked_now;
-	if (xf_roster_each(w, owner, contact_each, &g) == XF_ERR)
+	if (xf_roster_each(w, owner, contact_each, &tg) == XF_ERR)
 		log_warnx("blocking: cannot read the roster of %s", owner);
-	for (size_t i = 0; i < g.g_to.it_n; i++) {
-		g.g_target = g.g_to.it_jid[i];
-		xf_sess_resources(w->w_sess, owner, unavail_each, &g);
+	*to = tg.tg_to;
+}
+
+typedef struct unavail_s {
+	xf_worker_t	*u_w;
+	const char	*u_to;
+} unavail_t;
+
+static int
+unavail_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	unavail_t	*u = ud;
+	xf_el_t		*p;
+
+	if (!rec->sr_avail || (p = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
+		return 0;
+	xf_el_set_attr(p, "from", full);
+	xf_el_set_attr(p, "to", u->u_to);
+	xf_el_set_attr(p, "type", "unavailable");
+	xf_route(u->u_w, NULL, p);
+	xf_el_free(p);
+	return 0;
+}
+
+/* XEP-0191 3.3: a blocked contact sees the user go offline, from each
+ * available resource. */
+static void
+presence_block(xf_worker_t *w, const char *owner, const items_t *items)
+{
+	items_t		 to;
+	unavail_t	 u = { w, NULL };
+
+	targets(w, owner, items, &to);
+	for (size_t i = 0; i < to.it_n; i++) {
+		u.u_to = to.it_jid[i];
+		xf_sess_resources(w->w_sess, owner, unavail_each, &u);
 	}
-	items_free(&g.g_to);
+	items_free(&to);
+}
+
+/* XEP-0191 3.4: an unblocked contact gets the user's current presence. */
+static void
+presence_unblock(xf_worker_t *w, const char *owner, const items_t *items)
+{
+	items_t	 to;
+
+	targets(w, owner, items, &to);
+	for (size_t i = 0; i < to.it_n; i++)
+		xf_presence_send_current(w, owner, to.it_jid[i]);
+	items_free(&to);
 }
 
 static void
@@ -455,7 +484,7 @@ do_block(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	    owner, it.it_n);
 	reply(w, c, result(iq));
 	push(w, c, owner, "block", &it);
-	send_unavailable(w, owner, &it);
+	presence_block(w, owner, &it);
 	goto done;
 fail:
 	log_warnx("c%llu: blocking: %s", (unsigned long long)c->c_id,
@@ -469,13 +498,15 @@ static void
 do_unblock(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
     const char *owner)
 {
-	items_t	 it = { 0 };
+	items_t	 it = { 0 }, all = { 0 };
 	size_t	 kl, n;
 
 	if (items_check(w, c, iq, items_parse(p, &it), &it, owner) != XF_OK)
 		goto done;
 	if (it.it_n == 0) {
 		/* XEP-0191 3.5: an empty <unblock/> unblocks everyone. */
+		if (blocklist(w, owner, &all) != XF_OK)
+			goto fail;
 		kl = mkkey(owner, NULL);
 		if (xf_store_del_prefix(w->w_store, XF_T_BLOCK, keybuf, kl,
 		    &n) != XF_OK)
@@ -487,13 +518,16 @@ do_unblock(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 			goto fail;
 	}
 	reply(w, c, result(iq));
+	/* The push repeats the request: empty for "everyone". */
 	push(w, c, owner, "unblock", &it);
+	presence_unblock(w, owner, it.it_n ? &it : &all);
 	goto done;
 fail:
 	log_warnx("c%llu: blocking: %s", (unsigned long long)c->c_id,
 	    xf_store_error(w->w_store));
 	xf_route_error(w, c, iq, "cancel", "internal-server-error");
 done:
+	items_free(&all);
 	items_free(&it);
 }
 
@@ -545,6 +579,7 @@ blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
 {
 	const char	*sfrom = xf_el_attr(st, "from");
 	const char	*to = xf_el_attr(st, "to");
+	const char	*type;
 	xf_jid_t	 j, tj;
 	char		 sbare[XF_JID_MAX + 1];
 
@@ -560,11 +595,15 @@ blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
 	/*
 	 * The other way: what the server sends for a local user who blocked
 	 * the recipient (presence broadcasts, PEP notifications) vanishes.
-	 * A client's own stanzas were stopped by the outbound hook already;
-	 * errors pass, or the bounces above would be lost.
+	 * A client's own stanzas were stopped by the outbound hook already.
+	 * Errors pass, or the bounces above would be lost; so does
+	 * unavailable presence, which tells nothing and is how the block
+	 * itself is announced (presence_block()).
 	 */
+	type = xf_el_attr(st, "type");
 	if (j.j_local != NULL && xf_conf_is_vhost(w->w_conf, j.j_domain) &&
-	    !is(xf_el_attr(st, "type"), "error") && to != NULL &&
+	    !is(type, "error") && !(strcmp(st->e_name, "presence") == 0 &&
+	    is(type, "unavailable")) && to != NULL &&
 	    xf_jid_parse(to, strlen(to), &tj) == XF_OK &&
 	    blocked(w, sbare, &tj)) {
 		log_debug("blocking: %s -> %s dropped (blocked by sender)",

@@ -48,12 +48,7 @@ extern xf_mod_t	 xf_mod_csi;
 
 #define CSI(c)	((csi_t *)(c)->c_mod[xf_mod_csi.m_index])
 
-/*
- * The name and the 'type' and 'from' attributes of the element data
- * starts with (serialised by xf_el_write(): no prefix on the element,
- * values quoted).  Values are unescaped.  XF_DECLINED when data is not
- * an element start tag or a value does not fit.
- */
+/* Attribute value to text: the five predefined entities. */
 static int
 unescape(const char *s, size_t len, char *out, size_t outlen)
 {
@@ -89,6 +84,12 @@ unescape(const char *s, size_t len, char *out, size_t outlen)
 	return XF_OK;
 }
 
+/*
+ * The name and the 'type' and 'from' attributes of the element data
+ * starts with (serialised by xf_el_write(): no prefix on the element,
+ * values quoted).  Values are unescaped.  XF_DECLINED when data is not
+ * an element start tag or a value does not fit.
+ */
 static int
 scan_tag(const char *d, size_t len, char *name, size_t namelen,
     char *type, size_t typelen, char *from, size_t fromlen)

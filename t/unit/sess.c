@@ -1,4 +1,4 @@
-/* sess.c: unit tests for shm/sess.c (ownership, bare ranges, best, fork). */
+/* sess.c: unit tests for shm/sess.c (ownership, bare ranges, best, fork, SM state). */
 #include <sys/wait.h>
 
 #include <stdio.h>
@@ -78,6 +78,237 @@ count(xf_sess_t *s)
 	if (xf_sess_foreach(s, count_fn, &n) != XF_OK)
 		return -1;
 	return n;
+}
+
+/* Walks a [len][bytes]... buffer into "a,b,..." */
+static void
+joined(xf_buf_t *b, int withseq, char *out, size_t outlen)
+{
+	const char	*p = xf_buf_data(b);
+	size_t		 off = 0, l;
+	uint64_t	 len;
+
+	out[0] = '\0';
+	while (off < xf_buf_size(b)) {
+		if (withseq)
+			off += 8;
+		memcpy(&len, p + off, 8);
+		off += 8;
+		l = strlen(out);
+		snprintf(out + l, outlen - l, "%s%.*s", l ? "," : "", (int)len,
+		    p + off);
+		off += len;
+	}
+}
+
+#define ID1	"0123456789abcdef0123456789abcdef"
+#define ID2	"fedcba9876543210fedcba9876543210"
+#define ID3	"11111111111111111111111111111111"
+
+/* XEP-0198 state: the life of a session across owners. */
+static void
+sm_tests(const char *dir)
+{
+	char		 err[256], id[XF_SM_IDLEN + 1], list[1024];
+	xf_sess_t	*s;
+	xf_sess_rec_t	 r, old;
+	xf_sm_rec_t	 sm, prev;
+	xf_buf_t	 b = { 0 };
+	uint64_t	 h = 0;
+	size_t		 n;
+	int		 had, gone;
+
+	ok(xf_sess_open(dir, 1, &s, err, sizeof(err)) == XF_OK,
+	    "sm: open: %s", err);
+	r = mkrec(1, 10, 3, 1, 100);
+	xf_sess_put(s, "u@h/r", &r, &old, &had);
+
+	is_int(xf_sess_sm_create(s, ID1, "u@h/r", 2, 10, 1, 1000),
+	    XF_DECLINED, "create by a worker that does not own the JID");
+	is_int(xf_sess_sm_create(s, ID1, "u@h/r", 1, 10, 1, 1000), XF_OK,
+	    "create by the owner");
+	xf_sess_get(s, "u@h/r", &r);
+	ok(r.sr_flags & XF_SESS_SM, "the session record is flagged SM");
+	is_int(count(s), 1, "scans skip the SM databases' names");
+	is_int(xf_sess_sm_find(s, "u@h/r", id, &sm), XF_OK, "find by JID");
+	is_str(id, ID1, "find gives the id");
+	ok(sm.sm_state == XF_SM_ATTACHED && sm.sm_worker == 1 &&
+	    sm.sm_conn == 10 && sm.sm_resume == 1, "attached to its owner");
+
+	xf_sess_sm_handled(s, ID1, 1, 10, &h);
+	xf_sess_sm_handled(s, ID1, 1, 10, &h);
+	is_int(h, 2, "handled counts");
+	is_int(xf_sess_sm_handled(s, ID1, 1, 11, &h), XF_DECLINED,
+	    "handled by another connection declines");
+
+	is_int(xf_sess_sm_sent(s, ID1, 1, 10, 0, "s1", 2, &sm), XF_OK,
+	    "sent by the owner");
+	xf_sess_sm_sent(s, ID1, 1, 10, 0, "s2", 2, &sm);
+	xf_sess_sm_sent(s, ID1, 1, 10, 0, "s3", 2, &sm);
+	is_int(sm.sm_sent, 3, "three written");
+
+	is_int(xf_sess_sm_queue(s, "u@h/r", 1, "q1", 2, 100, 1000, id, &sm),
+	    XF_AGAIN, "queue on the owner's worker, inbox empty: direct");
+	is_int(xf_sess_sm_queue(s, "u@h/r", 2, "q1", 2, 100, 1000, id, &sm),
+	    XF_OK, "queue from another worker goes to the inbox");
+	ok(sm.sm_inlen == 1 && sm.sm_worker == 1, "inbox 1, owner named");
+	is_int(xf_sess_sm_queue(s, "u@h/r", 1, "q2", 2, 100, 1000, id, &sm),
+	    XF_OK, "queue on the owner's worker behind a full inbox queues");
+	is_int(xf_sess_sm_queue(s, "x@h/r", 2, "q", 1, 100, 1000, id, &sm),
+	    XF_DECLINED, "queue for a JID without SM declines");
+	xf_sess_sm_inbox(s, ID1, 0, 10, &b, &n);
+	joined(&b, 1, list, sizeof(list));
+	is_str(list, "q1,q2", "inbox in order");
+	xf_buf_reset(&b);
+	is_int(xf_sess_sm_sent(s, ID1, 1, 10, 1, "q1", 2, &sm), XF_OK,
+	    "the owner writes inbox entry 1");
+	ok(sm.sm_sent == 4 && sm.sm_inlen == 1, "moved from inbox to queue");
+	is_int(xf_sess_sm_unqueue(s, ID1, 2), XF_OK, "unqueue entry 2");
+	xf_sess_sm_get(s, ID1, &sm);
+	is_int(sm.sm_inlen, 0, "inbox empty");
+
+	is_int(xf_sess_sm_ack(s, ID1, 1, 10, 2), XF_OK, "ack 2");
+	xf_sess_sm_queued(s, ID1, &b, &n);
+	joined(&b, 0, list, sizeof(list));
+	is_str(list, "s3,q1", "acked stanzas left the queue");
+	xf_buf_reset(&b);
+
+	is_int(xf_sess_sm_detach(s, ID1, 1, 11, 2000), XF_DECLINED,
+	    "detach by another connection declines");
+	is_int(xf_sess_sm_detach(s, ID1, 1, 10, 2000), XF_OK, "detach");
+	xf_sess_sm_queue(s, "u@h/r", 1, "d1", 2, 100, 1000, id, &sm);
+	ok(sm.sm_state == XF_SM_DETACHED && sm.sm_inlen == 1,
+	    "a detached session queues even on its own worker");
+	xf_sess_get(s, "u@h/r", &r);
+	ok(xf_sess_sm_kept(s, "u@h/r", &r), "its record is kept");
+	xf_sess_clear_worker(s, 0, 1, &n);
+	is_int(n, 0, "clear_worker leaves a kept record");
+	is_int(xf_sess_sm_claim_expired(s, 1999, 5, id, &sm, &gone),
+	    XF_DECLINED, "nothing to claim before the expiry");
+
+	/* resume on worker 3 */
+	memset(&r, 0, sizeof(r));
+	r.sr_worker = 3;
+	r.sr_conn = 30;
+	r.sr_since = 1500;
+	is_int(xf_sess_sm_take_over(s, ID1, "v@h", 3, &r, &prev, &sm, &b),
+	    XF_DECLINED, "another user cannot resume it");
+	is_int(xf_sess_sm_take_over(s, ID1, "u@h", 3, &r, &prev, &sm, &b),
+	    XF_OK, "take over with h = 3");
+	joined(&b, 0, list, sizeof(list));
+	is_str(list, "q1", "what h did not cover is resent");
+	xf_buf_reset(&b);
+	ok(prev.sm_state == XF_SM_DETACHED && prev.sm_worker == 1,
+	    "prev names the old owner");
+	ok(sm.sm_state == XF_SM_ATTACHED && sm.sm_worker == 3 &&
+	    sm.sm_conn == 30 && sm.sm_acked == 3 && sm.sm_h_in == 2 &&
+	    sm.sm_inlen == 1, "attached to the new owner, counters kept");
+	xf_sess_get(s, "u@h/r", &r);
+	ok(r.sr_worker == 3 && r.sr_conn == 30 && r.sr_prio == 3 &&
+	    r.sr_avail == 1 && (r.sr_flags & XF_SESS_SM),
+	    "session record follows, presence and flags kept");
+	is_int(xf_sess_sm_claim_expired(s, 5000, 5, id, &sm, &gone),
+	    XF_DECLINED, "an attached session is never claimed");
+	is_int(xf_sess_sm_sent(s, ID1, 1, 10, 0, "late", 4, &sm), XF_AGAIN,
+	    "the old owner's write goes to the inbox");
+	is_int(sm.sm_worker, 3, "and names the new owner to wake");
+	is_int(xf_sess_sm_sent(s, ID1, 1, 10, 2, "x", 1, &sm), XF_AGAIN,
+	    "the old owner cannot move inbox entries");
+	xf_sess_sm_inbox(s, ID1, 0, 10, &b, &n);
+	joined(&b, 1, list, sizeof(list));
+	is_str(list, "d1,late", "inbox kept in order for the new owner");
+	xf_buf_reset(&b);
+	is_int(xf_sess_sm_take_over(s, ID1, "u@h", 0, &r, &prev, &sm, &b),
+	    XF_OK, "a second take-over, with an h behind what was acked");
+	joined(&b, 0, list, sizeof(list));
+	ok(sm.sm_acked == 3 && strcmp(list, "q1") == 0,
+	    "acknowledges nothing and loses nothing");
+	xf_buf_reset(&b);
+
+	/* the new owner's worker dies */
+	is_int(xf_sess_sm_detach_worker(s, 3, 3000, &n), XF_OK,
+	    "detach_worker");
+	is_int(n, 1, "one session detached");
+	xf_sess_sm_get(s, ID1, &sm);
+	ok(sm.sm_state == XF_SM_DETACHED && sm.sm_expires == 3000,
+	    "detached until the resume timeout");
+	is_int(xf_sess_sm_claim_expired(s, 3000, 5, id, &sm, &gone), XF_OK,
+	    "claimed once expired");
+	ok(strcmp(id, ID1) == 0 && sm.sm_state == XF_SM_CLAIMED &&
+	    sm.sm_worker == 5 && gone == 1, "claimed by worker 5, gone");
+	is_int(xf_sess_get(s, "u@h/r", &r), XF_DECLINED,
+	    "the claim removed the session record");
+	is_int(xf_sess_sm_claim_expired(s, 9999, 6, id, &sm, &gone),
+	    XF_DECLINED, "claimed only once");
+	is_int(xf_sess_sm_queue(s, "u@h/r", 2, "z", 1, 100, 1000, id, &sm),
+	    XF_DECLINED, "a claimed session takes nothing more");
+	xf_sess_sm_queued(s, ID1, &b, &n);
+	joined(&b, 0, list, sizeof(list));
+	is_str(list, "q1,d1,late", "queued: everything not acknowledged");
+	xf_buf_reset(&b);
+	is_int(xf_sess_sm_drop(s, ID1), XF_OK, "drop");
+	is_int(xf_sess_sm_get(s, ID1, &sm), XF_DECLINED, "gone after drop");
+	is_int(xf_sess_sm_find(s, "u@h/r", id, &sm), XF_DECLINED,
+	    "JID index gone");
+	xf_sess_sm_inbox(s, ID1, 0, 10, &b, &n);
+	is_int(n, 0, "inbox gone");
+
+	/* clean end; a claim by a worker that then dies */
+	r = mkrec(1, 11, 0, 1, 100);
+	xf_sess_put(s, "u@h/r", &r, &old, &had);
+	xf_sess_sm_create(s, ID2, "u@h/r", 1, 11, 0, 1000);
+	is_int(xf_sess_sm_end(s, ID2, 1, 12, &sm), XF_DECLINED,
+	    "end by another connection declines");
+	is_int(xf_sess_sm_end(s, ID2, 1, 11, &sm), XF_OK, "end by the owner");
+	memset(&r, 0, sizeof(r));
+	r.sr_worker = 2;
+	is_int(xf_sess_sm_take_over(s, ID2, "u@h", 0, &r, &prev, &sm, &b),
+	    XF_DECLINED, "an ending session cannot be resumed");
+	xf_sess_sm_detach_worker(s, 1, 5000, &n);
+	xf_sess_sm_get(s, ID2, &sm);
+	ok(n == 1 && sm.sm_state == XF_SM_DETACHED && sm.sm_expires == 0,
+	    "a dead worker's claim is up for taking again");
+	xf_sess_sm_drop(s, ID2);
+
+	/* not resumable: ends at once when its worker dies */
+	xf_sess_sm_create(s, ID2, "u@h/r", 1, 11, 0, 1000);
+	xf_sess_sm_detach_worker(s, 1, 5000, &n);
+	xf_sess_sm_get(s, ID2, &sm);
+	ok(sm.sm_state == XF_SM_DETACHED && sm.sm_expires == 0,
+	    "a session without resumption expires at once");
+	xf_sess_sm_drop(s, ID2);
+
+	/* a new bind replaces a detached session; the cap */
+	r = mkrec(1, 13, 0, 1, 100);
+	xf_sess_put(s, "u@h/r", &r, &old, &had);
+	xf_sess_sm_create(s, ID2, "u@h/r", 1, 13, 1, 1000);
+	xf_sess_sm_detach(s, ID2, 1, 13, 4000);
+	r = mkrec(2, 20, 0, 1, 100);
+	xf_sess_put(s, "u@h/r", &r, &old, &had);
+	xf_sess_get(s, "u@h/r", &r);
+	ok(!xf_sess_sm_kept(s, "u@h/r", &r),
+	    "a record of a new bind is not kept");
+	xf_sess_sm_create(s, ID3, "u@h/r", 2, 20, 1, 1000);
+	xf_sess_sm_get(s, ID2, &sm);
+	is_int(sm.sm_expires, 1000, "the replaced session expires now");
+	is_int(xf_sess_sm_claim_expired(s, 1000, 5, id, &sm, &gone), XF_OK,
+	    "and is claimed");
+	ok(strcmp(id, ID2) == 0 && gone == 0,
+	    "without touching the new session's record");
+	xf_sess_get(s, "u@h/r", &r);
+	is_int(r.sr_conn, 20, "which stays");
+	xf_sess_sm_drop(s, ID2);
+	is_int(xf_sess_sm_find(s, "u@h/r", id, &sm), XF_OK,
+	    "drop of the old session leaves the new one's index");
+	is_str(id, ID3, "the JID names the new session");
+	xf_sess_sm_detach(s, ID3, 2, 20, 4000);
+	xf_sess_sm_queue(s, "u@h/r", 1, "a", 1, 2, 1000, id, &sm);
+	is_int(sm.sm_expires, 4000, "under the cap: expiry unchanged");
+	xf_sess_sm_queue(s, "u@h/r", 1, "b", 1, 2, 1000, id, &sm);
+	is_int(sm.sm_expires, 1000, "at the cap a detached session ends");
+
+	xf_buf_free(&b);
+	xf_sess_close(s);
 }
 
 int
@@ -309,6 +540,8 @@ main(void)
 
 	ok(xf_sess_open("/proc/nonexistent/xf", 0, &s, err, sizeof(err)) ==
 	    XF_ERR && s == NULL, "open of an impossible dir fails: %s", err);
+
+	sm_tests(dir);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

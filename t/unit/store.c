@@ -147,7 +147,7 @@ tables(const char *dir)
 
 		xf_store_put(st, XF_T_OFFLINE, key, (size_t)kl, "msg", 3);
 	}
-	xf_store_put(st, XF_T_OFFLINE, "m@xx\0001", 8, "keep", 4);
+	xf_store_put(st, XF_T_OFFLINE, "m@xx\0a", 6, "keep", 4);
 	is_int(xf_store_del_prefix(st, XF_T_OFFLINE, "m@x\0", 4, &n), XF_OK,
 	    "del_prefix over many pages");
 	is_int(n, 1000, "del_prefix removed all 1000");

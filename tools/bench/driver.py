@@ -143,10 +143,13 @@ def kill_tree(p, grace=10):
 		os.killpg(p.pid, signal.SIGTERM)
 	except (ProcessLookupError, PermissionError):
 		pass
-	try:
-		p.wait(timeout=grace)
-	except subprocess.TimeoutExpired:
-		pass
+	# The leader may be a shell that dies at once while the server
+	# below it is still shutting down (ejabberd dumps mnesia): wait for
+	# every process of the tree.
+	def gone():
+		p.poll()
+		return not any(alive(q) for q in pids)
+	wait_for(gone, grace, 0.05)
 	try:
 		os.killpg(p.pid, signal.SIGKILL)
 	except (ProcessLookupError, PermissionError):
@@ -160,6 +163,14 @@ def kill_tree(p, grace=10):
 		p.wait(timeout=5)
 	except subprocess.TimeoutExpired:
 		pass
+
+
+def alive(pid):
+	try:
+		with open('/proc/%d/stat' % pid) as f:
+			return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+	except (OSError, IndexError):
+		return False
 
 
 def rss_kib(pids):

@@ -114,7 +114,10 @@ pidfile = "%(d)s/prosody.pid"
 data_path = "%(data)s"
 log = { warn = "%(d)s/prosody.log" }
 network_backend = "epoll"
-network_settings = { tcp_backlog = 1024; nagle = false }
+-- At its best: no Nagle, writes at once instead of on the next
+-- writable event, reads big enough not to wait min_wait for the rest.
+network_settings = { tcp_backlog = 1024; nagle = false;
+	opportunistic_writes = true; read_size = 65536 }
 modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping" }
 modules_disabled = { "s2s"; "limits" }
 limits = {}
@@ -246,7 +249,6 @@ access_rules:
     allow: all
 shaper_rules:
   c2s_shaper: none
-  max_user_offline_messages: 0
 modules:
   mod_disco: {}
   mod_ping: {}

@@ -326,6 +326,7 @@ def release_port(port):
 
 def wait_for(pred, timeout, interval=0.05):
 	"""Polls pred() until it returns a true value or timeout seconds pass."""
+	flush_all()
 	deadline = time.monotonic() + timeout
 	while True:
 		v = pred()
@@ -388,6 +389,7 @@ class CtlResult:
 
 
 def run_ctl(sock, *args, input=None, json=True, timeout=15):
+	flush_all()
 	argv = [XFEDCTL, '-s', sock] + (['--json'] if json else []) + \
 	    [str(a) for a in args]
 	try:
@@ -547,12 +549,14 @@ class Node:
 		raise RuntimeError('no worker in slot %r' % (slot,))
 
 	def signal(self, sig):
+		flush_all()
 		os.kill(self.pid, sig)
 
 	def stop(self, timeout=10):
 		"""SIGTERM and wait; returns the exit status (None if hung)."""
 		if not self.alive():
 			return self.proc.returncode if self.proc else None
+		flush_all()
 		os.kill(self.pid, signal.SIGTERM)
 		try:
 			return self.proc.wait(timeout=timeout)
@@ -634,6 +638,12 @@ def pump(seconds):
 	"""Lets the clients' loop run for a while (to receive, to prove
 	that nothing arrives)."""
 	_loop.run_until_complete(asyncio.sleep(seconds))
+
+
+def flush_all():
+	"""Writes out what every client has queued."""
+	for c in list(_clients):
+		c.flush()
 
 
 import slixmpp				# noqa: E402  (after the loop exists)
@@ -751,7 +761,8 @@ class Client:
 		"""Runs the loop until slixmpp has written what was queued:
 		its sends only queue, and nothing goes out while a test
 		blocks on anything but this loop (time.sleep, xfedctl)."""
-		if self.xmpp is None or self.xmpp.transport is None:
+		if self.xmpp is None or self.xmpp.transport is None or \
+		    _loop.is_running():
 			return
 		try:
 			run(self.xmpp.waiting_queue.join(), timeout)
@@ -759,19 +770,18 @@ class Client:
 		except asyncio.TimeoutError:
 			pass
 
+	# Sends only queue (so a burst goes out as one); whatever waits on
+	# this loop, and wait_for(), xfedctl calls and signals to the node,
+	# flush first.
 	def send_message(self, to, body, mtype='chat'):
 		self.xmpp.send_message(mto=to, mbody=body, mtype=mtype)
-		self.flush()
 
 	def send_presence(self, **kw):
-		"""slixmpp's send_presence (pto=, ptype=, ppriority=...),
-		flushed."""
+		"""slixmpp's send_presence (pto=, ptype=, ppriority=...)."""
 		self.xmpp.send_presence(**kw)
-		self.flush()
 
 	def send_raw(self, data):
 		self.xmpp.send_raw(data)
-		self.flush()
 
 	def wait_message(self, timeout=5, pred=None):
 		"""The next message stanza (matching pred), or None."""
