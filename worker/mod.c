@@ -9,12 +9,21 @@
  * offline storage sees a message; CSI holds presence before SM counts
  * what is really written.
  */
+extern xf_mod_t	 xf_mod_blocking, xf_mod_csi, xf_mod_carbons;
 extern xf_mod_t	 xf_mod_roster, xf_mod_presence, xf_mod_offline;
+extern xf_mod_t	 xf_mod_vcard, xf_mod_private, xf_mod_pep, xf_mod_register;
 
 xf_mod_t *xf_mods[XF_NMODS_MAX + 1] = {
+	&xf_mod_blocking,
+	&xf_mod_csi,
+	&xf_mod_carbons,
 	&xf_mod_roster,
 	&xf_mod_presence,
 	&xf_mod_offline,
+	&xf_mod_vcard,
+	&xf_mod_private,
+	&xf_mod_pep,
+	&xf_mod_register,
 	NULL
 };
 
