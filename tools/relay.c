@@ -366,5 +366,13 @@ main(int argc, char **argv)
 				on_read(r);
 		}
 	}
+	for (i = 0; i < nconns; i++)
+		if (conns[i].r_fd != -1) {
+			close(conns[i].r_fd);
+			free(conns[i].r_pend);
+		}
+	free(evs);
+	free(ids);
+	free(conns);
 	return 0;
 }

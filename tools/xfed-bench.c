@@ -78,6 +78,7 @@ enum {
 	ST_PROCEED,		/* <starttls/> sent */
 	ST_SASL,		/* <auth/> or <response/> sent */
 	ST_BIND,		/* bind iq sent */
+	ST_PRESENCE,		/* presence and a ping sent */
 	ST_REGISTER,		/* register iq sent */
 	ST_RELAY_LOGIN,		/* relay line sent, waiting for OK */
 	ST_READY
@@ -1058,9 +1059,27 @@ on_element(conn_t *c, const char *el, size_t len)
 			conn_close(c, 0);
 			return;
 		}
-		if (opt.presence && !(opt.scenario == SC_LOGIN && !opt.hold))
-			conn_queue(c, "<presence/>", 11);
+		if (opt.presence && !(opt.scenario == SC_LOGIN && !opt.hold)) {
+			/*
+			 * A message to a bare JID sent before the server has
+			 * processed this presence goes to offline storage:
+			 * the answer to a ping sent after it says the server
+			 * is past it (it handles a stream in order).
+			 */
+			conn_queue(c, "<presence/><iq type='get' id='rdy'>"
+			    "<ping xmlns='urn:xmpp:ping'/></iq>",
+			    strlen("<presence/><iq type='get' id='rdy'>"
+			    "<ping xmlns='urn:xmpp:ping'/></iq>"));
+			c->c_state = ST_PRESENCE;
+			return;
+		}
 		session_ready(c);
+		return;
+	case ST_PRESENCE:
+		/* Result or error: either way the presence was handled. */
+		if (memcmp(el, "<iq", 3) == 0 && (has(el, len, "id='rdy'") ||
+		    has(el, len, "id=\"rdy\"")))
+			session_ready(c);
 		return;
 	case ST_REGISTER:
 		if (memcmp(el, "<iq", 3) != 0)
@@ -2251,8 +2270,25 @@ main(int argc, char **argv)
 		rss = server_rss(&rss_procs);
 	report(setup_s, rss, rss_procs);
 	/* Leave politely; the kernel closes the rest. */
-	for (i = 0; i < nconns; i++)
+	for (i = 0; i < nconns; i++) {
 		if (conns[i].c_state != ST_FREE)
 			conn_close(&conns[i], 1);
+		free(conns[i].c_rb);
+		free(conns[i].c_wb);
+	}
+	for (i = 0; i < opt.users; i++)
+		free(users[i].u_bits);
+	for (i = 0; i < (opt.accounts ? opt.accounts : opt.users); i++)
+		free(salted[i].sa_salt);
+	free(evs);
+	free(conns);
+	free(users);
+	free(salted);
+	free(free_slots);
+	free(dirty);
+	if (ssl_ctx != NULL)
+		SSL_CTX_free(ssl_ctx);
+	close(ep);
+	fflush(stdout);
 	return st.errors > 0 ? 1 : 0;
 }

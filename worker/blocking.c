@@ -54,21 +54,22 @@ has(xf_worker_t *w, const char *owner, const char *jid)
 {
 	size_t	 kl = mkkey(owner, jid);
 
-	if (kl == 0)
-		return 0;
+	if (kl == 0 || kl > STORE_KEY_MAX)
+		return 0;		/* could never have been stored */
 	xf_buf_reset(&valbuf);
 	return xf_store_get(w->w_store, XF_T_BLOCK, keybuf, kl, &valbuf) ==
 	    XF_OK;
 }
 
 /*
- * XEP-0191 4 (the XEP-0016 order): user@domain/resource,
- * user@domain, domain/resource, domain; a domain item also matches its
- * subdomains.  Constant work per stanza: at most four lookups plus one
- * per dot of the domain, none of which depends on the list's length.
+ * XEP-0191 4 (the XEP-0016 order): the entries that match j are
+ * user@domain/resource, user@domain, domain/resource and domain, where
+ * a domain also matches its subdomains.  Calls fn with each until it
+ * returns non-zero, and returns that.
  */
 static int
-blocked(xf_worker_t *w, const char *owner, const xf_jid_t *j)
+each_candidate(const xf_jid_t *j, int (*fn)(void *, const char *),
+    void *ud)
 {
 	char		 c[XF_JID_MAX + 1];
 	const char	*d;
@@ -76,58 +77,65 @@ blocked(xf_worker_t *w, const char *owner, const xf_jid_t *j)
 	if (j->j_local && j->j_resource) {
 		snprintf(c, sizeof(c), "%s@%s/%s", j->j_local, j->j_domain,
 		    j->j_resource);
-		if (has(w, owner, c))
+		if (fn(ud, c))
 			return 1;
 	}
 	if (j->j_local) {
 		snprintf(c, sizeof(c), "%s@%s", j->j_local, j->j_domain);
-		if (has(w, owner, c))
+		if (fn(ud, c))
 			return 1;
 	}
 	if (j->j_resource) {
 		snprintf(c, sizeof(c), "%s/%s", j->j_domain, j->j_resource);
-		if (has(w, owner, c))
+		if (fn(ud, c))
 			return 1;
 	}
 	for (d = j->j_domain; d != NULL && *d; d = strchr(d, '.')) {
 		if (*d == '.')
 			d++;
-		if (*d && has(w, owner, d))
+		if (*d && fn(ud, d))
 			return 1;
 	}
 	return 0;
+}
+
+typedef struct lookup_s {
+	xf_worker_t	*l_w;
+	const char	*l_owner;
+} lookup_t;
+
+static int
+lookup_one(void *ud, const char *cand)
+{
+	lookup_t	*l = ud;
+
+	return has(l->l_w, l->l_owner, cand);
+}
+
+/*
+ * Whether owner blocks j.  Constant work per stanza: a few point
+ * lookups (four, plus one per dot of the domain), none of which depends
+ * on the length of the list.  A store error counts as "not blocked".
+ */
+static int
+blocked(xf_worker_t *w, const char *owner, const xf_jid_t *j)
+{
+	lookup_t	 l = { w, owner };
+
+	return each_candidate(j, lookup_one, &l);
+}
+
+static int
+same(void *ud, const char *cand)
+{
+	return strcmp(ud, cand) == 0;
 }
 
 /* Whether item (a normalised blocklist entry) matches j. */
 static int
 matches(const char *item, const xf_jid_t *j)
 {
-	char		 c[XF_JID_MAX + 1];
-	const char	*d;
-
-	if (j->j_local && j->j_resource) {
-		snprintf(c, sizeof(c), "%s@%s/%s", j->j_local, j->j_domain,
-		    j->j_resource);
-		if (strcmp(item, c) == 0)
-			return 1;
-	}
-	if (j->j_local) {
-		snprintf(c, sizeof(c), "%s@%s", j->j_local, j->j_domain);
-		if (strcmp(item, c) == 0)
-			return 1;
-	}
-	if (j->j_resource) {
-		snprintf(c, sizeof(c), "%s/%s", j->j_domain, j->j_resource);
-		if (strcmp(item, c) == 0)
-			return 1;
-	}
-	for (d = j->j_domain; d != NULL && *d; d = strchr(d, '.')) {
-		if (*d == '.')
-			d++;
-		if (*d && strcmp(item, d) == 0)
-			return 1;
-	}
-	return 0;
+	return each_candidate(j, same, (void *)item);
 }
 
 /* The server itself (a bare virtual host): never blocked, or a user
@@ -286,7 +294,7 @@ push_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 }
 
 /*
- * XEP-0191 3.3, 3.4: pushes to the user's resources.  The XEP names
+ * XEP-0191 5.3, 5.4: pushes to the user's resources.  The XEP names
  * those that requested the blocklist; every bound resource gets it here,
  * since "requested" would have to follow a session across workers and
  * SM resumptions, and a push to a client that never asked is harmless
@@ -313,8 +321,6 @@ push(xf_worker_t *w, xf_conn_t *c, const char *owner, const char *kind,
 
 /* presence.c: owner's current presence, from each available resource,
  * to to.  Not in im.h yet; declared here as roster.c does. */
-void	 xf_presence_send_current(xf_worker_t *, const char *owner,
-	    const char *to);
 
 typedef struct targets_s {
 	const items_t	*tg_items;	/* the items just (un)blocked */
@@ -385,7 +391,7 @@ unavail_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 	return 0;
 }
 
-/* XEP-0191 3.3: a blocked contact sees the user go offline, from each
+/* XEP-0191 5.3: a blocked contact sees the user go offline, from each
  * available resource. */
 static void
 presence_block(xf_worker_t *w, const char *owner, const items_t *items)
@@ -401,7 +407,7 @@ presence_block(xf_worker_t *w, const char *owner, const items_t *items)
 	items_free(&to);
 }
 
-/* XEP-0191 3.4: an unblocked contact gets the user's current presence. */
+/* XEP-0191 5.4: an unblocked contact gets the user's current presence. */
 static void
 presence_unblock(xf_worker_t *w, const char *owner, const items_t *items)
 {
@@ -462,7 +468,7 @@ do_block(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	if (items_check(w, c, iq, items_parse(p, &it), &it, owner) != XF_OK)
 		goto done;
 	if (it.it_n == 0) {
-		/* XEP-0191 3.3: at least one item. */
+		/* XEP-0191 5.3: at least one item. */
 		xf_route_error(w, c, iq, "modify", "bad-request");
 		goto done;
 	}
@@ -504,7 +510,7 @@ do_unblock(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	if (items_check(w, c, iq, items_parse(p, &it), &it, owner) != XF_OK)
 		goto done;
 	if (it.it_n == 0) {
-		/* XEP-0191 3.5: an empty <unblock/> unblocks everyone. */
+		/* XEP-0191 5.5: an empty <unblock/> unblocks everyone. */
 		if (blocklist(w, owner, &all) != XF_OK)
 			goto fail;
 		kl = mkkey(owner, NULL);
@@ -558,7 +564,7 @@ blocking_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 /* ------------------------------------------------------- stanzas */
 
 /*
- * XEP-0191 3.3: from a blocked entity, presence vanishes, a message or
+ * XEP-0191 5.3: from a blocked entity, presence vanishes, a message or
  * an IQ get/set gets service-unavailable (the user seems offline), any
  * other IQ vanishes.
  */
@@ -613,19 +619,15 @@ blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
 	return XF_DECLINED;
 }
 
-/* XEP-0191 3.3: not-acceptable with <blocked/>, to the sender only. */
+/* XEP-0191 5.3: not-acceptable with <blocked/>, to the sender only. */
 static void
 bounce_blocked(xf_conn_t *c, const xf_el_t *st)
 {
-	xf_el_t		*e, *err;
-	const char	*to = xf_el_attr(st, "to");
-	char		*sto;
+	xf_el_t	*e, *err;
 
-	if ((sto = strdup(to)) == NULL)
-		return;
 	if ((e = xf_el_copy(st)) == NULL)
-		goto done;
-	xf_el_set_attr(e, "from", sto);
+		return;
+	xf_el_set_attr(e, "from", xf_el_attr(st, "to"));
 	xf_el_set_attr(e, "to", c->c_full);
 	xf_el_set_attr(e, "type", "error");
 	if ((err = xf_el_add(e, XF_NS_CLIENT, "error")) != NULL) {
@@ -635,8 +637,6 @@ bounce_blocked(xf_conn_t *c, const xf_el_t *st)
 	}
 	xf_c2s_send_el(c, e);
 	xf_el_free(e);
-done:
-	free(sto);
 }
 
 static int

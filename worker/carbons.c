@@ -17,7 +17,7 @@
 
 /*
  * Received copies go to the carbons-enabled resources that did not get
- * the original (XEP-0280 6).  A message to a bare JID may reach several
+ * the original (XEP-0280 7).  A message to a bare JID may reach several
  * resources, one delivery hook call each, so the copies wait until the
  * routing of that message is over: the inbound hook (which runs before
  * any delivery of a stanza to a local user) opens a batch, the delivery
@@ -54,7 +54,7 @@ is_ns(const xf_el_t *el, const char *ns)
 }
 
 /*
- * XEP-0280 5: the messages an IM client shows.  Errors would need the
+ * XEP-0280 6: the messages an IM client shows.  Errors would need the
  * server to track which message they answer, so they are not copied;
  * neither is group chat (the room sends each resource its own copy),
  * MUC traffic, nor what already is a carbon or an archive result.
@@ -254,7 +254,7 @@ iq_result(const xf_el_t *iq, const char *from, const char *to)
 	return r;
 }
 
-/* XEP-0280 3, 4: <enable/> and <disable/>, for the sending session only.
+/* XEP-0280 4, 5: <enable/> and <disable/>, for the sending session only.
  * The flag lives in the session table so every worker sees it. */
 static int
 carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
@@ -305,7 +305,7 @@ bare_of(const char *jid, char *out, size_t outlen)
 	return xf_jid_bare(&j, out, outlen);
 }
 
-/* XEP-0280 7: a sent message goes, wrapped in <sent/>, to the sender's
+/* XEP-0280 8: a sent message goes, wrapped in <sent/>, to the sender's
  * other carbons-enabled resources, whether the sender enabled carbons
  * or not. */
 static int
@@ -328,7 +328,7 @@ carbons_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 
 /*
  * A stanza for a local user, before its delivery: the previous batch is
- * complete.  XEP-0280 8: <private/> means no copies, and the receiving
+ * complete.  XEP-0280 9: <private/> means no copies, and the receiving
  * server removes it before delivery.
  */
 static int

@@ -253,7 +253,7 @@ state(xf_conn_t *c)
 	return cs;
 }
 
-/* <active/> and <inactive/> are nonzas: no answer (XEP-0352 4). */
+/* <active/> and <inactive/> are nonzas: no answer (XEP-0352). */
 static int
 csi_element(xf_conn_t *c, xf_el_t *el)
 {

@@ -26,6 +26,11 @@ int	 xf_roster_each(xf_worker_t *, const char *owner,
  * timed out): tell its contacts and directed-presence targets. */
 void	 xf_presence_gone(xf_worker_t *, const char *full);
 
+/* Sends owner's current presence, from each available resource, to to
+ * (a subscription was approved, a block lifted). */
+void	 xf_presence_send_current(xf_worker_t *, const char *owner,
+	    const char *to);
+
 /* offline.c */
 /* Keeps a message for bare (XEP-0160) with a XEP-0203 delay stamp.
  * XF_OK kept (committed to disk), XF_DECLINED over quota, XF_ERR. */

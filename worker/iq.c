@@ -12,6 +12,8 @@
 
 static const char *const server_features[] = {
 	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION,
+	"urn:xmpp:carbons:2", "urn:xmpp:blocking", "vcard-temp",
+	"jabber:iq:private", "jabber:iq:roster",
 };
 
 /* The result skeleton: to/from swapped, same id. Caller frees. */

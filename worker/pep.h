@@ -18,7 +18,7 @@
  * XF_PEP_MAX_ITEMS, which XEP-0402 bookmarks (one item per room) and
  * OMEMO 2 bundles (one per device) need.
  */
-#define XF_PEP_ITEM_MAX		(128 * 1024)	/* serialised payload */
+#define XF_PEP_ITEM_MAX		(128 * 1024)	/* payload bytes */
 #define XF_PEP_MAX_ITEMS	256		/* items per node */
 #define XF_PEP_MAX_NODES	256		/* nodes per account */
 
@@ -34,7 +34,7 @@ enum { XF_PEP_OTHER = 0, XF_PEP_CONTACT, XF_PEP_OWNER };
 
 typedef struct xf_pep_cfg_s {
 	int		 pc_access;	/* XF_PEP_OPEN ... */
-	int		 pc_max;	/* max_items, 1 .. XF_PEP_MAX_ITEMS */
+	int		 pc_max;	/* max_items: 1 .. MAX_ITEMS */
 } xf_pep_cfg_t;
 
 typedef struct xf_pep_item_s {
@@ -51,6 +51,10 @@ typedef struct xf_pep_items_s {
 	int		 pis_data;	/* load the payloads too */
 	size_t		 pis_plen;	/* bytes of the key prefix */
 } xf_pep_items_t;
+
+/* 1 if the keys of owner's node (and item id, or NULL) fit the store. */
+int	 xf_pep_key_fits(const char *owner, const char *node,
+	    const char *id);
 
 /* Nodes.  get: XF_OK with *cfg, XF_DECLINED (no such node), XF_ERR. */
 int	 xf_pep_node_get(xf_worker_t *, const char *owner, const char *node,
@@ -78,8 +82,8 @@ int	 xf_pep_item_put(xf_worker_t *, const char *owner, const char *node,
 /* XF_DECLINED when there was no such item. */
 int	 xf_pep_item_del(xf_worker_t *, const char *owner, const char *node,
 	    const char *id);
-int	 xf_pep_items_load(xf_worker_t *, const char *owner, const char *node,
-	    int data, xf_pep_items_t *);
+int	 xf_pep_items_load(xf_worker_t *, const char *owner,
+	    const char *node, int data, xf_pep_items_t *);
 void	 xf_pep_items_free(xf_pep_items_t *);
 /* Drops the oldest items beyond max. */
 int	 xf_pep_trim(xf_worker_t *, const char *owner, const char *node,

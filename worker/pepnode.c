@@ -25,6 +25,9 @@
 
 static const char *const access_names[] = { "open", "presence", "whitelist" };
 
+/* LMDB's compiled-in MDB_MAXKEYSIZE (store.c refuses longer keys). */
+#define KEY_MAX		511
+
 /* Scratch; a worker is single-threaded. */
 static xf_buf_t	 key, val;
 static uint64_t	 msg_seq;
@@ -35,10 +38,20 @@ xf_pep_access_name(int access)
 	return access_names[access];
 }
 
-/* "owner NUL node NUL id" (id may be "") into key. */
+int
+xf_pep_key_fits(const char *owner, const char *node, const char *id)
+{
+	return strlen(owner) + 1 + strlen(node) + 1 + (id ? strlen(id) : 0)
+	    <= KEY_MAX && strlen(owner) + 5 + strlen(node) <= KEY_MAX;
+}
+
+/* "owner NUL node NUL id" (id may be "") into key; XF_DECLINED when no
+ * such key can exist. */
 static int
 item_key(const char *owner, const char *node, const char *id)
 {
+	if (strlen(owner) + strlen(node) + strlen(id) + 2 > KEY_MAX)
+		return XF_DECLINED;
 	xf_buf_reset(&key);
 	if (xf_buf_append(&key, owner, strlen(owner) + 1) != XF_OK ||
 	    xf_buf_append(&key, node, strlen(node) + 1) != XF_OK ||
@@ -51,6 +64,8 @@ item_key(const char *owner, const char *node, const char *id)
 static int
 node_key(const char *owner, const char *node)
 {
+	if (strlen(owner) + strlen(node) + 5 > KEY_MAX)
+		return XF_DECLINED;
 	xf_buf_reset(&key);
 	if (xf_buf_append(&key, owner, strlen(owner) + 1) != XF_OK ||
 	    xf_buf_puts(&key, "pep:") != XF_OK || xf_buf_puts(&key, node)
@@ -89,8 +104,8 @@ xf_pep_node_get(xf_worker_t *w, const char *owner, const char *node,
 {
 	int	 rc;
 
-	if (node_key(owner, node) != XF_OK)
-		return XF_ERR;
+	if ((rc = node_key(owner, node)) != XF_OK)
+		return rc;
 	xf_buf_reset(&val);
 	rc = xf_store_get(w->w_store, XF_T_META, xf_buf_data(&key),
 	    xf_buf_size(&key), &val);
@@ -247,8 +262,10 @@ int
 xf_pep_item_del(xf_worker_t *w, const char *owner, const char *node,
     const char *id)
 {
-	if (item_key(owner, node, id) != XF_OK)
-		return XF_ERR;
+	int	 rc;
+
+	if ((rc = item_key(owner, node, id)) != XF_OK)
+		return rc;
 	return xf_store_del(w->w_store, XF_T_PEP, xf_buf_data(&key),
 	    xf_buf_size(&key));
 }

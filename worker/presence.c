@@ -13,7 +13,6 @@
 void	 xf_roster_pending(xf_worker_t *, xf_conn_t *);
 void	 xf_offline_deliver(xf_worker_t *, xf_conn_t *);
 void	 xf_presence_answer_probe(xf_worker_t *, xf_conn_t *, const char *);
-void	 xf_presence_send_current(xf_worker_t *, const char *, const char *);
 
 extern xf_mod_t	 xf_mod_presence;
 

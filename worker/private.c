@@ -16,6 +16,8 @@
  */
 #define PRIVATE_MAX		(64 * 1024)
 #define PRIVATE_MAX_NS		128
+/* LMDB's compiled-in MDB_MAXKEYSIZE (store.c refuses longer keys). */
+#define KEY_MAX			511
 
 /* Scratch; a worker is single-threaded. */
 static xf_buf_t	 key, val;
@@ -80,9 +82,12 @@ reserved(const char *ns)
 	    strcmp(ns, "vcard-temp") == 0;
 }
 
+/* "owner NUL ns" into key; XF_DECLINED when it would be too long. */
 static int
 make_key(const char *owner, const char *ns)
 {
+	if (strlen(owner) + 1 + strlen(ns) > KEY_MAX)
+		return XF_DECLINED;
 	xf_buf_reset(&key);
 	if (xf_buf_append(&key, owner, strlen(owner) + 1) != XF_OK ||
 	    xf_buf_puts(&key, ns) != XF_OK)
@@ -94,7 +99,8 @@ static void
 get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner)
 {
-	xf_el_t		*want = xf_el_first(q), *e, *r, *rq, *stored = NULL;
+	xf_el_t		*want = xf_el_first(q), *e, *r, *rq;
+	xf_el_t		*stored = NULL;
 	int		 rc;
 
 	/* XEP-0049 2.3: exactly one namespace per get. */
@@ -112,8 +118,10 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		xf_route_error(w, c, iq, "modify", "not-acceptable");
 		return;
 	}
-	if (make_key(owner, want->e_ns) != XF_OK) {
-		xf_route_error(w, c, iq, "wait", "internal-server-error");
+	if ((rc = make_key(owner, want->e_ns)) != XF_OK) {
+		xf_route_error(w, c, iq, rc == XF_DECLINED ? "modify" : "wait",
+		    rc == XF_DECLINED ? "not-acceptable" :
+		    "internal-server-error");
 		return;
 	}
 	xf_buf_reset(&val);
@@ -230,11 +238,11 @@ set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
 		if (seen_ns(q, e))
 			continue;
 		if (serialise_ns(q, e->e_ns) != XF_OK ||
-		    make_key(owner, e->e_ns) != XF_OK) {
+		    (rc = make_key(owner, e->e_ns)) == XF_ERR) {
 			cond = "internal-server-error";
 			goto fail;
 		}
-		if (xf_buf_size(&val) > PRIVATE_MAX)
+		if (rc == XF_DECLINED || xf_buf_size(&val) > PRIVATE_MAX)
 			goto fail;
 		if ((rc = stored(w)) == XF_ERR) {
 			cond = broken(w, owner);

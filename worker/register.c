@@ -22,6 +22,7 @@
 #define REG_MAX_TRIES	5
 /* sasl.c reads PLAIN passwords into 1024 bytes: keep them loginable. */
 #define PASSWORD_MAX	1023
+#define BARE_MAX	511
 
 #define CID(c)	((unsigned long long)(c)->c_id)
 
@@ -117,10 +118,12 @@ wipe(char *s)
 	}
 }
 
+/* Passwords cross only encrypted streams, whatever 'tls-required'
+ * says (xfed.conf(5)). */
 static void
 features_preauth(xf_conn_t *c, xf_buf_t *b)
 {
-	if (c->c_w->w_conf->cf_c2s_registration)
+	if (c->c_w->w_conf->cf_c2s_registration && c->c_tls_up)
 		xf_buf_puts(b, "<register xmlns='" NS_FEAT_REGISTER "'/>");
 }
 
@@ -216,6 +219,9 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 		cond = "jid-malformed";
 		goto fail;
 	}
+	/* The store keys accounts by bare JID, at most 511 bytes (LMDB). */
+	if (n > BARE_MAX)
+		goto fail;
 	rc = put_password(w, bare, pw, 1);
 	if (rc == XF_DECLINED) {
 		etype = "cancel";
@@ -266,7 +272,9 @@ reg_preauth(xf_conn_t *c, xf_el_t *el)
 		    "service-unavailable"));
 		return XF_OK;
 	}
-	if (is(type, "get"))
+	if (!c->c_tls_up)
+		send_raw(c, answer(el, "error", "modify", "not-authorized"));
+	else if (is(type, "get"))
 		send_raw(c, form(el));
 	else
 		signup(c, el, q);
@@ -393,7 +401,7 @@ kick_sessions(xf_worker_t *w, xf_conn_t *c, const char *owner)
 		if (c != NULL && strcmp(s->s_full, c->c_full) == 0)
 			continue;
 		if (s->s_rec.sr_node != 0)
-			continue;		/* other nodes: the cluster issue */
+			continue;	/* other nodes: the cluster issue */
 		if (s->s_rec.sr_worker != w->w_slot) {
 			if (xf_ipc_push(w, NULL, s->s_rec.sr_worker,
 			    XF_MSG_KICK, s->s_rec.sr_conn, s->s_full, payload,
@@ -442,7 +450,8 @@ static void
 change_password(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner)
 {
-	char		*user = field(q, "username"), *pw = field(q, "password");
+	char		*user = field(q, "username");
+	char		*pw = field(q, "password");
 	char		 norm[1024];
 	const char	*etype = "modify", *cond = "bad-request";
 	size_t		 ul = strcspn(owner, "@");

@@ -523,8 +523,6 @@ send_presence_unavailable(xf_worker_t *w, const char *owner,
 	xf_sess_resources(w->w_sess, owner, unav_each, &u);
 }
 
-void	 xf_presence_send_current(xf_worker_t *, const char *owner,
-	    const char *to);
 
 static int
 bare_of(const char *jid, char *out, size_t outlen)

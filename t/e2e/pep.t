@@ -90,8 +90,9 @@ def subscribed(c, contact):
 
 
 def test():
-	plan(32)
-	node = Node(workers=2)
+	plan(35)
+	# Room for an item over the 128 KiB cap inside one stanza.
+	node = Node(workers=2, max_stanza=262144)
 	for u in ('alice', 'bob', 'carol'):
 		node.add_user(u + '@localhost', u + '-pw')
 	alice = login(node, 'alice@localhost/a', 'alice-pw')
@@ -234,6 +235,19 @@ def test():
 	    r['type'] == 'result' else None
 	is_(nodes, sorted([BUNDLE, META, NICK]),
 	    'disco#items lists the nodes bob may read')
+
+	# Malformed and oversized publishes.
+	r = alice.iq("<pubsub xmlns='%s'><publish node='%s'/></pubsub>" %
+	    (PS, NICK), itype='set')
+	is_(pubsub_error(r), ('modify', 'bad-request', 'item-required'),
+	    'a publish without an item: item-required')
+	r = publish(alice, 'urn:example:big', "<data xmlns='urn:example'>%s"
+	    "</data>" % ('A' * 140000))
+	is_(pubsub_error(r), ('modify', 'not-acceptable', 'payload-too-big'),
+	    'an item over 128 KiB: payload-too-big')
+	r = publish(alice, 'urn:example:' + 'n' * 600, "<x xmlns='urn:x'/>")
+	is_(pubsub_error(r), ('modify', 'not-acceptable', None),
+	    'a node name too long to store: not-acceptable')
 
 	# Retract and delete.
 	bob.drain_messages()

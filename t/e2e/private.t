@@ -20,7 +20,7 @@ def query(r):
 
 
 def test():
-	plan(15)
+	plan(16)
 	node = Node(workers=2)
 	node.add_user('alice@localhost', 'alice-pw')
 	node.add_user('bob@localhost', 'bob-pw')
@@ -89,6 +89,10 @@ def test():
 	    NS, itype='set')
 	is_(stanza_error(r), ('modify', 'not-acceptable'),
 	    'a jabber: namespace is refused')
+	r = alice.iq("<query xmlns='%s'><x xmlns='urn:example:%s'/></query>" %
+	    (NS, 'n' * 600), itype='set')
+	is_(stanza_error(r), ('modify', 'not-acceptable'),
+	    'a namespace too long to store is refused')
 	r = alice.iq("<query xmlns='%s'/>" % NS, itype='set')
 	is_(stanza_error(r), ('modify', 'not-acceptable'),
 	    'a set with nothing in it is refused')

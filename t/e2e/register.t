@@ -50,7 +50,7 @@ def change_pw(c, user, pw, to='localhost'):
 
 
 def test():
-	plan(26)
+	plan(28)
 
 	# --- registration off (the default) -----------------------------
 	off = Node(workers=1, name='off')
@@ -156,6 +156,20 @@ def test():
 	    'on: dave can no longer log in')
 	raw, r = signup(node, 'dave', 'again-pw')
 	is_(err(r), 'result', 'on: the name is free again')
+	raw.close()
+	node.stop()
+
+	# --- on, TLS optional: still never over a plain stream -------------
+	plain = Node(workers=1, tls_required=False, name='plain',
+	    c2s_extra="    'registration' = true")
+	raw = RawClient(plain.port)
+	feats = raw.open()
+	ok('register' not in features_list(feats),
+	    'plain: not offered without TLS (got %r)' % features_list(feats))
+	r = reg_iq(raw, 'set', '<username>gus</username>'
+	    '<password>gus-pw</password>')
+	is_(err(r), ('modify', 'not-authorized'),
+	    'plain: refused without TLS')
 	raw.close()
 
 

@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+# sm_resume.t: XEP-0198 resumption on the other worker: messages not
+# acknowledged are sent again in order, those sent while detached follow,
+# nothing twice; h both ways; acks trim the queue; a clean close ends the
+# session.  Then slixmpp's own XEP-0198 plugin resumes across a cut.
+import os
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+    'lib'))
+from xfedtest import *				# noqa: E402,F403
+
+NS_SM = 'urn:xmpp:sm:3'
+
+
+def conns(node):
+	return {w['slot']: w.get('connections', 0) for w in node.workers_list()}
+
+
+def raw_on(node, want, attempts=40):
+	"""A RawClient whose TCP connection a worker slot with want(slot)
+	accepted, found by watching the per-worker connection counts (no
+	other connection may open or close meanwhile)."""
+	for _ in range(attempts):
+		before = conns(node)
+		r = RawClient(node.port)
+		rose = wait_for(lambda: [s for s, n in conns(node).items()
+		    if n > before.get(s, 0)], 3)
+		if rose and len(rose) == 1 and want(rose[0]):
+			return r, rose[0]
+		r.close()
+		wait_for(lambda: conns(node) == before, 3)
+	return None, None
+
+
+def sm_read(raw, n=None, timeout=3, until=None):
+	"""Top-level elements for timeout seconds (or until n messages, or
+	until(el)); <r/> requests are not answered.  Returns (bodies, other
+	elements)."""
+	bodies, other = [], []
+	deadline = time.monotonic() + timeout
+	while time.monotonic() < deadline:
+		if n is not None and len(bodies) >= n:
+			break
+		el = raw.read_element(deadline - time.monotonic())
+		if el is None:
+			break
+		if el.tag == '{jabber:client}message':
+			b = el.find('{jabber:client}body')
+			bodies.append(b.text if b is not None else None)
+		else:
+			other.append(el)
+			if until is not None and until(el):
+				break
+	return bodies, other
+
+
+def tag(el):
+	return el.tag.split('}', 1)[-1] if el is not None else None
+
+
+def test():
+	plan(29)
+	node = Node(workers=2)
+	for u in ('alice', 'bob'):
+		node.add_user(u + '@localhost', u + '-pw')
+	bob = login(node, 'bob@localhost/b', 'bob-pw')
+
+	# Before and after binding.
+	raw, _ = raw_on(node, lambda s: True)
+	raw.authenticate('alice', 'alice-pw')
+	feats = raw.open()
+	ok('sm' in features_list(feats), 'sm offered after authentication')
+	raw.send("<enable xmlns='%s' resume='true'/>" % NS_SM)
+	el = raw.read_element()
+	ok(tag(el) == 'failed' and el.find('{%s}unexpected-request' %
+	    NS_STANZAS) is not None, 'enable before bind: unexpected-request')
+	raw.close()
+
+	ok(scenario(node, bob, 'r1'), 'resumed on the other worker')
+
+	slixmpp_resume(node, bob)
+
+
+def scenario(node, bob, res):
+	"""One life of a session; True if it resumed on the other worker."""
+	wait_for(lambda: sum(conns(node).values()) == 1, 5)
+	raw, w1 = raw_on(node, lambda s: True)
+	full = raw.login('alice', 'alice-pw', resource=res)
+	raw.send("<presence/>")
+	raw.send("<enable xmlns='%s' resume='true'/>" % NS_SM)
+	_, other = sm_read(raw, timeout=5, until=lambda e: tag(e) in
+	    ('enabled', 'failed'))
+	en = other[-1] if other else None
+	ok(tag(en) == 'enabled' and en.get('resume') == 'true' and
+	    len(en.get('id', '')) >= 16 and en.get('max') == '300',
+	    'enabled: resumable, an id, max 300 (%r)' % (en.attrib if en is not
+	    None else None,))
+	smid = en.get('id') if en is not None else ''
+	ok(node.worker_of(full) == w1, 'alice/%s on worker %r' % (res, w1))
+
+	# Two stanzas from alice count toward the h the server reports.
+	for i in (1, 2):
+		raw.send("<message to='%s' type='chat'><body>a%d</body>"
+		    "</message>" % (bob.full_jid, i))
+	got = [bob.wait_message(5, lambda m: m['body'] == 'a%d' % i)
+	    for i in (1, 2)]
+	ok(all(got), 'alice\'s messages reach bob')
+
+	for i in range(1, 6):
+		bob.send_message(full, 'm%d' % i)
+	bodies, other = sm_read(raw, n=5, timeout=5)
+	is_(bodies, ['m1', 'm2', 'm3', 'm4', 'm5'], 'five messages before '
+	    'the cut')
+	_, other2 = sm_read(raw, timeout=1.5)
+	ok([e for e in other + other2 if tag(e) == 'r'],
+	    'the server asks for an ack (<r/>)')
+	# The client has handled two and acks them; three stay unacked.
+	raw.send("<a xmlns='%s' h='2'/>" % NS_SM)
+	raw.send("<r xmlns='%s'/>" % NS_SM)
+	_, other = sm_read(raw, timeout=3, until=lambda e: tag(e) == 'a')
+	a = other[-1] if other else None
+	is_(a.get('h') if tag(a) == 'a' else None, '2',
+	    'the server handled alice\'s two messages')
+
+	# The cut: no </stream:stream>.
+	raw.close()
+	ok(wait_for(lambda: 'sm session %s kept' % smid in node.log_text(),
+	    5), 'the server keeps the session detached')
+	s = node.session(full)
+	ok(s is not None, 'the detached session stays in the table')
+	for i in range(6, 9):
+		bob.send_message(full, 'm%d' % i)
+	pump(0.5)
+
+	# The resume, on the other worker when we can get there.
+	wait_for(lambda: sum(conns(node).values()) == 1, 5)
+	raw2, w2 = raw_on(node, lambda s: s != w1)
+	if raw2 is None:
+		raw2, w2 = raw_on(node, lambda s: True)
+	raw2.authenticate('alice', 'alice-pw')
+	feats = raw2.open()
+	ok('sm' in features_list(feats), 'sm offered on the new stream')
+	raw2.send("<resume xmlns='%s' previd='%s' h='2'/>" % (NS_SM, smid))
+	el = raw2.read_element()
+	ok(tag(el) == 'resumed' and el.get('previd') == smid,
+	    'resumed (%s)' % (el.attrib if el is not None else None,))
+	is_(el.get('h') if el is not None else None, '2',
+	    '<resumed h/> counts what alice sent')
+	bodies, other = sm_read(raw2, n=6, timeout=5)
+	is_(bodies, ['m3', 'm4', 'm5', 'm6', 'm7', 'm8'], 'unacked ones again, '
+	    'then those sent while detached, in order')
+	bodies, _ = sm_read(raw2, timeout=1)
+	is_(bodies, [], 'nothing twice')
+	is_(node.worker_of(full), w2, 'the session record points at worker '
+	    '%r (was %r)' % (w2, w1))
+
+	# The session goes on: both ways, acks and h.
+	bob.send_message(full, 'm9')
+	bodies, _ = sm_read(raw2, n=1, timeout=5)
+	is_(bodies, ['m9'], 'a new message after the resume')
+	raw2.send("<message to='%s' type='chat'><body>a3</body></message>" %
+	    bob.full_jid)
+	ok(bob.wait_message(5, lambda m: m['body'] == 'a3'),
+	    'alice sends after the resume')
+	# 2 acked + m3..m9 = 9 handled.
+	raw2.send("<a xmlns='%s' h='9'/><r xmlns='%s'/>" % (NS_SM, NS_SM))
+	_, other = sm_read(raw2, timeout=3, until=lambda e: tag(e) == 'a')
+	a = other[-1] if other else None
+	is_(a.get('h') if tag(a) == 'a' else None, '3', 'h now 3')
+	raw2.send("<a xmlns='%s' h='12'/>" % NS_SM)
+	ok(raw2.read_stream_error(3) == 'undefined-condition',
+	    'an h beyond what was sent: undefined-condition')
+	raw2.close()
+
+	# That was a clean end (the server closed with an error): the
+	# session is over, nothing to resume.
+	ok(wait_for(lambda: node.session(full) is None, 5),
+	    'the session is gone after the stream error')
+	raw3, _ = raw_on(node, lambda s: True)
+	raw3.authenticate('alice', 'alice-pw')
+	raw3.open()
+	raw3.send("<resume xmlns='%s' previd='%s' h='9'/>" % (NS_SM, smid))
+	el = raw3.read_element()
+	ok(tag(el) == 'failed' and el.find('{%s}item-not-found' % NS_STANZAS)
+	    is not None, 'resuming an ended session: item-not-found')
+	raw3.close()
+	return w2 != w1
+
+
+class SmClient(Client):
+	"""A slixmpp client with its XEP-0198 plugin."""
+
+	def _new_xmpp(self):
+		x = Client._new_xmpp(self)
+		x.register_plugin('xep_0198')
+		self.resumed = _loop.create_future()
+		x.add_event_handler('session_resumed', lambda e:
+		    self.resumed.done() or self.resumed.set_result(True))
+		return x
+
+
+def slixmpp_resume(node, bob):
+	wait_for(lambda: sum(conns(node).values()) == 1, 5)
+	c = SmClient(node, 'alice@localhost/slix', 'alice-pw')
+	is_(c.login(), 'session', 'slixmpp logs in with XEP-0198')
+	sm = c.xmpp['xep_0198']
+	ok(wait_for(lambda: (pump(0.05), sm.sm_id)[1], 5),
+	    'slixmpp got a resumption id')
+	full = c.full_jid
+	for i in range(3):
+		bob.send_message(full, 's%d' % i)
+	got = [c.wait_message(5, lambda m, i=i: m['body'] == 's%d' % i)
+	    for i in range(3)]
+	ok(all(got), 'messages arrive')
+	# Cut the TCP connection under slixmpp and let it reconnect.
+	c.xmpp.transport.abort()
+	ok(wait_for(lambda: (pump(0.05), 'sm session %s kept' % sm.sm_id in
+	    node.log_text())[1], 5), 'detached')
+	bob.send_message(full, 'while-away')
+	pump(0.3)
+	c.xmpp.connect(address=('127.0.0.1', node.port), force_starttls=True)
+	try:
+		run(asyncio.shield(c.resumed), 10)
+		resumed = True
+	except Exception:
+		resumed = False
+	ok(resumed, 'slixmpp resumed its session')
+	m = c.wait_message(5, lambda m: m['body'] == 'while-away')
+	ok(m is not None, 'the message sent while away arrives')
+	c.disconnect()
+
+
+main(test)
