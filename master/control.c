@@ -654,14 +654,18 @@ sess_json(const char *full, const xf_sess_rec_t *rec)
 	/* The record is another process's bytes: bound the string. */
 	memcpy(ip, rec->sr_ip, sizeof(rec->sr_ip));
 	ip[sizeof(rec->sr_ip)] = '\0';
-	return json_pack("{s:o,s:I,s:I,s:o,s:I,s:i,s:b}",
+	return json_pack("{s:o,s:I,s:I,s:o,s:I,s:i,s:b,s:{s:b,s:b,s:b}}",
 	    "jid", jstr(full),
 	    "node", (json_int_t)rec->sr_node,
 	    "worker", (json_int_t)rec->sr_worker,
 	    "ip", jstr(ip),
 	    "since", (json_int_t)rec->sr_since,
 	    "priority", (int)rec->sr_prio,
-	    "available", rec->sr_avail != 0);
+	    "available", rec->sr_avail != 0,
+	    "flags",
+	    "carbons", (rec->sr_flags & XF_SESS_CARBONS) != 0,
+	    "roster", (rec->sr_flags & XF_SESS_INTERESTED) != 0,
+	    "sm", (rec->sr_flags & XF_SESS_SM) != 0);
 }
 
 static int
