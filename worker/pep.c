@@ -1,5 +1,4 @@
 /* pep.c: XEP-0163 personal eventing: the XEP-0060 requests clients send to their own account's nodes, and node discovery. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,4 @@
 /* private.c: XEP-0049 private XML storage (jabber:iq:private): one stored fragment per namespace, for its owner only. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "xf.h"

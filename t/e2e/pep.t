@@ -90,7 +90,7 @@ def subscribed(c, contact):
 
 
 def test():
-	plan(35)
+	plan(36)
 	# Room for an item over the 128 KiB cap inside one stanza.
 	node = Node(workers=2, max_stanza=262144)
 	for u in ('alice', 'bob', 'carol'):
@@ -152,6 +152,12 @@ def test():
 	    to='alice@localhost', itype='set')
 	is_(pubsub_error(r), ('auth', 'forbidden', None),
 	    'bob may not publish to alice\'s node')
+
+	r = bob.iq("<pubsub xmlns='%s'><subscribe node='%s' jid='%s'/>"
+	    "</pubsub>" % (PS, NICK, bob.full_jid), to='alice@localhost',
+	    itype='set')
+	is_(pubsub_error(r), ('cancel', 'feature-not-implemented',
+	    'unsupported'), 'explicit subscriptions are not offered')
 
 	# max_items 1 (the default): a new item replaces the old one.
 	publish(alice, NICK, "<nick xmlns='%s'>Alice L.</nick>" % NICK, 'v2')

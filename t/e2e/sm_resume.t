@@ -8,6 +8,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
     'lib'))
 from xfedtest import *				# noqa: E402,F403
+from xfedtest import _loop			# noqa: E402
 
 NS_SM = 'urn:xmpp:sm:3'
 
@@ -52,6 +53,13 @@ def sm_read(raw, n=None, timeout=3, until=None):
 			if until is not None and until(el):
 				break
 	return bodies, other
+
+
+def send(client, to, bodies):
+	"""slixmpp writes only while its loop runs: run it a little."""
+	for b in bodies:
+		client.send_message(to, b)
+	pump(0.3)
 
 
 def tag(el):
@@ -106,8 +114,7 @@ def scenario(node, bob, res):
 	    for i in (1, 2)]
 	ok(all(got), 'alice\'s messages reach bob')
 
-	for i in range(1, 6):
-		bob.send_message(full, 'm%d' % i)
+	send(bob, full, ['m%d' % i for i in range(1, 6)])
 	bodies, other = sm_read(raw, n=5, timeout=5)
 	is_(bodies, ['m1', 'm2', 'm3', 'm4', 'm5'], 'five messages before '
 	    'the cut')
@@ -128,9 +135,7 @@ def scenario(node, bob, res):
 	    5), 'the server keeps the session detached')
 	s = node.session(full)
 	ok(s is not None, 'the detached session stays in the table')
-	for i in range(6, 9):
-		bob.send_message(full, 'm%d' % i)
-	pump(0.5)
+	send(bob, full, ['m%d' % i for i in range(6, 9)])
 
 	# The resume, on the other worker when we can get there.
 	wait_for(lambda: sum(conns(node).values()) == 1, 5)
@@ -155,7 +160,7 @@ def scenario(node, bob, res):
 	    '%r (was %r)' % (w2, w1))
 
 	# The session goes on: both ways, acks and h.
-	bob.send_message(full, 'm9')
+	send(bob, full, ['m9'])
 	bodies, _ = sm_read(raw2, n=1, timeout=5)
 	is_(bodies, ['m9'], 'a new message after the resume')
 	raw2.send("<message to='%s' type='chat'><body>a3</body></message>" %
