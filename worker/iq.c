@@ -13,7 +13,7 @@
 static const char *const server_features[] = {
 	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION,
 	"urn:xmpp:carbons:2", "urn:xmpp:blocking", "vcard-temp",
-	"jabber:iq:private", "jabber:iq:roster",
+	"jabber:iq:private", "jabber:iq:roster", "jabber:iq:register",
 };
 
 /* The result skeleton: to/from swapped, same id. Caller frees. */
@@ -156,8 +156,17 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 void
 xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 {
-	static const char *const features[] = { NS_DISCO_INFO };
-	xf_el_t		*p, *r, *q;
+#define PS	"http://jabber.org/protocol/pubsub"
+	/* XEP-0163: the account is a PEP service. */
+	static const char *const features[] = { NS_DISCO_INFO, PS,
+	    PS "#publish", PS "#auto-create", PS "#publish-options",
+	    PS "#config-node", PS "#config-node-max", PS "#create-nodes",
+	    PS "#create-and-configure", PS "#delete-nodes", PS "#purge-nodes",
+	    PS "#retrieve-items", PS "#retract-items", PS "#delete-items",
+	    PS "#persistent-items", PS "#item-ids", PS "#multi-items",
+	    PS "#access-open", PS "#access-presence", PS "#access-whitelist" };
+#undef PS
+	xf_el_t		*p, *r, *q, *id;
 	const char	*me = xf_el_attr(iq, "to");
 
 	if ((p = payload(w, c, iq)) == NULL)
@@ -172,9 +181,15 @@ xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 	    xf_el_attr(p, "node") == NULL) {
 		if ((r = result(iq, me)) == NULL)
 			return;
-		if ((q = xf_el_add(r, NS_DISCO_INFO, "query")) != NULL)
+		if ((q = xf_el_add(r, NS_DISCO_INFO, "query")) != NULL) {
+			if ((id = xf_el_add(q, NS_DISCO_INFO, "identity"))
+			    != NULL) {
+				xf_el_set_attr(id, "category", "pubsub");
+				xf_el_set_attr(id, "type", "pep");
+			}
 			disco_info(q, "account", "registered", NULL, features,
 			    XF_NELEM(features));
+		}
 		reply(w, c, r);
 		return;
 	}
