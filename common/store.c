@@ -525,6 +525,47 @@ xf_store_put(xf_store_t *st, int table, const void *key, size_t klen,
 }
 
 int
+xf_store_update(xf_store_t *st, int table, const void *key, size_t klen,
+    int (*fn)(void *, const void *, size_t, xf_buf_t *), void *ud)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	xf_buf_t	 out = { 0 };
+	int		 rc, r;
+
+	if (table_key(st, table, key, klen, &k) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return store_fail(st, rc, "update %s", table_names[table]);
+	rc = mdb_get(txn, st->st_tables[table], &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "update %s", table_names[table]);
+	}
+	r = fn(ud, rc == 0 ? v.mv_data : NULL, rc == 0 ? v.mv_size : 0, &out);
+	if (r == XF_OK) {
+		MDB_val	 nv = { xf_buf_size(&out), xf_buf_data(&out) };
+
+		rc = mdb_put(txn, st->st_tables[table], &k, &nv, 0);
+	} else if (r == XF_DECLINED && rc == 0)
+		rc = mdb_del(txn, st->st_tables[table], &k, NULL);
+	else {
+		/* Nothing to write: fn said so, or fn failed. */
+		mdb_txn_abort(txn);
+		xf_buf_free(&out);
+		return r == XF_DECLINED ? XF_DECLINED : r;
+	}
+	xf_buf_free(&out);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "update %s", table_names[table]);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_fail(st, rc, "update %s", table_names[table]);
+	return r;
+}
+
+int
 xf_store_del(xf_store_t *st, int table, const void *key, size_t klen)
 {
 	MDB_txn		*txn;

@@ -54,6 +54,18 @@ int	 xf_store_get(xf_store_t *, int table, const void *key, size_t klen,
 	    xf_buf_t *val);
 int	 xf_store_put(xf_store_t *, int table, const void *key, size_t klen,
 	    const void *val, size_t vlen);
+/*
+ * A read-modify-write in one write transaction: writers of all processes
+ * are serialised by LMDB, so two workers updating one record cannot lose
+ * either update.  fn gets the current value (NULL when there is none)
+ * and appends the new one to out; it returns XF_OK to store out,
+ * XF_DECLINED to delete the key, XF_AGAIN to leave it as it is.  fn must
+ * not call the store (the write transaction is open).  Returns what fn
+ * returned, or XF_ERR.
+ */
+int	 xf_store_update(xf_store_t *, int table, const void *key, size_t klen,
+	    int (*fn)(void *ud, const void *old, size_t oldlen, xf_buf_t *out),
+	    void *ud);
 /* XF_DECLINED when there was no such key. */
 int	 xf_store_del(xf_store_t *, int table, const void *key, size_t klen);
 /* Calls fn for each key starting with prefix, in key order, after the

@@ -1061,9 +1061,9 @@ xf_sess_sm_create(xf_sess_t *s, const char *id, const char *full,
 		goto fail;
 	if (r == XF_OK && strcmp(oid, id) != 0 &&
 	    smload(s, txn, oid, &o) == XF_OK &&
-	    o.sm_state == XF_SM_DETACHED && o.sm_expires > now) {
+	    o.sm_state == XF_SM_DETACHED && o.sm_expires > 0) {
 		n = o;
-		n.sm_expires = now;
+		n.sm_expires = 0;
 		if ((r = smstore(s, txn, oid, &o, &n)) != XF_OK)
 			goto fail;
 	}
@@ -1198,8 +1198,7 @@ fail:
 
 int
 xf_sess_sm_queue(xf_sess_t *s, const char *full, uint32_t direct,
-    const char *data, size_t len, uint64_t max, int64_t now, char *id,
-    xf_sm_rec_t *out)
+    const char *data, size_t len, uint64_t max, char *id, xf_sm_rec_t *out)
 {
 	xf_sm_rec_t	 o, rec;
 	MDB_txn		*txn;
@@ -1235,9 +1234,9 @@ xf_sess_sm_queue(xf_sess_t *s, const char *full, uint32_t direct,
 	if ((r = inbox_put(s, txn, id, &rec, data, len)) != XF_OK)
 		goto fail;
 	/* Over the cap while nobody reads it: end it now. */
-	if (rec.sm_state == XF_SM_DETACHED && rec.sm_expires > now &&
+	if (rec.sm_state == XF_SM_DETACHED && rec.sm_expires > 0 &&
 	    rec.sm_inlen + rec.sm_sent - rec.sm_acked >= max)
-		rec.sm_expires = now;
+		rec.sm_expires = 0;
 	if ((r = smstore(s, txn, id, &o, &rec)) != XF_OK)
 		goto fail;
 	*out = rec;
@@ -1461,7 +1460,9 @@ xf_sess_sm_claim_expired(xf_sess_t *s, int64_t now, uint32_t worker,
 				break;
 			continue;
 		}
-		if ((int64_t)get64(k.mv_data) > now) {
+		/* Strictly after: a session is kept at least as long as
+		 * promised, however the second of its detach was cut. */
+		if ((int64_t)get64(k.mv_data) >= now) {
 			rc = MDB_NOTFOUND;
 			break;
 		}

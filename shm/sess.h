@@ -95,7 +95,8 @@ int	 xf_sess_clear_worker(xf_sess_t *, uint32_t node, uint32_t worker,
  *   smin   id, seq -> stanza for the client not yet written (the inbox:
  *          any worker appends, the owner moves entries to smq as it
  *          writes them, in seq order)
- *   smexp  expiry, id -> "" (one entry per DETACHED session)
+ *   smexp  expiry, id -> "" (one entry per DETACHED session; it ends
+ *          once the clock is past its expiry; 0 = at once)
  *
  * Who writes what: only the attached owner (sm_worker, sm_conn) appends
  * to smq and changes sm_h_in, sm_sent and sm_acked; anyone appends to
@@ -162,10 +163,10 @@ int	 xf_sess_sm_sent(xf_sess_t *, const char *id, uint32_t worker,
  * session is attached to worker direct with an empty inbox, so the
  * caller delivers it straight.  XF_DECLINED: no SM session for full, or
  * it is ending.  A detached session whose queues reach max ends at once
- * (expires now).  id gets the session's id (XF_SM_IDLEN + 1 bytes).
+ * (expires 0).  id gets the session's id (XF_SM_IDLEN + 1 bytes).
  */
 int	 xf_sess_sm_queue(xf_sess_t *, const char *full, uint32_t direct,
-	    const char *data, size_t len, uint64_t max, int64_t now, char *id,
+	    const char *data, size_t len, uint64_t max, char *id,
 	    xf_sm_rec_t *out);
 /*
  * Copies up to max inbox entries after seq after into out, each as
@@ -203,7 +204,7 @@ int	 xf_sess_sm_take_over(xf_sess_t *, const char *id, const char *bare,
  * Ending a session takes a claim first (state CLAIMED, by worker), so
  * exactly one process moves its queues to offline storage:
  * claim_expired takes the first DETACHED session whose expiry is before
- * now (id gets its id), deleting its session record if that still names
+ * now, strictly (id gets its id), deleting its session record if that still names
  * it (*gone = 1: its contacts must hear it left); end is the attached
  * owner ending its own session (clean close).  Then queued and drop.
  * XF_DECLINED: nothing to claim / not the owner.

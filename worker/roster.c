@@ -85,20 +85,32 @@ item_attrs(item_t *it)
 }
 
 static int
+ver_apply(void *ud, const void *old, size_t oldlen, xf_buf_t *out)
+{
+	char		 num[24];
+	unsigned long long n = 0;
+
+	if (old != NULL && oldlen < sizeof(num)) {
+		memcpy(num, old, oldlen);
+		num[oldlen] = '\0';
+		n = strtoull(num, NULL, 10);
+	}
+	snprintf(ud, 32, "%llu", n + 1);
+	return xf_buf_puts(out, ud);
+}
+
+/* A new roster version; one transaction, so versions never repeat. */
+static int
 bump_ver(xf_worker_t *w, const char *owner, char *ver, size_t verlen)
 {
-	char		 k[XF_JID_MAX + 16];
-	xf_buf_t	 v = { 0 };
-	unsigned long long n = 0;
-	int		 kl;
+	char	 k[XF_JID_MAX + 16];
+	int	 kl;
 
+	if (verlen < 32)
+		return XF_ERR;
 	kl = snprintf(k, sizeof(k), "%s%cver", owner, '\0');
-	if (xf_store_get(w->w_store, XF_T_META, k, (size_t)kl, &v) == XF_OK)
-		n = strtoull(xf_buf_cstr(&v), NULL, 10);
-	xf_buf_free(&v);
-	snprintf(ver, verlen, "%llu", n + 1);
-	return xf_store_put(w->w_store, XF_T_META, k, (size_t)kl, ver,
-	    strlen(ver));
+	return xf_store_update(w->w_store, XF_T_META, k, (size_t)kl,
+	    ver_apply, ver);
 }
 
 static void
@@ -535,72 +547,170 @@ bare_of(const char *jid, char *out, size_t outlen)
 	return xf_jid_bare(&j, out, outlen);
 }
 
+enum { DIR_OUT, DIR_IN };
+
+/* One subscription presence applied to one roster item. */
+typedef struct sub_s {
+	int		 s_dir;		/* DIR_OUT: the owner sent it */
+	const char	*s_type;
+	const char	*s_contact;
+	int		 s_pass;	/* route (out) / deliver (in) it */
+	int		 s_autoreply;	/* in: already approved, answer it */
+	int		 s_visible;	/* the owner's roster changed: push */
+	xf_el_t		*s_item;	/* the new item, for the push */
+} sub_t;
+
 /*
- * The user sends a subscription presence (RFC 6121 3.1.2, 3.1.5, 3.2.2,
- * 3.3.2): update the roster, push, and pass it on from the bare JID.
+ * The state machine of RFC 6121 3 for one item: outbound 3.1.2, 3.1.5,
+ * 3.2.2, 3.3.2; inbound 3.1.3, 3.1.6, 3.2.3, 3.3.3.  Pre-approval (3.4)
+ * is not offered.
  */
+static void
+transition(sub_t *s, int *state)
+{
+	int	 st = *state, in = s->s_dir == DIR_IN;
+
+	s->s_pass = 0;
+	if (strcmp(s->s_type, "subscribe") == 0) {
+		if (!in) {
+			if (!(st & XF_SUB_TO))
+				st |= XF_SUB_PENDING_OUT;
+			st &= ~HIDDEN;
+			s->s_pass = 1;
+		} else if (st & XF_SUB_FROM)
+			s->s_autoreply = 1;
+		else {
+			st |= XF_SUB_PENDING_IN;
+			s->s_pass = 1;
+		}
+	} else if (strcmp(s->s_type, "subscribed") == 0) {
+		int	 want = in ? XF_SUB_PENDING_OUT : XF_SUB_PENDING_IN;
+		int	 get = in ? XF_SUB_TO : XF_SUB_FROM;
+
+		if ((st & want) && !(st & get)) {
+			st = (st | get) & ~(want | (in ? 0 : HIDDEN));
+			s->s_pass = 1;
+		}
+	} else {
+		/* unsubscribe ends what the sender's side had; unsubscribed
+		 * what the receiver's side had. */
+		int	 mine = (strcmp(s->s_type, "unsubscribe") == 0) == !in;
+		int	 bits = mine ? XF_SUB_TO | XF_SUB_PENDING_OUT :
+			    XF_SUB_FROM | XF_SUB_PENDING_IN;
+
+		if (st & bits) {
+			st &= ~bits;
+			s->s_pass = 1;
+		}
+	}
+	*state = st;
+}
+
+/* Runs inside the store's write transaction: must not call the store. */
+static int
+sub_apply(void *ud, const void *old, size_t oldlen, xf_buf_t *out)
+{
+	sub_t	*s = ud;
+	item_t	 it;
+	int	 before, seen_before, seen_after;
+
+	if (old == NULL) {
+		/* Only a request creates an item: hidden when inbound. */
+		if (strcmp(s->s_type, "subscribe") != 0)
+			return XF_AGAIN;
+		if (item_new(&it, s->s_contact) != XF_OK)
+			return XF_ERR;
+		it.i_state = s->s_dir == DIR_IN ? HIDDEN : 0;
+		before = HIDDEN;
+	} else {
+		if (oldlen < 2 || (it.i_el = xf_xml_parse((const char *)old +
+		    1, oldlen - 1, NS_ROSTER)) == NULL)
+			return XF_ERR;
+		it.i_state = before = *(const unsigned char *)old;
+	}
+	transition(s, &it.i_state);
+	/* What the user sees: subscription and ask, of a visible item. */
+	seen_before = (before & HIDDEN) ? -1 :
+	    before & (XF_SUB_BOTH | XF_SUB_PENDING_OUT);
+	seen_after = (it.i_state & HIDDEN) ? -1 :
+	    it.i_state & (XF_SUB_BOTH | XF_SUB_PENDING_OUT);
+	s->s_visible = seen_before != seen_after;
+	if (it.i_state == before && old != NULL) {
+		xf_el_free(it.i_el);
+		return XF_AGAIN;
+	}
+	if ((it.i_state & HIDDEN) && !(it.i_state & ~HIDDEN)) {
+		/* A request withdrawn before the user answered. */
+		xf_el_free(it.i_el);
+		return old != NULL ? XF_DECLINED : XF_AGAIN;
+	}
+	item_attrs(&it);
+	xf_buf_append(out, &(char){ (char)it.i_state }, 1);
+	if (xf_el_write(it.i_el, NS_ROSTER, out) != XF_OK ||
+	    xf_buf_size(out) > MAX_ITEM_BYTES) {
+		xf_el_free(it.i_el);
+		return XF_ERR;
+	}
+	s->s_item = it.i_el;
+	return XF_OK;
+}
+
+/* Applies one subscription presence to owner's item for contact. */
+static int
+sub_update(xf_worker_t *w, const char *owner, sub_t *s)
+{
+	char	 k[2 * XF_JID_MAX + 2], ver[32];
+	int	 n, r;
+
+	if ((n = key(k, sizeof(k), owner, s->s_contact)) < 0)
+		return XF_ERR;
+	r = xf_store_update(w->w_store, XF_T_ROSTER, k, (size_t)n, sub_apply,
+	    s);
+	if (r == XF_ERR)
+		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
+	if (r != XF_ERR && s->s_visible &&
+	    bump_ver(w, owner, ver, sizeof(ver)) == XF_OK) {
+		if (s->s_item != NULL)
+			push(w, owner, s->s_item, ver);
+		else {
+			xf_el_t	*rm = xf_el_new(NS_ROSTER, "item");
+
+			if (rm != NULL) {
+				xf_el_set_attr(rm, "jid", s->s_contact);
+				xf_el_set_attr(rm, "subscription", "remove");
+				push(w, owner, rm, ver);
+				xf_el_free(rm);
+			}
+		}
+	}
+	xf_el_free(s->s_item);
+	s->s_item = NULL;
+	return r;
+}
+
+/* The user sends a subscription presence: roster first, then it goes on
+ * from the bare JID (RFC 6121 3.1.2). */
 static int
 sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 {
-	const char	*type = xf_el_attr(st, "type");
-	char		 contact[XF_JID_MAX + 1];
-	item_t		 it;
-	int		 r, old, route = 1;
+	char	 contact[XF_JID_MAX + 1];
+	sub_t	 s = { DIR_OUT, xf_el_attr(st, "type"), contact, 0, 0, 0, NULL };
+	xf_el_t	*p;
 
-	if (bare_of(xf_el_attr(st, "to"), contact, sizeof(contact)) != XF_OK) {
-		/* Subscriptions to servers or bad JIDs: let route decide. */
-		return XF_DECLINED;
-	}
-	if ((r = item_load(w, c->c_bare, contact, &it)) == XF_ERR)
+	if (bare_of(xf_el_attr(st, "to"), contact, sizeof(contact)) != XF_OK)
+		return XF_DECLINED;	/* servers, bad JIDs: route decides */
+	if (sub_update(w, c->c_bare, &s) == XF_ERR || !s.s_pass)
 		return XF_OK;
-	if (r == XF_DECLINED && item_new(&it, contact) != XF_OK)
-		return XF_OK;
-	old = it.i_state;
-	if (strcmp(type, "subscribe") == 0) {
-		if (!(it.i_state & XF_SUB_TO))
-			it.i_state |= XF_SUB_PENDING_OUT;
-		it.i_state &= ~HIDDEN;
-	} else if (strcmp(type, "subscribed") == 0) {
-		/* Approving a request; pre-approval (3.4) is not offered. */
-		if ((it.i_state & XF_SUB_PENDING_IN) &&
-		    !(it.i_state & XF_SUB_FROM)) {
-			it.i_state |= XF_SUB_FROM;
-			it.i_state &= ~(XF_SUB_PENDING_IN | HIDDEN);
-		} else
-			route = 0;
-	} else if (strcmp(type, "unsubscribe") == 0) {
-		if (it.i_state & (XF_SUB_TO | XF_SUB_PENDING_OUT))
-			it.i_state &= ~(XF_SUB_TO | XF_SUB_PENDING_OUT);
-		else
-			route = 0;
-	} else {	/* unsubscribed */
-		if (it.i_state & (XF_SUB_FROM | XF_SUB_PENDING_IN))
-			it.i_state &= ~(XF_SUB_FROM | XF_SUB_PENDING_IN);
-		else
-			route = 0;
+	if ((p = xf_el_copy(st)) != NULL) {
+		xf_el_set_attr(p, "from", c->c_bare);
+		xf_el_set_attr(p, "to", contact);
+		xf_route(w, c, p);
+		xf_el_free(p);
 	}
-	if (it.i_state != old || r == XF_DECLINED) {
-		if ((it.i_state & HIDDEN) && !(it.i_state & ~HIDDEN))
-			item_remove(w, c->c_bare, contact, &it);
-		else
-			item_save(w, c->c_bare, contact, &it, 1);
-	}
-	xf_el_free(it.i_el);
-	if (route) {
-		xf_el_t	*p = xf_el_copy(st);
-
-		if (p != NULL) {
-			/* RFC 6121 3.1.2: from the bare JID, to the bare JID. */
-			xf_el_set_attr(p, "from", c->c_bare);
-			xf_el_set_attr(p, "to", contact);
-			xf_route(w, c, p);
-			xf_el_free(p);
-		}
-		if (strcmp(type, "subscribed") == 0)
-			xf_presence_send_current(w, c->c_bare, contact);
-		else if (strcmp(type, "unsubscribed") == 0)
-			send_presence_unavailable(w, c->c_bare, contact);
-	}
+	if (strcmp(s.s_type, "subscribed") == 0)
+		xf_presence_send_current(w, c->c_bare, contact);
+	else if (strcmp(s.s_type, "unsubscribed") == 0)
+		send_presence_unavailable(w, c->c_bare, contact);
 	return XF_OK;
 }
 
@@ -622,75 +732,34 @@ deliver_avail(void *ud, const char *full, const xf_sess_rec_t *rec)
 }
 
 /*
- * A subscription presence for a local user (RFC 6121 3.1.3, 3.1.6,
- * 3.2.3, 3.3.3): update the user's roster first, then deliver it to the
- * available resources; requests wait in the roster (PENDING_IN) for the
- * next available presence.
+ * A subscription presence for a local user: roster first, then the
+ * available resources; a request also waits in the roster (PENDING_IN)
+ * for the next available presence.  This runs on the sender's worker;
+ * the store's transaction makes it safe against the owner's own
+ * updates on another worker.
  */
 static int
 sub_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
 {
-	const char	*type = xf_el_attr(st, "type");
 	char		 contact[XF_JID_MAX + 1];
-	item_t		 it;
-	int		 r, old, deliver = 1;
+	sub_t		 s = { DIR_IN, xf_el_attr(st, "type"), contact, 0, 0, 0,
+			    NULL };
 	deliv_t		 d = { w, st, 0 };
+	xf_account_t	 ac;
 
 	if (bare_of(xf_el_attr(st, "from"), contact, sizeof(contact)) != XF_OK)
 		return XF_OK;	/* drop: nothing to subscribe with */
-	if ((r = item_load(w, owner, contact, &it)) == XF_ERR)
-		return XF_OK;
-	if (r == XF_DECLINED) {
-		xf_account_t	 ac;
-
-		if (strcmp(type, "subscribe") != 0)
-			return XF_OK;	/* RFC 6121 3.1.6 etc.: ignore */
+	if (strcmp(s.s_type, "subscribe") == 0 &&
+	    xf_store_user_get(w->w_store, owner, &ac) != XF_OK) {
 		/* No such account: nothing to keep (RFC 6121 3.1.3). */
-		if (xf_store_user_get(w->w_store, owner, &ac) != XF_OK) {
-			send_sub(w, owner, contact, "unsubscribed");
-			return XF_OK;
-		}
-		if (item_new(&it, contact) != XF_OK)
-			return XF_OK;
-		it.i_state = HIDDEN;
+		send_sub(w, owner, contact, "unsubscribed");
+		return XF_OK;
 	}
-	old = it.i_state;
-	if (strcmp(type, "subscribe") == 0) {
-		if (it.i_state & XF_SUB_FROM) {
-			/* Already approved: answer for the user (3.1.3). */
-			xf_el_free(it.i_el);
-			send_sub(w, owner, contact, "subscribed");
-			return XF_OK;
-		}
-		it.i_state |= XF_SUB_PENDING_IN;
-	} else if (strcmp(type, "subscribed") == 0) {
-		if ((it.i_state & XF_SUB_PENDING_OUT) &&
-		    !(it.i_state & XF_SUB_TO))
-			it.i_state = (it.i_state | XF_SUB_TO) &
-			    ~XF_SUB_PENDING_OUT;
-		else
-			deliver = 0;
-	} else if (strcmp(type, "unsubscribe") == 0) {
-		if (it.i_state & (XF_SUB_FROM | XF_SUB_PENDING_IN))
-			it.i_state &= ~(XF_SUB_FROM | XF_SUB_PENDING_IN);
-		else
-			deliver = 0;
-	} else {	/* unsubscribed */
-		if (it.i_state & (XF_SUB_TO | XF_SUB_PENDING_OUT))
-			it.i_state &= ~(XF_SUB_TO | XF_SUB_PENDING_OUT);
-		else
-			deliver = 0;
-	}
-	if (it.i_state != old || r == XF_DECLINED) {
-		if ((it.i_state & HIDDEN) && !(it.i_state & ~HIDDEN))
-			item_remove(w, owner, contact, &it);
-		else
-			item_save(w, owner, contact, &it,
-			    (it.i_state & ~XF_SUB_PENDING_IN) !=
-			    (old & ~XF_SUB_PENDING_IN));
-	}
-	xf_el_free(it.i_el);
-	if (deliver)
+	if (sub_update(w, owner, &s) == XF_ERR)
+		return XF_OK;
+	if (s.s_autoreply)
+		send_sub(w, owner, contact, "subscribed");
+	if (s.s_pass)
 		xf_sess_resources(w->w_sess, owner, deliver_avail, &d);
 	return XF_OK;
 }

@@ -654,8 +654,8 @@ sm_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
 	if (xf_el_write(st, XF_NS_CLIENT, &ser) != XF_OK)
 		return XF_DECLINED;
 	r = xf_sess_sm_queue(w->w_sess, full, w->w_slot, xf_buf_data(&ser),
-	    xf_buf_size(&ser), (uint64_t)w->w_conf->cf_sm_max_unacked,
-	    time(NULL), id, &rec);
+	    xf_buf_size(&ser), (uint64_t)w->w_conf->cf_sm_max_unacked, id,
+	    &rec);
 	if (r == XF_OK) {
 		wake(w, from, &rec);
 		return XF_OK;
@@ -675,7 +675,7 @@ sm_orphan(xf_worker_t *w, const char *full, uint64_t conn, const char *data,
 	int		 r;
 
 	r = xf_sess_sm_queue(w->w_sess, full, XF_SM_ANY, data, len,
-	    (uint64_t)w->w_conf->cf_sm_max_unacked, time(NULL), id, &rec);
+	    (uint64_t)w->w_conf->cf_sm_max_unacked, id, &rec);
 	if (r == XF_OK) {
 		wake(w, NULL, &rec);
 		return XF_OK;
@@ -695,7 +695,7 @@ sm_bound(xf_conn_t *c)
 
 	if (xf_sess_sm_find(w->w_sess, c->c_full, id, &rec) == XF_OK &&
 	    rec.sm_state == XF_SM_DETACHED)
-		xf_sess_sm_detach(w->w_sess, id, XF_SM_ANY, 0, time(NULL));
+		xf_sess_sm_detach(w->w_sess, id, XF_SM_ANY, 0, 0);
 }
 
 /* XF_OK when the session now belongs to another connection. */
@@ -762,7 +762,7 @@ sm_conn_free(xf_conn_t *c)
 	if (sm == NULL)
 		return;
 	if (xf_sess_sm_detach(c->c_w->w_sess, sm->s_id, c->c_w->w_slot,
-	    c->c_id, time(NULL)) == XF_ERR)
+	    c->c_id, 0) == XF_ERR)
 		log_warnx("c%llu: sm: %s", CID(c), xf_sess_error(c->c_w->w_sess));
 	sm_free(c);
 }

@@ -147,14 +147,14 @@ sm_tests(const char *dir)
 	xf_sess_sm_sent(s, ID1, 1, 10, 0, "s3", 2, &sm);
 	is_int(sm.sm_sent, 3, "three written");
 
-	is_int(xf_sess_sm_queue(s, "u@h/r", 1, "q1", 2, 100, 1000, id, &sm),
+	is_int(xf_sess_sm_queue(s, "u@h/r", 1, "q1", 2, 100, id, &sm),
 	    XF_AGAIN, "queue on the owner's worker, inbox empty: direct");
-	is_int(xf_sess_sm_queue(s, "u@h/r", 2, "q1", 2, 100, 1000, id, &sm),
+	is_int(xf_sess_sm_queue(s, "u@h/r", 2, "q1", 2, 100, id, &sm),
 	    XF_OK, "queue from another worker goes to the inbox");
 	ok(sm.sm_inlen == 1 && sm.sm_worker == 1, "inbox 1, owner named");
-	is_int(xf_sess_sm_queue(s, "u@h/r", 1, "q2", 2, 100, 1000, id, &sm),
+	is_int(xf_sess_sm_queue(s, "u@h/r", 1, "q2", 2, 100, id, &sm),
 	    XF_OK, "queue on the owner's worker behind a full inbox queues");
-	is_int(xf_sess_sm_queue(s, "x@h/r", 2, "q", 1, 100, 1000, id, &sm),
+	is_int(xf_sess_sm_queue(s, "x@h/r", 2, "q", 1, 100, id, &sm),
 	    XF_DECLINED, "queue for a JID without SM declines");
 	xf_sess_sm_inbox(s, ID1, 0, 10, &b, &n);
 	joined(&b, 1, list, sizeof(list));
@@ -176,7 +176,7 @@ sm_tests(const char *dir)
 	is_int(xf_sess_sm_detach(s, ID1, 1, 11, 2000), XF_DECLINED,
 	    "detach by another connection declines");
 	is_int(xf_sess_sm_detach(s, ID1, 1, 10, 2000), XF_OK, "detach");
-	xf_sess_sm_queue(s, "u@h/r", 1, "d1", 2, 100, 1000, id, &sm);
+	xf_sess_sm_queue(s, "u@h/r", 1, "d1", 2, 100, id, &sm);
 	ok(sm.sm_state == XF_SM_DETACHED && sm.sm_inlen == 1,
 	    "a detached session queues even on its own worker");
 	xf_sess_get(s, "u@h/r", &r);
@@ -232,7 +232,9 @@ sm_tests(const char *dir)
 	xf_sess_sm_get(s, ID1, &sm);
 	ok(sm.sm_state == XF_SM_DETACHED && sm.sm_expires == 3000,
 	    "detached until the resume timeout");
-	is_int(xf_sess_sm_claim_expired(s, 3000, 5, id, &sm, &gone), XF_OK,
+	is_int(xf_sess_sm_claim_expired(s, 3000, 5, id, &sm, &gone),
+	    XF_DECLINED, "not claimed in its last second");
+	is_int(xf_sess_sm_claim_expired(s, 3001, 5, id, &sm, &gone), XF_OK,
 	    "claimed once expired");
 	ok(strcmp(id, ID1) == 0 && sm.sm_state == XF_SM_CLAIMED &&
 	    sm.sm_worker == 5 && gone == 1, "claimed by worker 5, gone");
@@ -240,7 +242,7 @@ sm_tests(const char *dir)
 	    "the claim removed the session record");
 	is_int(xf_sess_sm_claim_expired(s, 9999, 6, id, &sm, &gone),
 	    XF_DECLINED, "claimed only once");
-	is_int(xf_sess_sm_queue(s, "u@h/r", 2, "z", 1, 100, 1000, id, &sm),
+	is_int(xf_sess_sm_queue(s, "u@h/r", 2, "z", 1, 100, id, &sm),
 	    XF_DECLINED, "a claimed session takes nothing more");
 	xf_sess_sm_queued(s, ID1, &b, &n);
 	joined(&b, 0, list, sizeof(list));
@@ -290,7 +292,7 @@ sm_tests(const char *dir)
 	    "a record of a new bind is not kept");
 	xf_sess_sm_create(s, ID3, "u@h/r", 2, 20, 1, 1000);
 	xf_sess_sm_get(s, ID2, &sm);
-	is_int(sm.sm_expires, 1000, "the replaced session expires now");
+	is_int(sm.sm_expires, 0, "the replaced session expires at once");
 	is_int(xf_sess_sm_claim_expired(s, 1000, 5, id, &sm, &gone), XF_OK,
 	    "and is claimed");
 	ok(strcmp(id, ID2) == 0 && gone == 0,
@@ -302,10 +304,10 @@ sm_tests(const char *dir)
 	    "drop of the old session leaves the new one's index");
 	is_str(id, ID3, "the JID names the new session");
 	xf_sess_sm_detach(s, ID3, 2, 20, 4000);
-	xf_sess_sm_queue(s, "u@h/r", 1, "a", 1, 2, 1000, id, &sm);
+	xf_sess_sm_queue(s, "u@h/r", 1, "a", 1, 2, id, &sm);
 	is_int(sm.sm_expires, 4000, "under the cap: expiry unchanged");
-	xf_sess_sm_queue(s, "u@h/r", 1, "b", 1, 2, 1000, id, &sm);
-	is_int(sm.sm_expires, 1000, "at the cap a detached session ends");
+	xf_sess_sm_queue(s, "u@h/r", 1, "b", 1, 2, id, &sm);
+	is_int(sm.sm_expires, 0, "at the cap a detached session ends");
 
 	xf_buf_free(&b);
 	xf_sess_close(s);
