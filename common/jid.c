@@ -305,3 +305,13 @@ xf_jid_bare(const xf_jid_t *j, char *out, size_t outlen)
 {
 	return write_jid(j, 0, out, outlen);
 }
+
+int
+xf_jid_bare_of(const char *jid, char *out, size_t outlen)
+{
+	xf_jid_t	 j;
+
+	if (jid == NULL || xf_jid_parse(jid, strlen(jid), &j) != XF_OK)
+		return XF_ERR;
+	return xf_jid_bare(&j, out, outlen);
+}

@@ -24,6 +24,10 @@ int	 xf_jid_parse(const char *s, size_t len, xf_jid_t *out);
 int	 xf_jid_full(const xf_jid_t *, char *out, size_t outlen);
 int	 xf_jid_bare(const xf_jid_t *, char *out, size_t outlen);
 
+/* The bare JID of the JID string jid (NULL is allowed) into out: XF_OK,
+ * or XF_ERR when jid is NULL, not a valid JID or out is too short. */
+int	 xf_jid_bare_of(const char *jid, char *out, size_t outlen);
+
 /* Validates and normalises one part in place; XF_OK or XF_ERR. */
 int	 xf_jid_localpart(char *s);
 int	 xf_jid_domainpart(char *s);

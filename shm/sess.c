@@ -1255,7 +1255,7 @@ xf_sess_sm_inbox(xf_sess_t *s, const char *id, uint64_t after, size_t max,
 	int	 r;
 
 	*n = 0;
-	if (idkey(id, &(MDB_val){ 0, NULL }) != XF_OK)
+	if (strlen(id) != XF_SM_IDLEN)
 		return XF_DECLINED;
 	if (rbegin(s, &txn) != XF_OK)
 		return XF_ERR;
@@ -1332,10 +1332,10 @@ xf_sess_sm_detach(xf_sess_t *s, const char *id, uint32_t worker,
 	if ((r = smload(s, txn, id, &o)) != XF_OK)
 		goto fail;
 	rec = o;
-	if (worker == XF_SM_ANY && o.sm_state == XF_SM_DETACHED) {
+	if (worker == XF_SM_NOWORKER && o.sm_state == XF_SM_DETACHED) {
 		if (expires < o.sm_expires)
 			rec.sm_expires = expires;
-	} else if (worker != XF_SM_ANY && owned(&o, worker, conn)) {
+	} else if (worker != XF_SM_NOWORKER && owned(&o, worker, conn)) {
 		rec.sm_state = XF_SM_DETACHED;
 		rec.sm_expires = expires;
 	} else {

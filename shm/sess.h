@@ -105,7 +105,7 @@ int	 xf_sess_clear_worker(xf_sess_t *, uint32_t node, uint32_t worker,
  * the 32-bit h of the protocol is the low half.
  */
 #define XF_SM_IDLEN	32		/* resumption id: 32 hex digits */
-#define XF_SM_ANY	UINT32_MAX	/* xf_sess_sm_detach(): any owner */
+#define XF_SM_NOWORKER	UINT32_MAX	/* no worker slot (detach, queue) */
 
 enum {
 	XF_SM_ATTACHED = 1,	/* a connection holds it */
@@ -160,8 +160,8 @@ int	 xf_sess_sm_sent(xf_sess_t *, const char *id, uint32_t worker,
 /*
  * A stanza for full from anywhere, into its session's inbox.  XF_OK:
  * queued, *out names the owner to wake.  XF_AGAIN: nothing queued: the
- * session is attached to worker direct with an empty inbox, so the
- * caller delivers it straight.  XF_DECLINED: no SM session for full, or
+ * session is attached to worker direct (XF_SM_NOWORKER: never) with an
+ * empty inbox, so the caller delivers it straight.  XF_DECLINED: no SM session for full, or
  * it is ending.  A detached session whose queues reach max ends at once
  * (expires 0).  id gets the session's id (XF_SM_IDLEN + 1 bytes).
  */
@@ -182,7 +182,8 @@ int	 xf_sess_sm_ack(xf_sess_t *, const char *id, uint32_t worker,
 	    uint64_t conn, uint64_t acked);
 /*
  * The owner's connection is cut: DETACHED until expires.  With worker
- * XF_SM_ANY, only brings the expiry of a detached session forward.
+ * XF_SM_NOWORKER (not an owner), only brings the expiry of a detached
+ * session forward.
  * XF_DECLINED if (worker, conn) is not the attached owner.
  */
 int	 xf_sess_sm_detach(xf_sess_t *, const char *id, uint32_t worker,

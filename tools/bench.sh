@@ -8,8 +8,10 @@
 #   BENCH_QUICK=1      about a minute: 2,000 users, 3 s windows
 #   BENCH_USERS=N      chat users (default 10,000)
 #   BENCH_DURATION=S   seconds measured per scenario (default 10)
-#   BENCH_IDLE=N       idle sessions (default BENCH_USERS); above it the
-#                      sessions share the accounts with distinct resources
+#   BENCH_IDLE=N       also hold N idle sessions on one xfed node (one
+#                      worker per 14,000, sessions sharing the BENCH_USERS
+#                      accounts with distinct resources, SCRAM at 64
+#                      iterations to log them in quickly), e.g. 200000
 #   BENCH_JSON=FILE    all results as JSON
 #   BENCH_KEEP=1       keep the temp dirs (logs, configs)
 #

@@ -218,37 +218,6 @@ add_items(xf_el_t *parent, const items_t *it)
 			xf_el_set_attr(i, "jid", it->it_jid[k]);
 }
 
-static void
-reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
-{
-	if (r == NULL)
-		return;
-	if (is(xf_el_attr(r, "to"), c->c_full))
-		xf_c2s_send_el(c, r);
-	else
-		xf_route(w, c, r);
-	xf_el_free(r);
-}
-
-static xf_el_t *
-result(const xf_el_t *iq)
-{
-	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
-	const char	*id = xf_el_attr(iq, "id");
-	const char	*to = xf_el_attr(iq, "from");
-	const char	*from = xf_el_attr(iq, "to");
-
-	if (r == NULL)
-		return NULL;
-	xf_el_set_attr(r, "type", "result");
-	xf_el_set_attr(r, "id", id ? id : "");
-	if (from)
-		xf_el_set_attr(r, "from", from);
-	if (to)
-		xf_el_set_attr(r, "to", to);
-	return r;
-}
-
 static int
 list_each(void *ud, const void *key, size_t klen, const void *val,
     size_t vlen)
@@ -430,9 +399,9 @@ do_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		goto done;
 	}
-	if ((r = result(iq)) != NULL)
+	if ((r = xf_iq_result(iq)) != NULL)
 		add_items(xf_el_add(r, NS_BLOCKING, "blocklist"), &it);
-	reply(w, c, r);
+	xf_iq_reply(w, c, r);
 done:
 	items_free(&it);
 }
@@ -488,7 +457,7 @@ do_block(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	}
 	log_debug("c%llu: %s blocked %zu JID(s)", (unsigned long long)c->c_id,
 	    owner, it.it_n);
-	reply(w, c, result(iq));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 	push(w, c, owner, "block", &it);
 	presence_block(w, owner, &it);
 	goto done;
@@ -523,7 +492,7 @@ do_unblock(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 		if (xf_store_del(w->w_store, XF_T_BLOCK, keybuf, kl) == XF_ERR)
 			goto fail;
 	}
-	reply(w, c, result(iq));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 	/* The push repeats the request: empty for "everyone". */
 	push(w, c, owner, "unblock", &it);
 	presence_unblock(w, owner, it.it_n ? &it : &all);

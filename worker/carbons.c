@@ -236,24 +236,6 @@ carbons_init(xf_worker_t *w)
 	pend.w = w;
 }
 
-static xf_el_t *
-iq_result(const xf_el_t *iq, const char *from, const char *to)
-{
-	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
-	const char	*id = xf_el_attr(iq, "id");
-
-	if (r == NULL)
-		return NULL;
-	if (xf_el_set_attr(r, "type", "result") != XF_OK ||
-	    xf_el_set_attr(r, "id", id ? id : "") != XF_OK ||
-	    xf_el_set_attr(r, "from", from) != XF_OK ||
-	    xf_el_set_attr(r, "to", to) != XF_OK) {
-		xf_el_free(r);
-		return NULL;
-	}
-	return r;
-}
-
 /* XEP-0280 4, 5: <enable/> and <disable/>, for the sending session only.
  * The flag lives in the session table so every worker sees it. */
 static int
@@ -288,21 +270,14 @@ carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 	}
 	log_debug("c%llu: carbons %s", (unsigned long long)c->c_id,
 	    on ? "enabled" : "disabled");
-	if ((r = iq_result(iq, c->c_bare, c->c_full)) != NULL) {
-		xf_c2s_send_el(c, r);
+	/* From the account whatever the request's 'to' (XEP-0280 4). */
+	if ((r = xf_iq_result(iq)) != NULL &&
+	    xf_el_set_attr(r, "from", c->c_bare) != XF_OK) {
 		xf_el_free(r);
+		r = NULL;
 	}
+	xf_iq_reply(w, c, r);
 	return XF_OK;
-}
-
-static int
-bare_of(const char *jid, char *out, size_t outlen)
-{
-	xf_jid_t	 j;
-
-	if (xf_jid_parse(jid, strlen(jid), &j) != XF_OK)
-		return XF_ERR;
-	return xf_jid_bare(&j, out, outlen);
 }
 
 /* XEP-0280 8: a sent message goes, wrapped in <sent/>, to the sender's
@@ -319,7 +294,7 @@ carbons_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	    xf_el_child(st, NS_CARBONS, "private") != NULL)
 		return XF_DECLINED;
 	/* To oneself: the received copies cover the other resources. */
-	if (bare_of(to, bare, sizeof(bare)) != XF_OK ||
+	if (xf_jid_bare_of(to, bare, sizeof(bare)) != XF_OK ||
 	    strcmp(bare, c->c_bare) == 0)
 		return XF_DECLINED;
 	copy_to(w, c, "sent", st, c->c_bare, c->c_full, NULL, 0);

@@ -1,4 +1,4 @@
-/* iq.c: IQs the server answers itself: XEP-0199 ping, XEP-0030 disco, XEP-0092 version. */
+/* iq.c: IQs the server answers itself (XEP-0199, XEP-0030, XEP-0092) and the IQ replies every module builds. */
 #include <string.h>
 
 #include "xf.h"
@@ -16,32 +16,58 @@ static const char *const server_features[] = {
 	"jabber:iq:private", "jabber:iq:roster", "jabber:iq:register",
 };
 
-/* The result skeleton: to/from swapped, same id. Caller frees. */
+/* The reply skeleton of xf_iq_result() and xf_iq_error(). */
 static xf_el_t *
-result(const xf_el_t *iq, const char *from)
+answer(const xf_el_t *iq, const char *type)
 {
 	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
 	const char	*id = xf_el_attr(iq, "id");
-	const char	*to = xf_el_attr(iq, "from");
+	const char	*from = xf_el_attr(iq, "from");
+	const char	*to = xf_el_attr(iq, "to");
 
 	if (r == NULL)
 		return NULL;
-	xf_el_set_attr(r, "type", "result");
+	xf_el_set_attr(r, "type", type);
 	xf_el_set_attr(r, "id", id ? id : "");
-	if (from)
-		xf_el_set_attr(r, "from", from);
 	if (to)
-		xf_el_set_attr(r, "to", to);
+		xf_el_set_attr(r, "from", to);
+	if (from)
+		xf_el_set_attr(r, "to", from);
 	return r;
 }
 
-static void
-reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
+xf_el_t *
+xf_iq_result(const xf_el_t *iq)
 {
+	return answer(iq, "result");
+}
+
+xf_el_t *
+xf_iq_error(const xf_el_t *iq, const char *type, const char *cond)
+{
+	xf_el_t	*r = answer(iq, "error"), *e;
+
+	if (r != NULL && (e = xf_el_add(r, XF_NS_CLIENT, "error")) != NULL) {
+		xf_el_set_attr(e, "type", type);
+		xf_el_add(e, XF_NS_STANZAS, cond);
+	}
+	return r;
+}
+
+/*
+ * Anything not for c (an IQ that came through a ring) is routed with no
+ * sending connection: should the ring be full, the reply waits on the
+ * worker's queue and does not stop c being read (ipc.c).
+ */
+void
+xf_iq_reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
+{
+	const char	*to;
+
 	if (r == NULL)
 		return;
-	if (c != NULL && xf_el_attr(r, "to") &&
-	    strcmp(xf_el_attr(r, "to"), c->c_full) == 0)
+	to = xf_el_attr(r, "to");
+	if (c != NULL && to != NULL && strcmp(to, c->c_full) == 0)
 		xf_c2s_send_el(c, r);
 	else
 		xf_route(w, NULL, r);
@@ -107,7 +133,6 @@ void
 xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 {
 	xf_el_t		*p, *r, *q;
-	const char	*me = xf_el_attr(iq, "to");
 
 	if ((p = payload(w, c, iq)) == NULL)
 		return;
@@ -115,29 +140,29 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 		return;
 	if (is_get(iq) && is_ns(p, NS_PING) &&
 	    strcmp(p->e_name, "ping") == 0) {
-		reply(w, c, result(iq, me));
+		xf_iq_reply(w, c, xf_iq_result(iq));
 		return;
 	}
 	if (is_get(iq) && is_ns(p, NS_DISCO_INFO) &&
 	    xf_el_attr(p, "node") == NULL) {
-		if ((r = result(iq, me)) == NULL)
+		if ((r = xf_iq_result(iq)) == NULL)
 			return;
 		if ((q = xf_el_add(r, NS_DISCO_INFO, "query")) != NULL)
 			disco_info(q, "server", "im", "xfed", server_features,
 			    XF_NELEM(server_features));
-		reply(w, c, r);
+		xf_iq_reply(w, c, r);
 		return;
 	}
 	if (is_get(iq) && is_ns(p, NS_DISCO_ITEMS) &&
 	    xf_el_attr(p, "node") == NULL) {
-		if ((r = result(iq, me)) == NULL)
+		if ((r = xf_iq_result(iq)) == NULL)
 			return;
 		xf_el_add(r, NS_DISCO_ITEMS, "query");
-		reply(w, c, r);
+		xf_iq_reply(w, c, r);
 		return;
 	}
 	if (is_get(iq) && is_ns(p, NS_VERSION)) {
-		if ((r = result(iq, me)) == NULL)
+		if ((r = xf_iq_result(iq)) == NULL)
 			return;
 		if ((q = xf_el_add(r, NS_VERSION, "query")) != NULL) {
 			xf_el_add_text(xf_el_add(q, NS_VERSION, "name"),
@@ -145,7 +170,7 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 			xf_el_add_text(xf_el_add(q, NS_VERSION, "version"),
 			    XF_VERSION, strlen(XF_VERSION));
 		}
-		reply(w, c, r);
+		xf_iq_reply(w, c, r);
 		return;
 	}
 	xf_route_error(w, c, iq, "cancel", "service-unavailable");
@@ -167,19 +192,18 @@ xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 	    PS "#access-open", PS "#access-presence", PS "#access-whitelist" };
 #undef PS
 	xf_el_t		*p, *r, *q, *id;
-	const char	*me = xf_el_attr(iq, "to");
 
 	if ((p = payload(w, c, iq)) == NULL)
 		return;
 	if (xf_mod_iq(w, c, iq, p, XF_IQ_ACCOUNT, owner) == XF_OK)
 		return;
 	if (is_get(iq) && is_ns(p, NS_PING)) {
-		reply(w, c, result(iq, me));
+		xf_iq_reply(w, c, xf_iq_result(iq));
 		return;
 	}
 	if (is_get(iq) && is_ns(p, NS_DISCO_INFO) &&
 	    xf_el_attr(p, "node") == NULL) {
-		if ((r = result(iq, me)) == NULL)
+		if ((r = xf_iq_result(iq)) == NULL)
 			return;
 		if ((q = xf_el_add(r, NS_DISCO_INFO, "query")) != NULL) {
 			if ((id = xf_el_add(q, NS_DISCO_INFO, "identity"))
@@ -190,7 +214,7 @@ xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 			disco_info(q, "account", "registered", NULL, features,
 			    XF_NELEM(features));
 		}
-		reply(w, c, r);
+		xf_iq_reply(w, c, r);
 		return;
 	}
 	xf_route_error(w, c, iq, "cancel", "service-unavailable");

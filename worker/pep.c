@@ -26,40 +26,6 @@ is_el(const xf_el_t *el, const char *ns, const char *name)
 
 /* ---- replies --------------------------------------------------------- */
 
-static xf_el_t *
-answer(const xf_el_t *iq, const char *type)
-{
-	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
-	const char	*id = xf_el_attr(iq, "id");
-	const char	*from = xf_el_attr(iq, "from");
-	const char	*to = xf_el_attr(iq, "to");
-
-	if (r == NULL)
-		return NULL;
-	xf_el_set_attr(r, "type", type);
-	xf_el_set_attr(r, "id", id ? id : "");
-	if (to)
-		xf_el_set_attr(r, "from", to);
-	if (from)
-		xf_el_set_attr(r, "to", from);
-	return r;
-}
-
-static void
-reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
-{
-	const char	*to;
-
-	if (r == NULL)
-		return;
-	to = xf_el_attr(r, "to");
-	if (c != NULL && to != NULL && strcmp(to, c->c_full) == 0)
-		xf_c2s_send_el(c, r);
-	else
-		xf_route(w, NULL, r);
-	xf_el_free(r);
-}
-
 /*
  * A stanza error with XEP-0060's pubsub-specific condition app (or
  * NULL); feature names the unsupported feature for <unsupported/>.
@@ -68,19 +34,14 @@ static void
 iq_error(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq, const char *type,
     const char *cond, const char *app, const char *feature)
 {
-	xf_el_t	*r = answer(iq, "error"), *e, *a;
+	xf_el_t	*r = xf_iq_error(iq, type, cond), *e, *a;
 
-	if (r == NULL)
-		return;
-	if ((e = xf_el_add(r, XF_NS_CLIENT, "error")) != NULL) {
-		xf_el_set_attr(e, "type", type);
-		xf_el_add(e, XF_NS_STANZAS, cond);
-		if (app != NULL &&
-		    (a = xf_el_add(e, XF_NS_PUBSUB_ERRORS, app)) != NULL &&
-		    feature != NULL)
-			xf_el_set_attr(a, "feature", feature);
-	}
-	reply(w, c, r);
+	if (r != NULL && app != NULL &&
+	    (e = xf_el_child(r, XF_NS_CLIENT, "error")) != NULL &&
+	    (a = xf_el_add(e, XF_NS_PUBSUB_ERRORS, app)) != NULL &&
+	    feature != NULL)
+		xf_el_set_attr(a, "feature", feature);
+	xf_iq_reply(w, c, r);
 }
 
 static void
@@ -91,17 +52,6 @@ broken(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq, const char *owner)
 }
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static int
-sender_bare(const xf_el_t *iq, char *out, size_t len)
-{
-	const char	*from = xf_el_attr(iq, "from");
-	xf_jid_t	 j;
-
-	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK)
-		return XF_ERR;
-	return xf_jid_bare(&j, out, len);
-}
 
 /* XEP-0060 6.5.9: why a reader was refused. */
 static void
@@ -148,6 +98,30 @@ notify_node(xf_worker_t *w, const char *owner, const char *node,
 }
 
 /* ---- the requests ----------------------------------------------------- */
+
+/* The node a request names, which must exist: XF_OK with *cfg, or an
+ * error sent (XEP-0060 6.5.9.3 nodeid-required, 6.5.9.11 item-not-found). */
+static int
+node_existing(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
+    const char *owner, const char *node, xf_pep_cfg_t *cfg)
+{
+	int	 rc;
+
+	if (node == NULL || node[0] == '\0') {
+		iq_error(w, c, iq, "modify", "bad-request", "nodeid-required",
+		    NULL);
+		return XF_ERR;
+	}
+	if ((rc = xf_pep_node_get(w, owner, node, cfg)) == XF_ERR) {
+		broken(w, c, iq, owner);
+		return XF_ERR;
+	}
+	if (rc == XF_DECLINED) {
+		iq_error(w, c, iq, "cancel", "item-not-found", NULL, NULL);
+		return XF_ERR;
+	}
+	return XF_OK;
+}
 
 /* Creates node with cfg, within the account's node quota; an error is
  * sent when it cannot. */
@@ -258,14 +232,14 @@ publish(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *ps,
 		return;
 	}
 
-	if ((r = answer(iq, "result")) != NULL &&
+	if ((r = xf_iq_result(iq)) != NULL &&
 	    (e = xf_el_add(r, XF_NS_PUBSUB, "pubsub")) != NULL &&
 	    (e = xf_el_add(e, XF_NS_PUBSUB, "publish")) != NULL) {
 		xf_el_set_attr(e, "node", node);
 		if ((e = xf_el_add(e, XF_NS_PUBSUB, "item")) != NULL)
 			xf_el_set_attr(e, "id", id);
 	}
-	reply(w, c, r);
+	xf_iq_reply(w, c, r);
 
 	if ((ev = event_items(node, &evitems)) == NULL)
 		return;
@@ -313,7 +287,7 @@ retract(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *rt,
 		iq_error(w, c, iq, "cancel", "item-not-found", NULL, NULL);
 		return;
 	}
-	reply(w, c, answer(iq, "result"));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 	/* 7.2.2.1 asks for the notification when notify='true'; Prosody
 	 * and clients (XEP-0402 removals) expect it always. */
 	if ((ev = event_items(node, &evitems)) == NULL)
@@ -350,22 +324,11 @@ items(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 	xf_pep_cfg_t	 cfg;
 	size_t		 from = 0;
 	long		 max = 0;
-	int		 rc, byid = 0;
+	int		 byid = 0;
 	char		*end;
 
-	if (node == NULL || node[0] == '\0') {
-		iq_error(w, c, iq, "modify", "bad-request", "nodeid-required",
-		    NULL);
+	if (node_existing(w, c, iq, owner, node, &cfg) != XF_OK)
 		return;
-	}
-	if ((rc = xf_pep_node_get(w, owner, node, &cfg)) == XF_ERR) {
-		broken(w, c, iq, owner);
-		return;
-	}
-	if (rc == XF_DECLINED) {
-		iq_error(w, c, iq, "cancel", "item-not-found", NULL, NULL);
-		return;
-	}
 	if (!xf_pep_readable(&cfg, xf_pep_relation(w, owner, sender))) {
 		refuse_read(w, c, iq, &cfg);
 		return;
@@ -386,7 +349,7 @@ items(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 	for (e = xf_el_first(req); e != NULL; e = xf_el_next(e))
 		if (is_el(e, XF_NS_PUBSUB, "item") && xf_el_attr(e, "id"))
 			byid = 1;
-	if ((r = answer(iq, "result")) == NULL ||
+	if ((r = xf_iq_result(iq)) == NULL ||
 	    (out = xf_el_add(r, XF_NS_PUBSUB, "pubsub")) == NULL ||
 	    (out = xf_el_add(out, XF_NS_PUBSUB, "items")) == NULL) {
 		xf_el_free(r);
@@ -407,7 +370,7 @@ items(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 		add_item(out, XF_NS_PUBSUB, &is.pis_v[i]);
 	}
 	xf_pep_items_free(&is);
-	reply(w, c, r);
+	xf_iq_reply(w, c, r);
 }
 
 /* XEP-0060 8.1: create a node, optionally configured. */
@@ -446,7 +409,7 @@ create(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *ps, xf_el_t *cr,
 		return;
 	}
 	if (node_create(w, c, iq, owner, node, &cfg) == XF_OK)
-		reply(w, c, answer(iq, "result"));
+		xf_iq_reply(w, c, xf_iq_result(iq));
 }
 
 /* XEP-0060 8.2: read or change a node's configuration. */
@@ -457,30 +420,19 @@ configure(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 	const char	*node = xf_el_attr(req, "node");
 	xf_el_t		*x, *r, *e;
 	xf_pep_cfg_t	 cfg;
-	int		 rc, set;
+	int		 set;
 
-	if (node == NULL || node[0] == '\0') {
-		iq_error(w, c, iq, "modify", "bad-request", "nodeid-required",
-		    NULL);
+	if (node_existing(w, c, iq, owner, node, &cfg) != XF_OK)
 		return;
-	}
-	if ((rc = xf_pep_node_get(w, owner, node, &cfg)) == XF_ERR) {
-		broken(w, c, iq, owner);
-		return;
-	}
-	if (rc == XF_DECLINED) {
-		iq_error(w, c, iq, "cancel", "item-not-found", NULL, NULL);
-		return;
-	}
 	if (eq(xf_el_attr(iq, "type"), "get")) {
-		if ((r = answer(iq, "result")) != NULL &&
+		if ((r = xf_iq_result(iq)) != NULL &&
 		    (e = xf_el_add(r, XF_NS_PUBSUB_OWNER, "pubsub")) != NULL &&
 		    (e = xf_el_add(e, XF_NS_PUBSUB_OWNER, "configure")) !=
 		    NULL) {
 			xf_el_set_attr(e, "node", node);
 			xf_pep_form_make(e, &cfg);
 		}
-		reply(w, c, r);
+		xf_iq_reply(w, c, r);
 		return;
 	}
 	if ((x = xf_el_child(req, XF_NS_DATA, "x")) == NULL) {
@@ -500,7 +452,7 @@ configure(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 			return;
 		}
 	}
-	reply(w, c, answer(iq, "result"));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 }
 
 /* XEP-0060 8.4 delete and 8.5 purge. */
@@ -510,26 +462,14 @@ delete_or_purge(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 {
 	const char	*node = xf_el_attr(req, "node");
 	xf_pep_cfg_t	 cfg;
-	int		 rc;
 
-	if (node == NULL || node[0] == '\0') {
-		iq_error(w, c, iq, "modify", "bad-request", "nodeid-required",
-		    NULL);
+	if (node_existing(w, c, iq, owner, node, &cfg) != XF_OK)
 		return;
-	}
-	if ((rc = xf_pep_node_get(w, owner, node, &cfg)) == XF_ERR) {
-		broken(w, c, iq, owner);
-		return;
-	}
-	if (rc == XF_DECLINED) {
-		iq_error(w, c, iq, "cancel", "item-not-found", NULL, NULL);
-		return;
-	}
 	if (xf_pep_node_del(w, owner, node, purge) != XF_OK) {
 		broken(w, c, iq, owner);
 		return;
 	}
-	reply(w, c, answer(iq, "result"));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 	notify_node(w, owner, node, &cfg, purge ? "purge" : "delete");
 }
 
@@ -581,7 +521,7 @@ disco(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 			return XF_OK;
 		}
 	}
-	if ((r = answer(iq, "result")) == NULL || (rq = xf_el_add(r,
+	if ((r = xf_iq_result(iq)) == NULL || (rq = xf_el_add(r,
 	    info ? NS_DISCO_INFO : NS_DISCO_ITEMS, "query")) == NULL) {
 		xf_el_free(r);
 		return XF_OK;
@@ -614,7 +554,7 @@ disco(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 			}
 		xf_pep_items_free(&is);
 	}
-	reply(w, c, r);
+	xf_iq_reply(w, c, r);
 	return XF_OK;
 }
 
@@ -662,7 +602,8 @@ pep_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 	    !(get && (is_el(p, NS_DISCO_INFO, "query") ||
 	    is_el(p, NS_DISCO_ITEMS, "query"))))
 		return XF_DECLINED;
-	if (sender_bare(iq, sender, sizeof(sender)) != XF_OK) {
+	if (xf_jid_bare_of(xf_el_attr(iq, "from"), sender, sizeof(sender)) !=
+	    XF_OK) {
 		iq_error(w, c, iq, "modify", "bad-request", NULL, NULL);
 		return XF_OK;
 	}

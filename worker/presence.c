@@ -260,14 +260,12 @@ pres_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
 	const char	*type = xf_el_attr(st, "type");
 	const char	*from = xf_el_attr(st, "from");
 	char		 bare[XF_JID_MAX + 1];
-	xf_jid_t	 j;
 	int		 sub;
 
 	if (strcmp(st->e_name, "presence") != 0 || type == NULL ||
 	    strcmp(type, "probe") != 0)
 		return XF_DECLINED;
-	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK ||
-	    xf_jid_bare(&j, bare, sizeof(bare)) != XF_OK)
+	if (xf_jid_bare_of(from, bare, sizeof(bare)) != XF_OK)
 		return XF_OK;
 	/* The user's own resources may always probe each other. */
 	if (strcmp(bare, owner) == 0 || (xf_roster_sub(w, owner, bare, &sub)
@@ -294,11 +292,9 @@ pres_unbound(xf_conn_t *c)
 void
 xf_presence_gone(xf_worker_t *w, const char *full)
 {
-	xf_jid_t	 j;
-	char		 bare[XF_JID_MAX + 1];
+	char	 bare[XF_JID_MAX + 1];
 
-	if (xf_jid_parse(full, strlen(full), &j) != XF_OK ||
-	    xf_jid_bare(&j, bare, sizeof(bare)) != XF_OK)
+	if (xf_jid_bare_of(full, bare, sizeof(bare)) != XF_OK)
 		return;
 	broadcast(w, NULL, full, bare, "unavailable", 0);
 }

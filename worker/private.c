@@ -21,51 +21,6 @@
 /* Scratch; a worker is single-threaded. */
 static xf_buf_t	 key, val;
 
-static xf_el_t *
-result(const xf_el_t *iq)
-{
-	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
-	const char	*id = xf_el_attr(iq, "id");
-	const char	*from = xf_el_attr(iq, "from");
-	const char	*to = xf_el_attr(iq, "to");
-
-	if (r == NULL)
-		return NULL;
-	xf_el_set_attr(r, "type", "result");
-	xf_el_set_attr(r, "id", id ? id : "");
-	if (to)
-		xf_el_set_attr(r, "from", to);
-	if (from)
-		xf_el_set_attr(r, "to", from);
-	return r;
-}
-
-static void
-reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
-{
-	const char	*to;
-
-	if (r == NULL)
-		return;
-	to = xf_el_attr(r, "to");
-	if (c != NULL && to != NULL && strcmp(to, c->c_full) == 0)
-		xf_c2s_send_el(c, r);
-	else
-		xf_route(w, NULL, r);
-	xf_el_free(r);
-}
-
-static int
-sender_bare(const xf_el_t *iq, char *out, size_t len)
-{
-	const char	*from = xf_el_attr(iq, "from");
-	xf_jid_t	 j;
-
-	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK)
-		return XF_ERR;
-	return xf_jid_bare(&j, out, len);
-}
-
 /*
  * XEP-0049 2.3: namespaces beginning with 'jabber:' or
  * 'http://jabber.org/', and 'vcard-temp', are reserved.  Refusing them is
@@ -135,7 +90,7 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	    xf_buf_size(&val), NS_PRIVATE)) == NULL)
 		log_warnx("private: %s: stored %s does not parse", owner,
 		    want->e_ns);
-	if ((r = result(iq)) == NULL || (rq = xf_el_add(r, NS_PRIVATE,
+	if ((r = xf_iq_result(iq)) == NULL || (rq = xf_el_add(r, NS_PRIVATE,
 	    "query")) == NULL) {
 		xf_el_free(r);
 		xf_el_free(stored);
@@ -156,7 +111,7 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	}
 	/* Nothing stored: the element asked for comes back empty, which
 	 * is what clients expect (and what other servers answer). */
-	reply(w, c, r);
+	xf_iq_reply(w, c, r);
 }
 
 /* One namespace's children of q, wrapped in <query/> and serialised
@@ -274,7 +229,7 @@ set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
 			goto fail;
 		}
 	}
-	reply(w, c, result(iq));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 	return;
 fail:
 	xf_route_error(w, c, iq, strcmp(cond, "not-acceptable") == 0 ?
@@ -291,7 +246,8 @@ private_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	    strcmp(p->e_ns, NS_PRIVATE) != 0 || strcmp(p->e_name, "query") != 0)
 		return XF_DECLINED;
 	/* XEP-0049 2.3 and 5: the owner's own resources only. */
-	if (sender_bare(iq, sender, sizeof(sender)) != XF_OK ||
+	if (xf_jid_bare_of(xf_el_attr(iq, "from"), sender,
+	    sizeof(sender)) != XF_OK ||
 	    strcmp(sender, owner) != 0) {
 		xf_route_error(w, c, iq, "auth", "forbidden");
 		return XF_OK;

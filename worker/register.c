@@ -40,35 +40,6 @@ is(const char *a, const char *b)
 	return a != NULL && strcmp(a, b) == 0;
 }
 
-/*
- * A reply to iq of the given type: same id, to/from swapped.  Never the
- * request's payload: it may hold a password (XEP-0077 3.3 says not to
- * echo it).  Caller frees.
- */
-static xf_el_t *
-answer(const xf_el_t *iq, const char *type, const char *etype,
-    const char *cond)
-{
-	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq"), *e;
-	const char	*id = xf_el_attr(iq, "id");
-	const char	*from = xf_el_attr(iq, "from");
-	const char	*to = xf_el_attr(iq, "to");
-
-	if (r == NULL)
-		return NULL;
-	xf_el_set_attr(r, "type", type);
-	xf_el_set_attr(r, "id", id ? id : "");
-	if (to)
-		xf_el_set_attr(r, "from", to);
-	if (from)
-		xf_el_set_attr(r, "to", from);
-	if (cond != NULL && (e = xf_el_add(r, XF_NS_CLIENT, "error")) != NULL) {
-		xf_el_set_attr(e, "type", etype);
-		xf_el_add(e, XF_NS_STANZAS, cond);
-	}
-	return r;
-}
-
 /* Before authentication the client has no address: straight back on
  * its connection. */
 static void
@@ -81,22 +52,6 @@ send_raw(xf_conn_t *c, xf_el_t *r)
 	if (xf_el_write(r, XF_NS_CLIENT, &b) == XF_OK)
 		xf_conn_send(c, xf_buf_data(&b), xf_buf_size(&b));
 	xf_buf_free(&b);
-	xf_el_free(r);
-}
-
-/* After it, to the full JID that asked. */
-static void
-reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
-{
-	const char	*to;
-
-	if (r == NULL)
-		return;
-	to = xf_el_attr(r, "to");
-	if (c != NULL && to != NULL && strcmp(to, c->c_full) == 0)
-		xf_c2s_send_el(c, r);
-	else
-		xf_route(w, NULL, r);
 	xf_el_free(r);
 }
 
@@ -133,7 +88,7 @@ form(const xf_el_t *iq)
 {
 	static const char instr[] =
 	    "Choose a username and password for use with this service.";
-	xf_el_t		*r = answer(iq, "result", NULL, NULL), *q;
+	xf_el_t		*r = xf_iq_result(iq), *q;
 
 	if (r == NULL || (q = xf_el_add(r, NS_REGISTER, "query")) == NULL) {
 		xf_el_free(r);
@@ -239,12 +194,12 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 	log_info("c%llu: registered %s from %s", CID(c), bare, c->c_ip);
 	free(user);
 	wipe(pw);
-	send_raw(c, answer(iq, "result", NULL, NULL));
+	send_raw(c, xf_iq_result(iq));
 	return;
 fail:
 	free(user);
 	wipe(pw);
-	send_raw(c, answer(iq, "error", etype, cond));
+	send_raw(c, xf_iq_error(iq, etype, cond));
 }
 
 static int
@@ -262,18 +217,18 @@ reg_preauth(xf_conn_t *c, xf_el_t *el)
 		return XF_OK;
 	if (xf_el_attr(el, "id") == NULL || (!is(type, "get") &&
 	    !is(type, "set"))) {
-		send_raw(c, answer(el, "error", "modify", "bad-request"));
+		send_raw(c, xf_iq_error(el, "modify", "bad-request"));
 		return XF_OK;
 	}
 	/* The stream's host, or no address at all. */
 	if (!c->c_w->w_conf->cf_c2s_registration ||
 	    (to != NULL && strcmp(to, c->c_host) != 0)) {
-		send_raw(c, answer(el, "error", "cancel",
+		send_raw(c, xf_iq_error(el, "cancel",
 		    "service-unavailable"));
 		return XF_OK;
 	}
 	if (!c->c_tls_up)
-		send_raw(c, answer(el, "error", "modify", "not-authorized"));
+		send_raw(c, xf_iq_error(el, "modify", "not-authorized"));
 	else if (is(type, "get"))
 		send_raw(c, form(el));
 	else
@@ -428,17 +383,17 @@ remove_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 	if ((rc = xf_store_user_del(w->w_store, owner)) == XF_ERR) {
 		log_warnx("register: remove %s: %s", owner,
 		    xf_store_error(w->w_store));
-		reply(w, c, answer(iq, "error", "wait",
+		xf_iq_reply(w, c, xf_iq_error(iq, "wait",
 		    "internal-server-error"));
 		return;
 	}
 	if (rc == XF_DECLINED) {
-		reply(w, c, answer(iq, "error", "auth",
+		xf_iq_reply(w, c, xf_iq_error(iq, "auth",
 		    "registration-required"));
 		return;
 	}
 	log_info("register: %s removed its account", owner);
-	reply(w, c, answer(iq, "result", NULL, NULL));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 	kick_sessions(w, c, owner);
 	/* XEP-0077 3.2: then a not-authorized stream error. */
 	if (c != NULL && strcmp(c->c_bare, owner) == 0)
@@ -485,19 +440,19 @@ change_password(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	log_info("register: %s changed its password", owner);
 	free(user);
 	wipe(pw);
-	reply(w, c, answer(iq, "result", NULL, NULL));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 	return;
 fail:
 	free(user);
 	wipe(pw);
-	reply(w, c, answer(iq, "error", etype, cond));
+	xf_iq_reply(w, c, xf_iq_error(iq, etype, cond));
 }
 
 /* XEP-0077 3.1: an account asking about itself is registered. */
 static void
 registered(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 {
-	xf_el_t	*r = answer(iq, "result", NULL, NULL), *q;
+	xf_el_t	*r = xf_iq_result(iq), *q;
 
 	if (r == NULL || (q = xf_el_add(r, NS_REGISTER, "query")) == NULL) {
 		xf_el_free(r);
@@ -507,7 +462,7 @@ registered(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 	xf_el_add_text(xf_el_add(q, NS_REGISTER, "username"), owner,
 	    strcspn(owner, "@"));
 	xf_el_add(q, NS_REGISTER, "password");
-	reply(w, c, r);
+	xf_iq_reply(w, c, r);
 }
 
 /*
@@ -519,32 +474,31 @@ static int
 reg_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
-	const char	*from = xf_el_attr(iq, "from");
-	const char	*to = xf_el_attr(iq, "to");
+	const char	*to = xf_el_attr(iq, "to"), *domain;
 	char		 sender[XF_JID_MAX + 1];
-	xf_jid_t	 j;
 	xf_el_t		*e;
 
 	if (p->e_ns == NULL || strcmp(p->e_ns, NS_REGISTER) != 0 ||
 	    strcmp(p->e_name, "query") != 0)
 		return XF_DECLINED;
-	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK ||
-	    j.j_local == NULL || xf_jid_bare(&j, sender, sizeof(sender))
-	    != XF_OK) {
-		reply(w, c, answer(iq, "error", "cancel",
+	/* A user's JID: only a localpart puts an '@' in a bare JID. */
+	if (xf_jid_bare_of(xf_el_attr(iq, "from"), sender, sizeof(sender)) !=
+	    XF_OK || (domain = strchr(sender, '@')) == NULL) {
+		xf_iq_reply(w, c, xf_iq_error(iq, "cancel",
 		    "service-unavailable"));
 		return XF_OK;
 	}
+	domain++;
 	if (target == XF_IQ_SERVER) {
 		/* Only this server's own users have a registration here. */
-		if (to == NULL || strcmp(j.j_domain, to) != 0 ||
+		if (to == NULL || strcmp(domain, to) != 0 ||
 		    c == NULL || strcmp(c->c_bare, sender) != 0) {
-			reply(w, c, answer(iq, "error", "cancel",
+			xf_iq_reply(w, c, xf_iq_error(iq, "cancel",
 			    "service-unavailable"));
 			return XF_OK;
 		}
 	} else if (strcmp(sender, owner) != 0) {
-		reply(w, c, answer(iq, "error", "auth", "forbidden"));
+		xf_iq_reply(w, c, xf_iq_error(iq, "auth", "forbidden"));
 		return XF_OK;
 	}
 	if (is(xf_el_attr(iq, "type"), "get")) {
@@ -554,7 +508,7 @@ reg_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 	if ((e = xf_el_child(p, NS_REGISTER, "remove")) != NULL) {
 		/* 3.2: <remove/> alone. */
 		if (xf_el_first(p) != e || xf_el_next(e) != NULL)
-			reply(w, c, answer(iq, "error", "modify",
+			xf_iq_reply(w, c, xf_iq_error(iq, "modify",
 			    "bad-request"));
 		else
 			remove_account(w, c, iq, sender);

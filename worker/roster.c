@@ -106,9 +106,8 @@ bump_ver(xf_worker_t *w, const char *owner, char *ver, size_t verlen)
 	char	 k[XF_JID_MAX + 16];
 	int	 kl;
 
-	if (verlen < 32)
+	if (verlen < 32 || (kl = key(k, sizeof(k), owner, "ver")) < 0)
 		return XF_ERR;
-	kl = snprintf(k, sizeof(k), "%s%cver", owner, '\0');
 	return xf_store_update(w->w_store, XF_T_META, k, (size_t)kl,
 	    ver_apply, ver);
 }
@@ -120,8 +119,8 @@ get_ver(xf_worker_t *w, const char *owner, char *ver, size_t verlen)
 	xf_buf_t	 v = { 0 };
 	int		 kl;
 
-	kl = snprintf(k, sizeof(k), "%s%cver", owner, '\0');
-	if (xf_store_get(w->w_store, XF_T_META, k, (size_t)kl, &v) == XF_OK)
+	if ((kl = key(k, sizeof(k), owner, "ver")) >= 0 &&
+	    xf_store_get(w->w_store, XF_T_META, k, (size_t)kl, &v) == XF_OK)
 		snprintf(ver, verlen, "%s", xf_buf_cstr(&v));
 	else
 		snprintf(ver, verlen, "0");
@@ -279,13 +278,11 @@ xf_roster_each(xf_worker_t *w, const char *owner,
     int (*fn)(void *, const char *, int), void *ud)
 {
 	each_t	 e = { fn, ud, owner, strlen(owner) };
-	char	 pfx[XF_JID_MAX + 2];
 
-	if (e.olen + 1 >= sizeof(pfx))
+	/* The key prefix "owner NUL" is owner with its terminator. */
+	if (e.olen > XF_JID_MAX)
 		return XF_ERR;
-	memcpy(pfx, owner, e.olen);
-	pfx[e.olen] = '\0';
-	return xf_store_scan(w->w_store, XF_T_ROSTER, pfx, e.olen + 1,
+	return xf_store_scan(w->w_store, XF_T_ROSTER, owner, e.olen + 1,
 	    each_item, &e);
 }
 
@@ -311,32 +308,12 @@ get_item(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
 }
 
 static void
-send_result(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *payload)
-{
-	xf_el_t	*r = xf_el_new(XF_NS_CLIENT, "iq");
-
-	if (r == NULL) {
-		xf_el_free(payload);
-		return;
-	}
-	xf_el_set_attr(r, "type", "result");
-	xf_el_set_attr(r, "id", xf_el_attr(iq, "id"));
-	xf_el_set_attr(r, "to", xf_el_attr(iq, "from"));
-	if (payload)
-		xf_el_append(r, payload);
-	if (c != NULL)
-		xf_c2s_send_el(c, r);
-	else
-		xf_route(w, NULL, r);
-	xf_el_free(r);
-}
-
-static void
 roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner)
 {
 	const char	*cver = xf_el_attr(q, "ver");
-	char		 ver[32], pfx[XF_JID_MAX + 2];
+	char		 ver[32];
+	xf_el_t		*r;
 	get_t		 g;
 
 	get_ver(w, owner, ver, sizeof(ver));
@@ -345,22 +322,25 @@ roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		log_warnx("session table: %s", xf_sess_error(w->w_sess));
 	/* XEP-0237: nothing changed, pushes will follow. */
 	if (cver != NULL && strcmp(cver, ver) == 0) {
-		send_result(w, c, iq, NULL);
+		xf_iq_reply(w, c, xf_iq_result(iq));
 		return;
 	}
 	if ((g.query = xf_el_new(NS_ROSTER, "query")) == NULL)
 		return;
 	xf_el_set_attr(g.query, "ver", ver);
 	g.olen = strlen(owner);
-	memcpy(pfx, owner, g.olen);
-	pfx[g.olen] = '\0';
-	if (xf_store_scan(w->w_store, XF_T_ROSTER, pfx, g.olen + 1, get_item,
-	    &g) != XF_OK) {
+	if (xf_store_scan(w->w_store, XF_T_ROSTER, owner, g.olen + 1,
+	    get_item, &g) != XF_OK) {
 		xf_el_free(g.query);
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		return;
 	}
-	send_result(w, c, iq, g.query);
+	if ((r = xf_iq_result(iq)) == NULL) {
+		xf_el_free(g.query);
+		return;
+	}
+	xf_el_append(r, g.query);
+	xf_iq_reply(w, c, r);
 }
 
 static void	 send_sub(xf_worker_t *, const char *, const char *,
@@ -375,7 +355,7 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	xf_el_t		*in = xf_el_first(q), *g, *el;
 	const char	*jid, *name, *sub;
 	xf_jid_t	 j;
-	char		 contact[XF_JID_MAX + 1], pfx[XF_JID_MAX + 2];
+	char		 contact[XF_JID_MAX + 1];
 	item_t		 it;
 	size_t		 n;
 	int		 r;
@@ -410,7 +390,7 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		}
 		item_remove(w, owner, contact, &it);
 		xf_el_free(it.i_el);
-		send_result(w, c, iq, NULL);
+		xf_iq_reply(w, c, xf_iq_result(iq));
 		return;
 	}
 	/* Groups: non-empty, no duplicates (RFC 6121 2.3.3). */
@@ -433,8 +413,7 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		}
 	}
 	if (r == XF_DECLINED) {
-		memcpy(pfx, owner, strlen(owner) + 1);
-		if (xf_store_count(w->w_store, XF_T_ROSTER, pfx,
+		if (xf_store_count(w->w_store, XF_T_ROSTER, owner,
 		    strlen(owner) + 1, &n) == XF_OK && n >= MAX_ITEMS) {
 			xf_route_error(w, c, iq, "cancel",
 			    "resource-constraint");
@@ -457,7 +436,7 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	if (item_save(w, owner, contact, &it, 1) != XF_OK)
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 	else
-		send_result(w, c, iq, NULL);
+		xf_iq_reply(w, c, xf_iq_result(iq));
 	xf_el_free(it.i_el);
 }
 
@@ -465,17 +444,14 @@ static int
 roster_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
-	const char	*from = xf_el_attr(iq, "from");
 	char		 bare[XF_JID_MAX + 1];
-	xf_jid_t	 j;
 
 	if (target != XF_IQ_ACCOUNT || p->e_ns == NULL ||
 	    strcmp(p->e_ns, NS_ROSTER) != 0 || strcmp(p->e_name, "query"))
 		return XF_DECLINED;
 	/* Only the owner reads or writes a roster (RFC 6121 2.1.5). */
-	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK ||
-	    xf_jid_bare(&j, bare, sizeof(bare)) != XF_OK ||
-	    strcmp(bare, owner) != 0) {
+	if (xf_jid_bare_of(xf_el_attr(iq, "from"), bare, sizeof(bare)) !=
+	    XF_OK || strcmp(bare, owner) != 0) {
 		xf_route_error(w, c, iq, "cancel", "service-unavailable");
 		return XF_OK;
 	}
@@ -533,18 +509,6 @@ send_presence_unavailable(xf_worker_t *w, const char *owner,
 	unav_t	 u = { w, contact };
 
 	xf_sess_resources(w->w_sess, owner, unav_each, &u);
-}
-
-
-static int
-bare_of(const char *jid, char *out, size_t outlen)
-{
-	xf_jid_t	 j;
-
-	if (jid == NULL || xf_jid_parse(jid, strlen(jid), &j) != XF_OK ||
-	    j.j_local == NULL)
-		return XF_ERR;
-	return xf_jid_bare(&j, out, outlen);
 }
 
 enum { DIR_OUT, DIR_IN };
@@ -697,8 +661,10 @@ sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	sub_t	 s = { DIR_OUT, xf_el_attr(st, "type"), contact, 0, 0, 0, NULL };
 	xf_el_t	*p;
 
-	if (bare_of(xf_el_attr(st, "to"), contact, sizeof(contact)) != XF_OK)
-		return XF_DECLINED;	/* servers, bad JIDs: route decides */
+	/* Servers (no '@' in a bare JID), bad JIDs: route decides. */
+	if (xf_jid_bare_of(xf_el_attr(st, "to"), contact, sizeof(contact)) !=
+	    XF_OK || strchr(contact, '@') == NULL)
+		return XF_DECLINED;
 	if (sub_update(w, c->c_bare, &s) == XF_ERR || !s.s_pass)
 		return XF_OK;
 	if ((p = xf_el_copy(st)) != NULL) {
@@ -747,8 +713,10 @@ sub_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
 	deliv_t		 d = { w, st, 0 };
 	xf_account_t	 ac;
 
-	if (bare_of(xf_el_attr(st, "from"), contact, sizeof(contact)) != XF_OK)
-		return XF_OK;	/* drop: nothing to subscribe with */
+	/* No user's JID: nothing to subscribe with, dropped. */
+	if (xf_jid_bare_of(xf_el_attr(st, "from"), contact, sizeof(contact)) !=
+	    XF_OK || strchr(contact, '@') == NULL)
+		return XF_OK;
 	if (strcmp(s.s_type, "subscribe") == 0 &&
 	    xf_store_user_get(w->w_store, owner, &ac) != XF_OK) {
 		/* No such account: nothing to keep (RFC 6121 3.1.3). */

@@ -68,11 +68,11 @@ static struct {
 	xf_conn_t	*c;
 	const char	*data;
 	uint64_t	 seq;
-	int		 taken;
+	int		 taken;		/* m_send saw it */
+	int		 moved;		/* ... and the session is elsewhere */
 } cur;
 
 static xf_buf_t	 ser;		/* scratch for serialising */
-static uint64_t	 expire_tm;
 
 static void	 pump(xf_conn_t *);
 
@@ -238,7 +238,7 @@ pump(xf_conn_t *c)
 	const char	*p;
 	int		 r;
 
-	if (sm == NULL || c->c_state != C2S_BOUND)
+	if (sm == NULL || c->c_state != C2S_BOUND || c->c_closing)
 		return;
 	if (sm->s_pumping) {
 		sm->s_again = 1;
@@ -258,15 +258,17 @@ pump(xf_conn_t *c)
 		}
 		p = xf_buf_data(&b);
 		for (off = 0; off < xf_buf_size(&b) &&
-		    c->c_state == C2S_BOUND; off += 16 + len) {
+		    c->c_state == C2S_BOUND && !c->c_closing; off += 16 + len) {
 			memcpy(&seq, p + off, 8);
 			memcpy(&len, p + off + 8, 8);
 			cur.c = c;
 			cur.data = p + off + 16;
 			cur.seq = seq;
-			cur.taken = 0;
+			cur.taken = cur.moved = 0;
 			xf_c2s_write(c, 0, p + off + 16, len);
 			cur.c = NULL;
+			if (cur.moved)
+				break;	/* the new owner writes the rest */
 			/* Held by a module before us: it is out of the inbox. */
 			if (!cur.taken && xf_sess_sm_unqueue(w->w_sess,
 			    sm->s_id, seq) == XF_ERR)
@@ -274,7 +276,8 @@ pump(xf_conn_t *c)
 				    xf_sess_error(w->w_sess));
 			after = seq;
 		}
-	} while ((n == PUMP_BATCH || sm->s_again) && c->c_state == C2S_BOUND);
+	} while ((n == PUMP_BATCH || sm->s_again) && !cur.moved &&
+	    c->c_state == C2S_BOUND && !c->c_closing);
 	sm->s_pumping = 0;
 	xf_buf_free(&b);
 }
@@ -349,13 +352,16 @@ expire(xf_loop_t *l, void *ud)
 	}
 	if (r == XF_ERR)
 		log_warnx("sm: %s", xf_sess_error(w->w_sess));
-	expire_tm = xf_loop_timer(l, r == XF_OK ? 0 : EXPIRE_MS, expire, w);
+	/* More due (a full batch): go on at the next turn of the loop. */
+	if (xf_loop_timer(l, r == XF_OK ? 0 : EXPIRE_MS, expire, w) == 0)
+		log_warnx("sm: no timer: this worker stops ending sessions");
 }
 
 static void
 sm_init(xf_worker_t *w)
 {
-	expire_tm = xf_loop_timer(w->w_loop, EXPIRE_MS, expire, w);
+	if (xf_loop_timer(w->w_loop, EXPIRE_MS, expire, w) == 0)
+		fatalx("sm: cannot set the expiry timer");
 }
 
 static void
@@ -629,6 +635,8 @@ sm_send(xf_conn_t *c, const char *data, size_t len)
 		/* Resumed elsewhere: the new owner writes it. */
 		if (inseq == 0)
 			wake(w, NULL, &rec);
+		else
+			cur.moved = 1;
 		return XF_OK;
 	case XF_DECLINED:
 		return XF_DECLINED;	/* ended: as without SM */
@@ -657,6 +665,7 @@ sm_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
 	    xf_buf_size(&ser), (uint64_t)w->w_conf->cf_sm_max_unacked, id,
 	    &rec);
 	if (r == XF_OK) {
+		w->w_stats->ws_stanzas_out++;
 		wake(w, from, &rec);
 		return XF_OK;
 	}
@@ -674,7 +683,7 @@ sm_orphan(xf_worker_t *w, const char *full, uint64_t conn, const char *data,
 	char		 id[XF_SM_IDLEN + 1];
 	int		 r;
 
-	r = xf_sess_sm_queue(w->w_sess, full, XF_SM_ANY, data, len,
+	r = xf_sess_sm_queue(w->w_sess, full, XF_SM_NOWORKER, data, len,
 	    (uint64_t)w->w_conf->cf_sm_max_unacked, id, &rec);
 	if (r == XF_OK) {
 		wake(w, NULL, &rec);
@@ -695,7 +704,7 @@ sm_bound(xf_conn_t *c)
 
 	if (xf_sess_sm_find(w->w_sess, c->c_full, id, &rec) == XF_OK &&
 	    rec.sm_state == XF_SM_DETACHED)
-		xf_sess_sm_detach(w->w_sess, id, XF_SM_ANY, 0, 0);
+		xf_sess_sm_detach(w->w_sess, id, XF_SM_NOWORKER, 0, 0);
 }
 
 /* XF_OK when the session now belongs to another connection. */
@@ -711,8 +720,9 @@ moved(xf_conn_t *c, const char *id)
 
 /*
  * The stream ended.  Cut off with resumption on: the session waits,
- * detached, and nobody hears it went (XF_OK).  Closed (or without
- * resumption): its queue goes to offline storage and it ends.
+ * detached, and nobody hears it went (XF_OK).  Closed, by either side
+ * (or without resumption): its queue goes to offline storage and it
+ * ends.
  */
 static int
 sm_unbound(xf_conn_t *c)

@@ -18,54 +18,6 @@
 /* Scratch for serialising; a worker is single-threaded. */
 static xf_buf_t	 val;
 
-/* The result skeleton for iq: to/from swapped, same id.  Caller frees. */
-static xf_el_t *
-result(const xf_el_t *iq)
-{
-	xf_el_t		*r = xf_el_new(XF_NS_CLIENT, "iq");
-	const char	*id = xf_el_attr(iq, "id");
-	const char	*from = xf_el_attr(iq, "from");
-	const char	*to = xf_el_attr(iq, "to");
-
-	if (r == NULL)
-		return NULL;
-	xf_el_set_attr(r, "type", "result");
-	xf_el_set_attr(r, "id", id ? id : "");
-	if (to)
-		xf_el_set_attr(r, "from", to);
-	if (from)
-		xf_el_set_attr(r, "to", from);
-	return r;
-}
-
-/* Sends r to whoever asked and frees it. */
-static void
-reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
-{
-	const char	*to;
-
-	if (r == NULL)
-		return;
-	to = xf_el_attr(r, "to");
-	if (c != NULL && to != NULL && strcmp(to, c->c_full) == 0)
-		xf_c2s_send_el(c, r);
-	else
-		xf_route(w, NULL, r);
-	xf_el_free(r);
-}
-
-/* The bare JID of the IQ's sender; XF_ERR if it has none. */
-static int
-sender_bare(const xf_el_t *iq, char *out, size_t len)
-{
-	const char	*from = xf_el_attr(iq, "from");
-	xf_jid_t	 j;
-
-	if (from == NULL || xf_jid_parse(from, strlen(from), &j) != XF_OK)
-		return XF_ERR;
-	return xf_jid_bare(&j, out, len);
-}
-
 static void
 get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner,
     int own)
@@ -99,7 +51,7 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner,
 			xf_route_error(w, c, iq, "cancel", "item-not-found");
 		return;
 	}
-	if ((r = result(iq)) == NULL) {
+	if ((r = xf_iq_result(iq)) == NULL) {
 		xf_el_free(v);
 		return;
 	}
@@ -109,7 +61,7 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner,
 		xf_el_append(r, v);
 	else
 		xf_el_add(r, NS_VCARD, "vCard");
-	reply(w, c, r);
+	xf_iq_reply(w, c, r);
 }
 
 static void
@@ -140,7 +92,7 @@ set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *vc,
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		return;
 	}
-	reply(w, c, result(iq));
+	xf_iq_reply(w, c, xf_iq_result(iq));
 }
 
 static int
@@ -153,7 +105,8 @@ vcard_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 	if (target != XF_IQ_ACCOUNT || p->e_ns == NULL ||
 	    strcmp(p->e_ns, NS_VCARD) != 0 || strcmp(p->e_name, "vCard") != 0)
 		return XF_DECLINED;
-	own = sender_bare(iq, sender, sizeof(sender)) == XF_OK &&
+	own = xf_jid_bare_of(xf_el_attr(iq, "from"), sender,
+	    sizeof(sender)) == XF_OK &&
 	    strcmp(sender, owner) == 0;
 	if (strcmp(xf_el_attr(iq, "type"), "get") == 0)
 		get(w, c, iq, owner, own);

@@ -169,10 +169,22 @@ void	 xf_route_error(xf_worker_t *, xf_conn_t *from, const xf_el_t *stanza,
 int	 xf_route_deliver(xf_worker_t *, xf_conn_t *from, const char *full,
 	    const xf_sess_rec_t *, const xf_el_t *stanza);
 
-/* iq.c: IQs the server answers itself. */
+/* iq.c: IQs the server answers itself, and every module's IQ replies. */
 void	 xf_iq_server(xf_worker_t *, xf_conn_t *from, xf_el_t *iq);
 void	 xf_iq_account(xf_worker_t *, xf_conn_t *from, xf_el_t *iq,
 	    const char *owner);
+/*
+ * The reply to iq: same id, its 'to' as 'from' and its 'from' as 'to'
+ * (each only when iq has it), never the request's payload (it may hold a
+ * password).  A new element or NULL; the caller frees it or hands it to
+ * xf_iq_reply().  _error adds <error type=type><cond/></error>.
+ */
+xf_el_t	*xf_iq_result(const xf_el_t *iq);
+xf_el_t	*xf_iq_error(const xf_el_t *iq, const char *type,
+	    const char *cond);
+/* Sends r to c when r's 'to' is c's full JID, else routes it; frees r.
+ * r may be NULL (nothing is sent), c too. */
+void	 xf_iq_reply(xf_worker_t *, xf_conn_t *c, xf_el_t *r);
 
 /* ipc.c: the inbound ring and pushes into other workers' rings. */
 int	 xf_ipc_push(xf_worker_t *, xf_conn_t *from, unsigned slot,

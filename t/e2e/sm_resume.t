@@ -2,7 +2,8 @@
 # sm_resume.t: XEP-0198 resumption on the other worker: messages not
 # acknowledged are sent again in order, those sent while detached follow,
 # nothing twice; h both ways; acks trim the queue; a clean close ends the
-# session.  Then slixmpp's own XEP-0198 plugin resumes across a cut.
+# session.  A resume while the old stream is still open closes that one.
+# Then slixmpp's own XEP-0198 plugin resumes across a cut.
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -67,7 +68,7 @@ def tag(el):
 
 
 def test():
-	plan(29)
+	plan(36)
 	node = Node(workers=2)
 	for u in ('alice', 'bob'):
 		node.add_user(u + '@localhost', u + '-pw')
@@ -85,6 +86,7 @@ def test():
 	raw.close()
 
 	ok(scenario(node, bob, 'r1'), 'resumed on the other worker')
+	takeover(node, bob)
 
 	slixmpp_resume(node, bob)
 
@@ -190,6 +192,45 @@ def scenario(node, bob, res):
 	    is not None, 'resuming an ended session: item-not-found')
 	raw3.close()
 	return w2 != w1
+
+
+def takeover(node, bob):
+	"""The client reconnects before the server noticed the old stream
+	died: the resume closes the old stream, and the session lives on."""
+	wait_for(lambda: sum(conns(node).values()) == 1, 5)
+	raw, w1 = raw_on(node, lambda s: True)
+	full = raw.login('alice', 'alice-pw', resource='live')
+	raw.send("<presence/><enable xmlns='%s' resume='true'/>" % NS_SM)
+	_, other = sm_read(raw, timeout=5, until=lambda e: tag(e) in
+	    ('enabled', 'failed'))
+	smid = other[-1].get('id') if other else ''
+	send(bob, full, ['t1', 't2', 't3'])
+	bodies, _ = sm_read(raw, n=3, timeout=5)
+
+	raw2, w2 = raw_on(node, lambda s: s != w1)
+	raw2.authenticate('alice', 'alice-pw')
+	raw2.open()
+	raw2.send("<resume xmlns='%s' previd='%s' h='1'/>" % (NS_SM, smid))
+	el = raw2.read_element()
+	ok(bodies == ['t1', 't2', 't3'] and tag(el) == 'resumed',
+	    'resumed on worker %r while the stream on worker %r is open' %
+	    (w2, w1))
+	bodies, _ = sm_read(raw2, n=2, timeout=5)
+	is_(bodies, ['t2', 't3'], 'what h did not cover comes again')
+	is_(raw.read_stream_error(5), 'conflict', 'the old stream is closed '
+	    'with conflict')
+	ok(raw.wait_closed(5), 'and cut')
+	raw.close()
+	pump(0.3)
+	s = node.session(full)
+	is_(s and s.get('worker'), w2, 'the session stays, on worker %r' % w2)
+	send(bob, full, ['t4'])
+	bodies, _ = sm_read(raw2, n=1, timeout=5)
+	is_(bodies, ['t4'], 'and goes on')
+	raw2.send("</stream:stream>")
+	ok(raw2.wait_closed(5) and wait_for(lambda: node.session(full) is
+	    None, 5), 'a clean close ends it')
+	raw2.close()
 
 
 class SmClient(Client):

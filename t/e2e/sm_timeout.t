@@ -2,7 +2,8 @@
 # sm_timeout.t: an XEP-0198 session not resumed within 'sm-resume-timeout'
 # ends: its unacknowledged messages and those sent while it was detached
 # land in offline storage, in order, and its contacts see it go; a clean
-# close ends a session at once the same way.
+# close ends a session at once the same way, and so does a client that
+# leaves more than 'sm-max-unacked' stanzas unacknowledged.
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -13,6 +14,7 @@ import re					# noqa: E402
 NS_SM = 'urn:xmpp:sm:3'
 ROSTER = 'jabber:iq:roster'
 TIMEOUT = 2
+MAX_UNACKED = 10
 
 
 def sm_read(raw, n=None, timeout=3, until=None):
@@ -78,9 +80,9 @@ def subscription(c, contact):
 
 
 def test():
-	plan(20)
-	node = Node(workers=2, c2s_extra="    'sm-resume-timeout' = %d" %
-	    TIMEOUT)
+	plan(22)
+	node = Node(workers=2, c2s_extra="    'sm-resume-timeout' = %d\n"
+	    "    'sm-max-unacked' = %d" % (TIMEOUT, MAX_UNACKED))
 	for u in ('alice', 'bob'):
 		node.add_user(u + '@localhost', u + '-pw')
 
@@ -150,6 +152,21 @@ def test():
 	is_(offline_bodies(node), ['m1', 'm2', 'm3', 'm4', 'm5', 'c1', 'c2'],
 	    'offline storage, in order')
 
+	# Too many unacknowledged: the stream is closed, the session ends.
+	raw, full, en = sm_session(node, 'x', presence=False)
+	xs = ['x%d' % i for i in range(1, MAX_UNACKED + 3)]
+	send(bob, full, xs)
+	bodies, other = sm_read(raw, timeout=5, until=lambda e: tag(e) ==
+	    'error')
+	ok(other and tag(other[-1]) == 'error' and other[-1].find(
+	    '{%s}policy-violation' % NS_STREAMS) is not None,
+	    'policy-violation after %d unacknowledged (read %d)' %
+	    (MAX_UNACKED, len(bodies)))
+	ok(wait_for(lambda: offline_bodies(node)[7:] == xs, 5),
+	    'they go to offline storage too, in order (%r)' %
+	    (offline_bodies(node)[7:],))
+	xs_all = ['m1', 'm2', 'm3', 'm4', 'm5', 'c1', 'c2'] + xs
+
 	# The next login gets them.
 	alice = login(node, 'alice@localhost/back', 'alice-pw')
 	got = []
@@ -158,8 +175,8 @@ def test():
 		if m is None:
 			break
 		got.append(m)
-	is_([m['body'] for m in got], ['m1', 'm2', 'm3', 'm4', 'm5', 'c1',
-	    'c2'], 'delivered at the next login, in order')
+	is_([m['body'] for m in got], xs_all,
+	    'delivered at the next login, in order')
 	ok(got and all(m.xml.find('{urn:xmpp:delay}delay') is not None for m
 	    in got), 'with a delay stamp')
 	is_(offline_bodies(node), [], 'and gone from offline storage')

@@ -89,6 +89,20 @@ test_split(void)
 	parse("u@e.com");
 	xf_jid_full(&j, out, sizeof(out));
 	is_str(out, "u@e.com", "full of a bare JID is the bare JID");
+
+	is_int(xf_jid_bare_of("U@E.com/Res", out, sizeof(out)), XF_OK,
+	    "bare_of a full JID");
+	is_str(out, "u@e.com", "... normalised, resource dropped");
+	is_int(xf_jid_bare_of("e.com/r", out, sizeof(out)), XF_OK,
+	    "bare_of a domain/resource JID");
+	is_str(out, "e.com", "... is the domain");
+	is_int(xf_jid_bare_of(NULL, out, sizeof(out)), XF_ERR, "bare_of NULL");
+	is_int(xf_jid_bare_of("a@b@c", out, sizeof(out)), XF_ERR,
+	    "bare_of a malformed JID");
+	is_int(xf_jid_bare_of("u@e.com/r", out, 7), XF_ERR,
+	    "bare_of one byte short");
+	is_int(xf_jid_bare_of("u@e.com/r", out, 8), XF_OK,
+	    "bare_of fits exactly (7+NUL)");
 }
 
 static void

@@ -39,6 +39,29 @@ _live = []		# Popen objects to kill at exit
 _tmp = []
 
 
+def snapshot_bins():
+	"""Copies the four binaries to a temp dir and uses the copies for the
+	whole run: a rebuild in the tree meanwhile (a half-linked file, a
+	new version) must not change what is measured halfway."""
+	global BENCH, RELAY, XFED, XFEDCTL
+	d = mkdtemp('bin')
+	out = []
+	for src in (BENCH, RELAY, XFED, XFEDCTL):
+		dst = os.path.join(d, os.path.basename(src))
+		for _ in range(120):
+			try:
+				shutil.copy2(src, dst)
+				if os.access(dst, os.X_OK):
+					break
+			except OSError:
+				pass
+			time.sleep(0.5)
+		else:
+			raise SystemExit('cannot copy %s' % src)
+		out.append(dst)
+	BENCH, RELAY, XFED, XFEDCTL = out
+
+
 def log(msg):
 	print('bench: ' + msg, file=sys.stderr, flush=True)
 

@@ -9,16 +9,18 @@
 #   half     the same users sending at half the peak rate (open loop,
 #            spread evenly): p50/p99 latency.
 #   quarter  the same at a quarter of the peak.
-#   idle     I idle sessions: (RSS with them - RSS before) / I, read
-#            settle seconds after the last login; sum of all processes.
+#   idle     N idle sessions: (RSS with them - RSS before) / N, read
+#            5 s after the last login; sum of all processes.
 #   login    connect + SCRAM + bind + close, 50 at once, over 200
 #            accounts (the client caches SaltedPassword as real clients
 #            do): logins/s.
 #   workers  (xfed) peak with 1 and with 2 workers, nothing pinned.
 #
+#   big idle (xfed, when BENCH_IDLE > BENCH_USERS) BENCH_IDLE idle
+#            sessions on one node, one worker per 14,000 sessions.
+#
 # Environment: BENCH_QUICK=1 (about a minute for xfed alone), BENCH_USERS,
-# BENCH_DURATION, BENCH_IDLE (idle sessions; above the accounts made,
-# sessions share accounts with distinct resources), BENCH_WINDOW.
+# BENCH_DURATION, BENCH_IDLE, BENCH_WINDOW (see tools/bench.sh).
 
 import json
 import os
@@ -52,11 +54,12 @@ def fresh(server):
 	time.sleep(0.5)
 
 
-def idle_run(server, s, name):
-	n = s['idle']
+def idle_run(server, s, name, n=None, fresh_start=True):
+	n = n or s['users']
 	accounts = None if n <= s['users'] else s['users']
 	sources = '127.0.0.2-127.0.0.40' if n > 20000 else None
-	fresh(server)
+	if fresh_start:
+		fresh(server)
 	time.sleep(2)
 	base = driver.rss_kib(server.pids())
 	r = driver.run(server, 'idle', n, duration=2, warmup=0,
@@ -113,7 +116,7 @@ def run_server(server, s, kinds):
 			server.add_users(max(s['users'], s['login_accounts']))
 			res.update(chat_set(server, s, name))
 		if 'idle' in kinds:
-			server.add_users(min(s['idle'], s['users']))
+			server.add_users(s['users'])
 			res['idle'] = idle_run(server, s, name)
 		if 'login' in kinds:
 			server.add_users(s['login_accounts'])
@@ -121,6 +124,23 @@ def run_server(server, s, kinds):
 	finally:
 		server.stop()
 	return res
+
+
+def run_big_idle(s):
+	"""xfed holding BENCH_IDLE sessions: one worker per 14,000 (20,000
+	open files per process), SCRAM at 64 iterations so that logging in
+	200k sessions does not take minutes of PBKDF2 (memory does not
+	depend on it), the sessions sharing s['users'] accounts."""
+	n = s['idle']
+	x = driver.Xfed(workers=-(-n // 14000), iterations=64, cpu=None)
+	x.start()
+	try:
+		x.add_users(s['users'])
+		r = idle_run(x, s, 'xfed (%d workers)' % x.workers, n=n)
+		r['workers'] = x.workers
+	finally:
+		x.stop()
+	return r
 
 
 def run_workers(s):
@@ -176,6 +196,15 @@ def cell(res, path, fmt):
 	v = _g(res, *path)
 	if v is None:
 		return '-'
+	run = _g(res, path[0])
+	mark = ''
+	if isinstance(run, dict) and run.get('bench_cpu', 0) > 0.9 and \
+	    path[0] in ('peak', 'half', 'quarter'):
+		mark = '*'
+	return _cell(v, fmt) + mark
+
+
+def _cell(v, fmt):
 	if fmt == 'lat':
 		if not v.get('ok') or not v.get('lat_n'):
 			return '-'
@@ -220,12 +249,14 @@ def table(results, s, ref='xfed'):
 			row += ratio.rjust(16)
 		lines.append(row)
 	lines.append('')
+	lines.append('*: the load generator used over 90% of its core: the '
+	    'figure is its limit, not the server\'s.')
 	lines.append('ratios: how many times better xfed is (throughput, '
 	    'sessions, logins: xfed/other; latency, memory: other/xfed).')
 	lines.append('%d chat users in pairs, %d messages in flight per '
 	    'sender at peak, %g s measured after %g s warm-up; idle: %d '
 	    'sessions.' % (s['users'], s['window'], s['duration'],
-	    s['warmup'], s['idle']))
+	    s['warmup'], s['users']))
 	del names
 	return '\n'.join(lines)
 
@@ -303,6 +334,7 @@ def main(argv=None):
 	for b in (driver.BENCH, driver.RELAY, driver.XFED, driver.XFEDCTL):
 		if not os.access(b, os.X_OK):
 			raise SystemExit('%s is missing: run make' % b)
+	driver.snapshot_bins()
 	s = settings()
 	t0 = time.monotonic()
 	log('settings: %s' % json.dumps(s))
@@ -317,22 +349,36 @@ def main(argv=None):
 	w = None
 	if not a.no_workers and 'xfed' in a.servers.split(','):
 		w = run_workers(s)
+	big = None
+	if s['idle'] > s['users'] and 'xfed' in a.servers.split(','):
+		big = run_big_idle(s)
 	print()
-	print('xfed benchmarks, %s, %d cores, %s' % (time.strftime(
-	    '%Y-%m-%d %H:%M UTC', time.gmtime()), os.cpu_count(),
-	    os.uname().release))
+	import subprocess
+	rev = subprocess.run(['git', '-C', driver.REPO, 'describe', '--always',
+	    '--dirty'], capture_output=True, text=True).stdout.strip()
+	print('xfed benchmarks, %s, %d cores, kernel %s, xfed %s' % (
+	    time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+	    os.cpu_count(), os.uname().release, rev or '?'))
 	print()
 	print(table(results, s))
 	if w:
 		print()
 		print(workers_table(w))
+	if big:
+		print()
+		print('xfed, %d idle sessions (%d accounts, %d workers, '
+		    'unpinned): %d held, %.0f bytes RSS each (%d KiB before, '
+		    '%d KiB with them)' % (s['idle'], s['users'],
+		    big.get('workers', 0), big.get('established', 0),
+		    big.get('per_session_b', 0), big.get('rss_base_kib', 0),
+		    big.get('rss_kib', 0)))
 	noise.append(machine_noise())
 	print()
 	print('at start: ' + noise_line(noise[0]))
 	print('at end:   ' + noise_line(noise[1]))
 	print('total time %.0f s' % (time.monotonic() - t0))
 	save(a.json, {'settings': s, 'results': results, 'workers': w,
-	    'noise': noise})
+	    'big_idle': big, 'noise': noise})
 
 
 if __name__ == '__main__':
