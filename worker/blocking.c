@@ -339,40 +339,16 @@ targets(xf_worker_t *w, const char *owner, const items_t *items,
 	*to = tg.tg_to;
 }
 
-typedef struct unavail_s {
-	xf_worker_t	*u_w;
-	const char	*u_to;
-} unavail_t;
-
-static int
-unavail_each(void *ud, const char *full, const xf_sess_rec_t *rec)
-{
-	unavail_t	*u = ud;
-	xf_el_t		*p;
-
-	if (!rec->sr_avail || (p = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
-		return 0;
-	xf_el_set_attr(p, "from", full);
-	xf_el_set_attr(p, "to", u->u_to);
-	xf_el_set_attr(p, "type", "unavailable");
-	xf_route(u->u_w, NULL, p);
-	xf_el_free(p);
-	return 0;
-}
-
 /* XEP-0191 5.3: a blocked contact sees the user go offline, from each
  * available resource. */
 static void
 presence_block(xf_worker_t *w, const char *owner, const items_t *items)
 {
 	items_t		 to;
-	unavail_t	 u = { w, NULL };
 
 	targets(w, owner, items, &to);
-	for (size_t i = 0; i < to.it_n; i++) {
-		u.u_to = to.it_jid[i];
-		xf_sess_resources(w->w_sess, owner, unavail_each, &u);
-	}
+	for (size_t i = 0; i < to.it_n; i++)
+		xf_presence_send_unavailable(w, owner, to.it_jid[i]);
 	items_free(&to);
 }
 

@@ -31,6 +31,11 @@ void	 xf_presence_gone(xf_worker_t *, const char *full);
 void	 xf_presence_send_current(xf_worker_t *, const char *owner,
 	    const char *to);
 
+/* Unavailable presence from each of owner's available resources to to
+ * (a subscription ended, a contact was blocked). */
+void	 xf_presence_send_unavailable(xf_worker_t *, const char *owner,
+	    const char *to);
+
 /* offline.c */
 /* Keeps a message for bare (XEP-0160) with a XEP-0203 delay stamp.
  * XF_OK kept (committed to disk), XF_DECLINED over quota, XF_ERR. */

@@ -243,6 +243,25 @@ xf_presence_send_current(xf_worker_t *w, const char *owner, const char *to)
 	xf_sess_resources(w->w_sess, owner, probe_each, &p);
 }
 
+static int
+unavail_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	probe_t	*p = ud;
+
+	if (rec->sr_avail)
+		send_from(p->w, NULL, full, p->to, "unavailable");
+	return 0;
+}
+
+void
+xf_presence_send_unavailable(xf_worker_t *w, const char *owner,
+    const char *to)
+{
+	probe_t	 p = { w, to };
+
+	xf_sess_resources(w->w_sess, owner, unavail_each, &p);
+}
+
 void
 xf_presence_answer_probe(xf_worker_t *w, xf_conn_t *c, const char *to)
 {

@@ -345,8 +345,6 @@ roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 
 static void	 send_sub(xf_worker_t *, const char *, const char *,
 		    const char *);
-static void	 send_presence_unavailable(xf_worker_t *, const char *,
-		    const char *);
 
 static void
 roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
@@ -386,7 +384,7 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 			send_sub(w, owner, contact, "unsubscribe");
 		if (it.i_state & (XF_SUB_FROM | XF_SUB_PENDING_IN)) {
 			send_sub(w, owner, contact, "unsubscribed");
-			send_presence_unavailable(w, owner, contact);
+			xf_presence_send_unavailable(w, owner, contact);
 		}
 		item_remove(w, owner, contact, &it);
 		xf_el_free(it.i_el);
@@ -478,37 +476,6 @@ send_sub(xf_worker_t *w, const char *owner, const char *contact,
 	xf_el_set_attr(p, "type", type);
 	xf_route(w, NULL, p);
 	xf_el_free(p);
-}
-
-typedef struct unav_s {
-	xf_worker_t	*w;
-	const char	*to;
-} unav_t;
-
-static int
-unav_each(void *ud, const char *full, const xf_sess_rec_t *rec)
-{
-	unav_t	*u = ud;
-	xf_el_t	*p;
-
-	if (!rec->sr_avail || (p = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
-		return 0;
-	xf_el_set_attr(p, "from", full);
-	xf_el_set_attr(p, "to", u->to);
-	xf_el_set_attr(p, "type", "unavailable");
-	xf_route(u->w, NULL, p);
-	xf_el_free(p);
-	return 0;
-}
-
-/* RFC 6121 3.2.2 / 3.3.3: the contact no longer sees owner's presence. */
-static void
-send_presence_unavailable(xf_worker_t *w, const char *owner,
-    const char *contact)
-{
-	unav_t	 u = { w, contact };
-
-	xf_sess_resources(w->w_sess, owner, unav_each, &u);
 }
 
 enum { DIR_OUT, DIR_IN };
@@ -676,7 +643,7 @@ sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	if (strcmp(s.s_type, "subscribed") == 0)
 		xf_presence_send_current(w, c->c_bare, contact);
 	else if (strcmp(s.s_type, "unsubscribed") == 0)
-		send_presence_unavailable(w, c->c_bare, contact);
+		xf_presence_send_unavailable(w, c->c_bare, contact);
 	return XF_OK;
 }
 
