@@ -49,7 +49,8 @@ WORKER	 = worker/worker.c worker/conn.c worker/tls.c worker/c2s.c \
 	   worker/sasl.c worker/route.c worker/iq.c worker/ipc.c worker/mod.c \
 	   worker/roster.c worker/presence.c worker/offline.c \
 	   worker/blocking.c worker/csi.c worker/carbons.c worker/vcard.c \
-	   worker/private.c worker/pep.c worker/pepnode.c worker/register.c
+	   worker/private.c worker/pep.c worker/pepnode.c worker/register.c \
+	   worker/sm.c
 TOOLS	 = tools/xfedctl.c
 UNIT	 = conf jid xml xmlstream base64 scram store sess ring
 

@@ -15,6 +15,8 @@
  *                close connection m_conn if still bound to the target JID.
  * XF_MSG_PROBE   payload: a JID; send it the current presence of
  *                connection m_conn (the target JID).
+ * XF_MSG_SM_WAKE no payload; connection m_conn (the target JID) has
+ *                stanzas in its XEP-0198 inbox (worker/sm.c): write them.
  * XF_MSG_GONE    no payload; the target's session vanished with its
  *                worker: broadcast unavailable presence for it.
  */
@@ -23,6 +25,7 @@ enum {
 	XF_MSG_KICK = 2,
 	XF_MSG_PROBE = 3,	/* payload: the JID asking for presence */
 	XF_MSG_GONE = 4,	/* master: the target's worker died */
+	XF_MSG_SM_WAKE = 5,	/* the target's SM inbox has stanzas */
 };
 
 typedef struct xf_msg_s {

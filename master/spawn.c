@@ -114,8 +114,9 @@ gone_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 {
 	gone_t	*g = ud;
 
+	/* A session kept for resumption has not gone (yet). */
 	if (rec->sr_node == 0 && rec->sr_worker == g->slot &&
-	    rec->sr_avail)
+	    rec->sr_avail && !xf_sess_sm_kept(g->m->m_sess, full, rec))
 		xf_buf_append(&g->m->m_gone, full, strlen(full) + 1);
 	return 0;
 }
@@ -191,6 +192,16 @@ xf_spawn_reap(xf_master_t *m)
 				log_warnx("worker %d (pid %d) exited with "
 				    "status %d", wp->w_index, (int)pid,
 				    WEXITSTATUS(status));
+			n = 0;
+			/* XEP-0198 sessions wait for a resume elsewhere. */
+			if (m->m_sess != NULL && xf_sess_sm_detach_worker(
+			    m->m_sess, (uint32_t)s, (int64_t)time(NULL) +
+			    m->m_conf->cf_sm_resume_timeout, &n) != XF_OK)
+				log_warnx("session table: %s",
+				    xf_sess_error(m->m_sess));
+			if (n > 0)
+				log_info("kept %zu stream management sessions "
+				    "of worker %d", n, wp->w_index);
 			n = 0;
 			collect_gone(m, (uint32_t)s);
 			if (m->m_sess != NULL && xf_sess_clear_worker(m->m_sess,

@@ -221,6 +221,10 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 		xf_presence_answer_probe(w, c, pbuf);
 		return;
 	}
+	case XF_MSG_SM_WAKE:
+		if (c != NULL)
+			xf_sm_wake(w, c);
+		return;
 	case XF_MSG_GONE:
 		xf_presence_gone(w, to);
 		return;

@@ -7,15 +7,18 @@
 /*
  * Order matters where hooks take stanzas: blocking filters before
  * offline storage sees a message; CSI holds presence before SM counts
- * what is really written.
+ * what is really written; SM comes before every module that consumes a
+ * client's stanzas (h counts them all) or announces a session's end (a
+ * detached session must not look gone).
  */
-extern xf_mod_t	 xf_mod_blocking, xf_mod_csi, xf_mod_carbons;
+extern xf_mod_t	 xf_mod_blocking, xf_mod_csi, xf_mod_carbons, xf_mod_sm;
 extern xf_mod_t	 xf_mod_roster, xf_mod_presence, xf_mod_offline;
 extern xf_mod_t	 xf_mod_vcard, xf_mod_private, xf_mod_pep, xf_mod_register;
 
 xf_mod_t *xf_mods[XF_NMODS_MAX + 1] = {
-	&xf_mod_blocking,
 	&xf_mod_csi,
+	&xf_mod_sm,
+	&xf_mod_blocking,
 	&xf_mod_carbons,
 	&xf_mod_roster,
 	&xf_mod_presence,
@@ -144,6 +147,17 @@ xf_mod_undeliverable(xf_worker_t *w, xf_conn_t *c, const xf_el_t *st,
 {
 	EACH(m)
 		if (m->m_undeliverable && m->m_undeliverable(w, c, st, bare) !=
+		    XF_DECLINED)
+			return XF_OK;
+	return XF_DECLINED;
+}
+
+int
+xf_mod_deliver(xf_worker_t *w, xf_conn_t *c, const char *full,
+    const xf_sess_rec_t *rec, const xf_el_t *st)
+{
+	EACH(m)
+		if (m->m_deliver && m->m_deliver(w, c, full, rec, st) !=
 		    XF_DECLINED)
 			return XF_OK;
 	return XF_DECLINED;

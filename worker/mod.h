@@ -83,6 +83,15 @@ struct xf_mod_s {
 		    const xf_el_t *st, const char *to_bare);
 
 	/*
+	 * A stanza for the bound resource full (rec: its session record),
+	 * before it goes to the local connection or another worker's
+	 * ring.  XF_OK: the module delivered it (SM queues it in the
+	 * session table and wakes the owner).
+	 */
+	int	(*m_deliver)(xf_worker_t *, xf_conn_t *from, const char *full,
+		    const xf_sess_rec_t *rec, const xf_el_t *st);
+
+	/*
 	 * Bytes of one stanza about to be written to a bound client (every
 	 * path: local, ring, resent).  A module may take them (CSI holds
 	 * presence back; SM counts and keeps them until acked): XF_OK
@@ -115,6 +124,8 @@ int	 xf_mod_inbound(xf_worker_t *, xf_conn_t *, xf_el_t *, const char *);
 void	 xf_mod_delivered(xf_worker_t *, const xf_el_t *, const char *);
 int	 xf_mod_undeliverable(xf_worker_t *, xf_conn_t *, const xf_el_t *,
 	    const char *);
+int	 xf_mod_deliver(xf_worker_t *, xf_conn_t *, const char *,
+	    const xf_sess_rec_t *, const xf_el_t *);
 int	 xf_mod_send(xf_conn_t *, const char *, size_t);
 int	 xf_mod_orphan(xf_worker_t *, const char *, uint64_t, const char *,
 	    size_t);

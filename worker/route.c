@@ -28,6 +28,8 @@ xf_route_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
 
 	if (rec->sr_node != 0)
 		return XF_DECLINED;	/* other nodes: the cluster issue */
+	if (xf_mod_deliver(w, from, full, rec, st) == XF_OK)
+		return XF_OK;
 	if (rec->sr_worker == w->w_slot) {
 		c = xf_worker_conn(w, rec->sr_conn);
 		if (c == NULL || c->c_state != C2S_BOUND ||

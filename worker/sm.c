@@ -35,6 +35,19 @@
  * Order: the inbox is ordered by append, which is ordered per sender, and
  * every owner writes it in that order; the unacked queue is the order of
  * writing.  Every owner change is one txn, so one owner at a time.
+ *
+ * Ending: a stream closed by either side (or cut, without resumption)
+ * ends its session at once; a cut one waits 'sm-resume-timeout' seconds,
+ * detached; then one worker claims it, and its queued messages go to
+ * offline storage, other stanzas are dropped.  'sm-max-unacked' bounds
+ * what may be outstanding: a live stream over it is closed with
+ * <policy-violation/> (so its session ends as above), a detached session
+ * reaching it ends at once.
+ *
+ * In xf_mods[] this module comes after CSI (m_send: what CSI holds back
+ * is not written, so not counted) and before every module that consumes
+ * client stanzas or announces a session's end (m_outbound: h counts every
+ * stanza; m_unbound: a detached session must not look gone).
  */
 
 #define NS_SM		"urn:xmpp:sm:3"
@@ -236,7 +249,7 @@ pump(xf_conn_t *c)
 	uint64_t	 after = 0, seq, len;
 	size_t		 n = 0, off;
 	const char	*p;
-	int		 r;
+	int		 r, moved = 0;
 
 	if (sm == NULL || c->c_state != C2S_BOUND || c->c_closing)
 		return;
@@ -267,7 +280,7 @@ pump(xf_conn_t *c)
 			cur.taken = cur.moved = 0;
 			xf_c2s_write(c, 0, p + off + 16, len);
 			cur.c = NULL;
-			if (cur.moved)
+			if ((moved = cur.moved))
 				break;	/* the new owner writes the rest */
 			/* Held by a module before us: it is out of the inbox. */
 			if (!cur.taken && xf_sess_sm_unqueue(w->w_sess,
@@ -276,7 +289,7 @@ pump(xf_conn_t *c)
 				    xf_sess_error(w->w_sess));
 			after = seq;
 		}
-	} while ((n == PUMP_BATCH || sm->s_again) && !cur.moved &&
+	} while ((n == PUMP_BATCH || sm->s_again) && !moved &&
 	    c->c_state == C2S_BOUND && !c->c_closing);
 	sm->s_pumping = 0;
 	xf_buf_free(&b);

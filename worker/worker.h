@@ -186,6 +186,9 @@ xf_el_t	*xf_iq_error(const xf_el_t *iq, const char *type,
  * r may be NULL (nothing is sent), c too. */
 void	 xf_iq_reply(xf_worker_t *, xf_conn_t *c, xf_el_t *r);
 
+/* sm.c: stream management (XEP-0198): an SM inbox to write out. */
+void	 xf_sm_wake(xf_worker_t *, xf_conn_t *);
+
 /* ipc.c: the inbound ring and pushes into other workers' rings. */
 int	 xf_ipc_push(xf_worker_t *, xf_conn_t *from, unsigned slot,
 	    uint32_t type, uint64_t conn, const char *to, const char *data,

@@ -2,6 +2,8 @@
 # sm_crash.t: kill -9 of the worker holding an XEP-0198 session while
 # another user keeps sending it numbered messages; the client resumes on
 # the surviving worker and gets every message exactly once, in order.
+# The worker is stopped for a moment before the kill, so that messages
+# are in flight to it when it dies.
 import os
 import sys
 import threading
@@ -92,7 +94,9 @@ def test():
 	sender.start()
 
 	first, _ = sm_read(alice, n=KILL_AT, timeout=10)
-	index, pid = node.kill_worker(wa)
+	index, pid = node.kill_worker(wa, signal.SIGSTOP)
+	time.sleep(0.3)
+	os.kill(pid, signal.SIGKILL)
 	# What was on the wire when it died; then the connection is gone.
 	rest, _ = sm_read(alice, timeout=5)
 	ok(alice.closed, 'alice\'s connection died with worker %r (after %d '
@@ -137,7 +141,10 @@ def test():
 	ok(not dups, 'nothing twice (%d before the kill, %d after; duplicates '
 	    '%r)' % (len(old), len(new) + len(extra), dups[:10]))
 	ok(not missing, 'nothing lost (missing %r)' % (missing[:10],))
-	is_(got, list(range(1, N + 1)), 'every message once, in order')
+	want = list(range(1, N + 1))
+	bad = [i for i, (g, x) in enumerate(zip(got, want)) if g != x]
+	ok(got == want, 'every message once, in order (first difference at '
+	    'position %r)' % (bad[0] if bad else None,))
 	is_(node.worker_of(full), wb, 'the session lives on worker %r' % (wb,))
 	raw.close()
 	bob.close()

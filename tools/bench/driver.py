@@ -428,7 +428,11 @@ def run(server, scenario, users, duration=10, warmup=2, rate=0,
 		if server.mode == 'relay':
 			argv.append('--relay')
 		if scenario == 'chat':
-			argv += ['-r', '%g' % rate, '--window', str(window)]
+			# A slow server may hold seconds of messages at the
+			# end of the window: wait for them (the generator
+			# stops as soon as all have arrived).
+			argv += ['-r', '%g' % rate, '--window', str(window),
+			    '--drain', '60']
 		if accounts:
 			argv += ['--accounts', str(accounts)]
 		if sources:
@@ -477,7 +481,7 @@ def run(server, scenario, users, duration=10, warmup=2, rate=0,
 	outs = []
 	for p, out, err in procs:
 		try:
-			p.wait(timeout=60 + users / 500.0)
+			p.wait(timeout=90 + users / 500.0)
 		except subprocess.TimeoutExpired:
 			log('xfed-bench %d did not finish; killed' % p.pid)
 		kill_tree(p, grace=2)
