@@ -325,7 +325,9 @@ def release_port(port):
 
 
 def wait_for(pred, timeout, interval=0.05):
-	"""Polls pred() until it returns a true value or timeout seconds pass."""
+	"""Polls pred() until it returns a true value or timeout seconds pass.
+	Between looks the clients' loop runs, so what they send goes out and
+	what they receive is read (a pred may wait on either)."""
 	flush_all()
 	deadline = time.monotonic() + timeout
 	while True:
@@ -334,7 +336,7 @@ def wait_for(pred, timeout, interval=0.05):
 			return v
 		if time.monotonic() >= deadline:
 			return v
-		time.sleep(interval)
+		pump(interval)
 
 
 def port_open(port, host='127.0.0.1'):
