@@ -108,7 +108,9 @@ xf_c2s_stream_error(xf_conn_t *c, const char *cond, const char *text)
 	}
 	xf_buf_puts(&out, "</stream:error></stream:stream>");
 	xf_conn_sendbuf(c, &out);
-	c->c_clean = 1;
+	/* After a reload the client is asked to come back: its SM session
+	 * stays resumable on the new workers.  Other errors end it. */
+	c->c_clean = strcmp(cond, "reset") != 0;
 	/* Unbind now: nothing more may be routed to this stream. */
 	xf_c2s_closed(c);
 	c->c_state = C2S_CLOSING;
@@ -259,31 +261,51 @@ iq_error(xf_conn_t *c, const xf_el_t *iq, const char *type, const char *cond)
 	xf_conn_sendbuf(c, &out);
 }
 
-/* Tells the owner of a resource we took over that its stream is done. */
-static void
-kick_old(xf_conn_t *c, const xf_sess_rec_t *old)
+/*
+ * Ends the stream that held c's full JID before c took it over (a newer
+ * bind, a resumed SM session), wherever it lives, with a conflict stream
+ * error.  The old stream does not unbind: the record is c's now.
+ */
+void
+xf_c2s_replace(xf_conn_t *c, uint32_t slot, uint64_t conn, const char *text)
 {
 	xf_worker_t	*w = c->c_w;
-	static const char payload[] = "conflict\0Replaced by new connection";
+	xf_conn_t	*oc;
+	char		 payload[128];
+	int		 n;
 
-	if (old->sr_node != 0)
-		return;
-	if (old->sr_worker == w->w_slot) {
-		xf_conn_t	*oc = xf_worker_conn(w, old->sr_conn);
-
+	if (slot == w->w_slot) {
+		oc = xf_worker_conn(w, conn);
 		if (oc != NULL && oc != c && strcmp(oc->c_full, c->c_full) == 0) {
-			/* Its record is ours now: do not let it delete it. */
 			oc->c_full[0] = '\0';
 			w->w_stats->ws_sessions--;
-			xf_c2s_stream_error(oc, "conflict",
-			    "Replaced by new connection");
+			xf_c2s_stream_error(oc, "conflict", text);
 		}
 		return;
 	}
-	if (xf_ipc_push(w, NULL, old->sr_worker, XF_MSG_KICK, old->sr_conn,
-	    c->c_full, payload, sizeof(payload) - 1) != XF_OK)
-		log_warnx("c%llu: cannot notify worker slot %u of conflict",
-		    CID(c), old->sr_worker);
+	n = snprintf(payload, sizeof(payload), "conflict%c%s", '\0', text);
+	if (n < 0 || (size_t)n >= sizeof(payload) ||
+	    xf_ipc_push(w, NULL, slot, XF_MSG_KICK, conn, c->c_full, payload,
+	    (size_t)n) == XF_ERR)
+		log_warnx("c%llu: cannot close the old stream on worker slot %u",
+		    CID(c), slot);
+}
+
+/* c holds the session full from now on: what a bind or a resume does. */
+void
+xf_c2s_attach(xf_conn_t *c, const char *full, int32_t prio, int avail)
+{
+	xf_worker_t	*w = c->c_w;
+
+	if (full != c->c_full)
+		snprintf(c->c_full, sizeof(c->c_full), "%s", full);
+	snprintf(c->c_bare, sizeof(c->c_bare), "%s@%s", c->c_user, c->c_host);
+	c->c_state = C2S_BOUND;
+	c->c_prio = prio;
+	c->c_avail = avail;
+	w->w_stats->ws_sessions++;
+	xf_loop_timer_del(w->w_loop, c->c_timer);
+	c->c_timer = 0;
 }
 
 static void
@@ -340,14 +362,10 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 		iq_error(c, iq, "wait", "internal-server-error");
 		return;
 	}
-	c->c_state = C2S_BOUND;
-	c->c_prio = 0;
-	c->c_avail = 0;
-	w->w_stats->ws_sessions++;
-	xf_loop_timer_del(w->w_loop, c->c_timer);
-	c->c_timer = 0;
-	if (had_old)
-		kick_old(c, &old);
+	xf_c2s_attach(c, c->c_full, 0, 0);
+	if (had_old && old.sr_node == 0)
+		xf_c2s_replace(c, old.sr_worker, old.sr_conn,
+		    "Replaced by new connection");
 	log_info("c%llu: %s bound from %s", CID(c), c->c_full, c->c_ip);
 
 	xf_buf_reset(&out);

@@ -423,50 +423,6 @@ sm_enable(xf_conn_t *c, const xf_el_t *el)
 	log_debug("c%llu: sm enabled%s", CID(c), resume ? ", resumable" : "");
 }
 
-/* Closes the connection that held a session we resumed. */
-static void
-kick(xf_conn_t *c, const xf_sm_rec_t *prev)
-{
-	xf_worker_t	*w = c->c_w;
-	xf_conn_t	*oc;
-	static const char payload[] = "conflict\0Replaced by resumed session";
-
-	if (prev->sm_state != XF_SM_ATTACHED || prev->sm_node != 0)
-		return;
-	if (prev->sm_worker != w->w_slot) {
-		if (xf_ipc_push(w, NULL, prev->sm_worker, XF_MSG_KICK,
-		    prev->sm_conn, c->c_full, payload, sizeof(payload) - 1) ==
-		    XF_ERR)
-			log_warnx("c%llu: cannot close the old stream on "
-			    "worker slot %u", CID(c), prev->sm_worker);
-		return;
-	}
-	if ((oc = xf_worker_conn(w, prev->sm_conn)) != NULL && oc != c &&
-	    strcmp(oc->c_full, c->c_full) == 0) {
-		/* Not unbound: the session is ours now (see kick_old()). */
-		oc->c_full[0] = '\0';
-		w->w_stats->ws_sessions--;
-		xf_c2s_stream_error(oc, "conflict",
-		    "Replaced by resumed session");
-	}
-}
-
-/* The connection takes the resumed session's JID, as a bind would. */
-static void
-attach(xf_conn_t *c, const char *full, const xf_sess_rec_t *rec)
-{
-	xf_worker_t	*w = c->c_w;
-
-	snprintf(c->c_full, sizeof(c->c_full), "%s", full);
-	snprintf(c->c_bare, sizeof(c->c_bare), "%s@%s", c->c_user, c->c_host);
-	c->c_state = C2S_BOUND;
-	c->c_prio = rec->sr_prio;
-	c->c_avail = rec->sr_avail;
-	w->w_stats->ws_sessions++;
-	xf_loop_timer_del(w->w_loop, c->c_timer);
-	c->c_timer = 0;
-}
-
 static void
 sm_resume(xf_conn_t *c, const xf_el_t *el)
 {
@@ -522,8 +478,11 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 	sm->s_sent = rec.sm_sent;
 	sm->s_acked = rec.sm_acked;
 	c->c_mod[xf_mod_sm.m_index] = sm;
-	attach(c, rec.sm_full, &srec);
-	kick(c, &prev);
+	xf_c2s_attach(c, rec.sm_full, srec.sr_prio, srec.sr_avail);
+	/* The old stream, if still open, ends without unbinding. */
+	if (prev.sm_state == XF_SM_ATTACHED && prev.sm_node == 0)
+		xf_c2s_replace(c, prev.sm_worker, prev.sm_conn,
+		    "Replaced by resumed session");
 
 	sendf(c, "<resumed xmlns='" NS_SM "' previd='%s' h='%u'/>", sm->s_id,
 	    (uint32_t)sm->s_h_in);

@@ -152,6 +152,10 @@ int	 xf_c2s_input(xf_conn_t *, const char *buf, size_t len);
 void	 xf_c2s_tls_ready(xf_conn_t *);
 void	 xf_c2s_stream_error(xf_conn_t *, const char *cond, const char *text);
 void	 xf_c2s_closed(xf_conn_t *);		/* unbind before free */
+void	 xf_c2s_attach(xf_conn_t *, const char *full, int32_t prio,
+	    int avail);
+void	 xf_c2s_replace(xf_conn_t *, uint32_t slot, uint64_t conn,
+	    const char *text);
 void	 xf_c2s_send_el(xf_conn_t *, const xf_el_t *);
 /* Stanza bytes to a bound client through the modules' send hooks,
  * starting with module first_mod (0 = all). */
