@@ -38,12 +38,13 @@ XLDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS	 = $(PC_LIBS) -lpthread
 
 # The node's library: what every process links.
-COMMON	 = common/log.c common/buf.c common/conf.c common/jid.c \
-	   common/xml.c common/xmlstream.c common/base64.c common/scram.c \
-	   common/store.c common/net.c common/loop.c
-SHM	 = shm/sess.c shm/ring.c
+COMMON	 = common/log.c common/buf.c common/conf.c common/conf_parse.c \
+	   common/jid.c common/xml.c common/xmlstream.c common/base64.c \
+	   common/scram.c common/store.c common/net.c common/loop.c
+SHM	 = shm/sess.c shm/smstate.c shm/ring.c
 # The master: argv and start-up, worker supervision, xfedctl's socket.
-MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c
+MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
+	   master/ctlcmd.c
 # A worker: transport, stream, router.
 WORKER	 = worker/worker.c worker/conn.c worker/tls.c worker/c2s.c \
 	   worker/sasl.c worker/route.c worker/iq.c worker/ipc.c worker/mod.c \

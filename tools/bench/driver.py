@@ -209,6 +209,23 @@ def rss_kib(pids):
 	return tot
 
 
+def pss_kib(pids):
+	"""Proportional set size summed: a page shared by the processes (an
+	LMDB map every worker has open, the libraries) counts once in
+	total, where summed RSS would count it once per process."""
+	tot = 0
+	for pid in pids:
+		try:
+			with open('/proc/%d/smaps_rollup' % pid) as f:
+				for line in f:
+					if line.startswith('Pss:'):
+						tot += int(line.split()[1])
+						break
+		except OSError:
+			pass
+	return tot
+
+
 def cpu_ticks(pids):
 	tot = 0
 	for pid in pids:
@@ -463,6 +480,7 @@ def run(server, scenario, users, duration=10, warmup=2, rate=0,
 	res = {'rss_idle_kib': None}
 	spids = server.pids()
 	res['rss_kib'] = rss_kib(spids)
+	res['pss_kib'] = pss_kib(spids)
 	res['server_procs'] = len(spids)
 	for p, _, _ in procs:
 		try:

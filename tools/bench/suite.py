@@ -62,15 +62,21 @@ def idle_run(server, s, name, n=None, fresh_start=True):
 		fresh(server)
 	time.sleep(2)
 	base = driver.rss_kib(server.pids())
+	base_pss = driver.pss_kib(server.pids())
 	r = driver.run(server, 'idle', n, duration=2, warmup=0,
 	    concurrency=200, accounts=accounts, sources=sources, settle=5,
 	    timeout=300 + n / 100.0)
 	r['rss_base_kib'] = base
+	r['pss_base_kib'] = base_pss
 	if r.get('ok') and r['established']:
-		r['per_session_b'] = (r['rss_kib'] - base) * 1024.0 / \
+		# PSS: shared pages (LMDB maps in every worker) once.
+		r['per_session_b'] = (r['pss_kib'] - base_pss) * 1024.0 / \
 		    r['established']
-	log('%s idle: %s; %.0f bytes/session' % (name, driver.describe(r),
-	    r.get('per_session_b', 0)))
+		r['per_session_rss_b'] = (r['rss_kib'] - base) * 1024.0 / \
+		    r['established']
+	log('%s idle: %s; %.0f bytes/session (PSS), %.0f (summed RSS)' % (
+	    name, driver.describe(r), r.get('per_session_b', 0),
+	    r.get('per_session_rss_b', 0)))
 	return r
 
 
@@ -185,8 +191,8 @@ ROWS = [
 	('p99 ms at 1/2 of own peak', ('half', 'p99_ms'), '%.2f', False),
 	('p99 ms at 1/4 of own peak', ('quarter', 'p99_ms'), '%.2f', False),
 	('idle sessions held', ('idle', 'established'), '%.0f', True),
-	('RSS per idle session, bytes', ('idle', 'per_session_b'), '%.0f',
-	    False),
+	('memory per idle session, bytes (PSS)', ('idle', 'per_session_b'),
+	    '%.0f', False),
 	('logins/s (SCRAM-SHA-1, 4096 it.)', ('login', 'logins_per_s'),
 	    '%.0f', True),
 ]
@@ -220,24 +226,18 @@ def _cell(v, fmt):
 
 def table(results, s, ref='xfed'):
 	"""Side by side, with xfed's advantage (x times) over each rival."""
-	names = [r['name'] for r in results]
 	base = next((r for r in results if r['name'] == ref), None)
-	cols = []
+	hdr = ['metric']
 	for r in results:
-		cols.append(r['name'])
-		if base is not None and r is not base and r['name'] != 'relay':
-			cols.append('xfed vs ' + r['name'])
-		elif r['name'] == 'relay' and base is not None:
-			cols.append('xfed/relay')
-	lines = []
-	w0 = max(len(x[0]) for x in ROWS) + 2
-	hdr = 'metric'.ljust(w0) + ''.join(c.rjust(16) for c in cols)
-	lines.append(hdr)
-	lines.append('-' * len(hdr))
+		hdr.append(r['name'])
+		if base is not None and r is not base:
+			hdr.append('xfed/relay' if r['name'] == 'relay' else
+			    'xfed vs ' + r['name'])
+	rows = [hdr]
 	for label, path, fmt, higher in ROWS:
-		row = label.ljust(w0)
+		row = [label]
 		for r in results:
-			row += cell(r, path, fmt).rjust(16)
+			row.append(cell(r, path, fmt))
 			if base is None or r is base:
 				continue
 			ratio = '-'
@@ -246,8 +246,15 @@ def table(results, s, ref='xfed'):
 			    and isinstance(b, (int, float)) and a > 0 and b > 0:
 				x = a / b if higher else b / a
 				ratio = '%.2fx' % x
-			row += ratio.rjust(16)
-		lines.append(row)
+			row.append(ratio)
+		rows.append(row)
+	width = [max(len(r[i]) for r in rows) for i in range(len(hdr))]
+	lines = []
+	for k, row in enumerate(rows):
+		lines.append('  '.join(c.ljust(width[0]) if i == 0 else
+		    c.rjust(width[i]) for i, c in enumerate(row)).rstrip())
+		if k == 0:
+			lines.append('-' * len(lines[0]))
 	lines.append('')
 	lines.append('*: the load generator used over 90% of its core: the '
 	    'figure is its limit, not the server\'s.')
@@ -257,7 +264,6 @@ def table(results, s, ref='xfed'):
 	    'sender at peak, %g s measured after %g s warm-up; idle: %d '
 	    'sessions.' % (s['users'], s['window'], s['duration'],
 	    s['warmup'], s['users']))
-	del names
 	return '\n'.join(lines)
 
 
@@ -330,6 +336,8 @@ def main(argv=None):
 	ap.add_argument('--no-workers', action='store_true',
 	    help='skip the 1 vs 2 workers run')
 	ap.add_argument('--json', help='write all results here')
+	ap.add_argument('--only', default='chat,idle,login,workers,big-idle',
+	    help='comma-separated scenario groups to run (default: all)')
 	a = ap.parse_args(argv)
 	for b in (driver.BENCH, driver.RELAY, driver.XFED, driver.XFEDCTL):
 		if not os.access(b, os.X_OK):
@@ -338,6 +346,7 @@ def main(argv=None):
 	s = settings()
 	t0 = time.monotonic()
 	log('settings: %s' % json.dumps(s))
+	only = a.only.split(',')
 	noise = [machine_noise()]
 	log(noise_line(noise[0]))
 	results = []
@@ -345,12 +354,16 @@ def main(argv=None):
 		server = make_server(name)
 		kinds = ('chat',) if name == 'relay' else \
 		    ('chat', 'idle', 'login')
-		results.append(run_server(server, s, kinds))
+		kinds = [k for k in kinds if k in only]
+		if kinds:
+			results.append(run_server(server, s, kinds))
 	w = None
-	if not a.no_workers and 'xfed' in a.servers.split(','):
+	if not a.no_workers and 'xfed' in a.servers.split(',') and \
+	    'workers' in only:
 		w = run_workers(s)
 	big = None
-	if s['idle'] > s['users'] and 'xfed' in a.servers.split(','):
+	if s['idle'] > s['users'] and 'xfed' in a.servers.split(',') and \
+	    'big-idle' in only:
 		big = run_big_idle(s)
 	print()
 	import subprocess
@@ -360,18 +373,20 @@ def main(argv=None):
 	    time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
 	    os.cpu_count(), os.uname().release, rev or '?'))
 	print()
-	print(table(results, s))
+	if results:
+		print(table(results, s))
 	if w:
 		print()
 		print(workers_table(w))
 	if big:
 		print()
 		print('xfed, %d idle sessions (%d accounts, %d workers, '
-		    'unpinned): %d held, %.0f bytes RSS each (%d KiB before, '
-		    '%d KiB with them)' % (s['idle'], s['users'],
-		    big.get('workers', 0), big.get('established', 0),
-		    big.get('per_session_b', 0), big.get('rss_base_kib', 0),
-		    big.get('rss_kib', 0)))
+		    'unpinned): %d held, %.0f bytes each (PSS: %d KiB before, '
+		    '%d KiB with them; summed RSS %.0f bytes each)' % (
+		    s['idle'], s['users'], big.get('workers', 0),
+		    big.get('established', 0), big.get('per_session_b', 0),
+		    big.get('pss_base_kib', 0), big.get('pss_kib', 0),
+		    big.get('per_session_rss_b', 0)))
 	noise.append(machine_noise())
 	print()
 	print('at start: ' + noise_line(noise[0]))
