@@ -642,6 +642,58 @@ xf_store_del_prefix(xf_store_t *st, int table, const void *prefix,
 }
 
 /*
+ * Walks the keys of table that start with prefix inside one read
+ * transaction, calling each with pointers into the map (valid only
+ * during the call).  each returns non-zero to stop.
+ */
+static int
+walk(xf_store_t *st, int table, const void *prefix, size_t plen,
+    int (*each)(void *, const MDB_val *, const MDB_val *), void *ud,
+    const char *what)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int		 rc, op, ret = XF_OK;
+
+	if (table < 0 || table >= XF_T_NTABLES)
+		return store_fail(st, 0, "no table %d", table);
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_fail(st, rc, "%s", what);
+	if ((rc = mdb_cursor_open(txn, st->st_tables[table], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(st, rc, "%s", what);
+	}
+	k.mv_data = (void *)prefix;
+	k.mv_size = plen;
+	op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if (each(ud, &k, &v) != 0) {
+			ret = store_fail(st, ENOMEM, "%s", what);
+			break;
+		}
+	}
+	if (ret == XF_OK && rc != 0 && rc != MDB_NOTFOUND)
+		ret = store_fail(st, rc, "%s %s", what, table_names[table]);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+static int
+copy_rec(void *ud, const MDB_val *k, const MDB_val *v)
+{
+	xf_buf_t	*recs = ud;
+
+	return xf_buf_append(recs, &k->mv_size, sizeof(size_t)) != XF_OK ||
+	    xf_buf_append(recs, &v->mv_size, sizeof(size_t)) != XF_OK ||
+	    xf_buf_append(recs, k->mv_data, k->mv_size) != XF_OK ||
+	    xf_buf_append(recs, v->mv_data, v->mv_size) != XF_OK;
+}
+
+/*
  * Copies the matching records out, ends the read, then calls fn: fn may
  * write to the store.  Memory: all matching records at once, which is
  * bounded by the quotas of the callers (roster size, offline quota).
@@ -650,42 +702,11 @@ int
 xf_store_scan(xf_store_t *st, int table, const void *prefix, size_t plen,
     int (*fn)(void *, const void *, size_t, const void *, size_t), void *ud)
 {
-	MDB_txn		*txn;
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
 	xf_buf_t	 recs = { 0 };
 	size_t		 off, kl, vl;
-	int		 rc, op, ret = XF_OK;
+	int		 ret;
 
-	if (table < 0 || table >= XF_T_NTABLES)
-		return store_fail(st, 0, "no table %d", table);
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
-		return store_fail(st, rc, "scan");
-	if ((rc = mdb_cursor_open(txn, st->st_tables[table], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return store_fail(st, rc, "scan");
-	}
-	k.mv_data = (void *)prefix;
-	k.mv_size = plen;
-	op = plen ? MDB_SET_RANGE : MDB_FIRST;
-	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-			break;
-		kl = k.mv_size;
-		vl = v.mv_size;
-		if (xf_buf_append(&recs, &kl, sizeof(kl)) != XF_OK ||
-		    xf_buf_append(&recs, &vl, sizeof(vl)) != XF_OK ||
-		    xf_buf_append(&recs, k.mv_data, kl) != XF_OK ||
-		    xf_buf_append(&recs, v.mv_data, vl) != XF_OK) {
-			ret = store_fail(st, ENOMEM, "scan");
-			break;
-		}
-	}
-	if (ret == XF_OK && rc != 0 && rc != MDB_NOTFOUND)
-		ret = store_fail(st, rc, "scan %s", table_names[table]);
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-
+	ret = walk(st, table, prefix, plen, copy_rec, &recs, "scan");
 	for (off = 0; ret == XF_OK && off < xf_buf_size(&recs);
 	    off += 2 * sizeof(size_t) + kl + vl) {
 		const char	*p = xf_buf_data(&recs) + off;
@@ -699,36 +720,19 @@ xf_store_scan(xf_store_t *st, int table, const void *prefix, size_t plen,
 	return ret;
 }
 
+static int
+count_rec(void *ud, const MDB_val *k, const MDB_val *v)
+{
+	(*(size_t *)ud)++;
+	return 0;
+}
+
 int
 xf_store_count(xf_store_t *st, int table, const void *prefix, size_t plen,
     size_t *count)
 {
-	MDB_txn		*txn;
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	int		 rc, op;
-	size_t		 n = 0;
-
-	if (table < 0 || table >= XF_T_NTABLES)
-		return store_fail(st, 0, "no table %d", table);
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
-		return store_fail(st, rc, "count");
-	if ((rc = mdb_cursor_open(txn, st->st_tables[table], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return store_fail(st, rc, "count");
-	}
-	k.mv_data = (void *)prefix;
-	k.mv_size = plen;
-	op = plen ? MDB_SET_RANGE : MDB_FIRST;
-	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-			break;
-		n++;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	*count = n;
-	return XF_OK;
+	*count = 0;
+	return walk(st, table, prefix, plen, count_rec, count, "count");
 }
 
 int
