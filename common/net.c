@@ -97,6 +97,23 @@ xf_net_listen(const xf_listen_t *l, int reuseport, int *fd, char *err,
 	return XF_ERR;
 }
 
+/*
+ * Per-connection options: no Nagle delay (stanzas are small and written
+ * once per loop turn already), and keepalives so a peer that vanished
+ * without a FIN is noticed within minutes, not hours.
+ */
+void
+xf_net_tune(int fd)
+{
+	int	 on = 1, idle = 120, intvl = 20, cnt = 4;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 void
 xf_net_peer(int fd, char *out, size_t outlen)
 {

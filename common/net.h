@@ -15,6 +15,8 @@
 int	 xf_net_listen(const xf_listen_t *l, int reuseport, int *fd,
 	    char *err, size_t errlen);
 int	 xf_net_nonblock(int fd);
+/* TCP_NODELAY and keepalives on an accepted connection. */
+void	 xf_net_tune(int fd);
 /* Text address of fd's peer ("127.0.0.1", "::1"); IPv4-mapped shown as v4. */
 void	 xf_net_peer(int fd, char *out, size_t outlen);
 /* "addr:port" / "[addr]:port" / "*:port" for logs. */

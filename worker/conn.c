@@ -70,6 +70,7 @@ xf_conn_new(xf_worker_t *w, int fd, int direct_tls)
 	c->c_since = time(NULL);
 	c->c_direct_tls = direct_tls;
 	xf_net_peer(fd, c->c_ip, sizeof(c->c_ip));
+	xf_net_tune(fd);
 	if (direct_tls) {
 		if ((c->c_ssl = SSL_new(w->w_ssl)) == NULL ||
 		    SSL_set_fd(c->c_ssl, fd) != 1)
