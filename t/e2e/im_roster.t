@@ -53,7 +53,7 @@ def pres(ptype, frm):
 
 
 def test():
-	plan(22)
+	plan(23)
 	node = Node(workers=2)
 	for u in ('alice', 'bob', 'carol'):
 		node.add_user(u + '@localhost', u + '-pw')
@@ -101,6 +101,17 @@ def test():
 	rows = {i['jid']: i['subscription'] for i in
 	    (r.data or {}).get('roster', [])}
 	is_(rows, {'bob@localhost': 'both'}, 'xfedctl roster agrees')
+
+	# XEP-0115: entity capabilities ride along untouched.
+	bob.send_raw("<presence><c xmlns='http://jabber.org/protocol/caps' "
+	    "hash='sha-1' node='https://xfed.test/client' ver='QgayPKawpkPSDYmwT/"
+	    "WM94uAlu0='/></presence>")
+	p = next_presence(qa, lambda p: str(p['from']) == bob.full_jid and
+	    p.xml.find('{http://jabber.org/protocol/caps}c') is not None)
+	c = p.xml.find('{http://jabber.org/protocol/caps}c') if p else None
+	is_((c.get('node'), c.get('ver')) if c is not None else None,
+	    ('https://xfed.test/client', 'QgayPKawpkPSDYmwT/WM94uAlu0='),
+	    'caps in bob\'s presence reach alice unchanged')
 
 	# XEP-0237: the same version gives an empty result.
 	_, ver = roster_items(alice)
