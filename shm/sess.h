@@ -18,6 +18,9 @@
  * still names its own (worker, conn).  The master deletes every record
  * of a dead worker before that slot is reused.
  */
+/* A key is an LMDB key: a full JID in the table is at most this long. */
+#define XF_SESS_JID_MAX	511
+
 typedef struct xf_sess_rec_s {
 	uint32_t	sr_node;	/* 0 = this node; cluster ids later */
 	uint32_t	sr_worker;	/* ring slot of the owning worker */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <openssl/rand.h>
 
@@ -82,6 +83,7 @@ void
 xf_c2s_start(xf_conn_t *c)
 {
 	c->c_state = C2S_HEADER;
+	c->c_host = "";
 	c->c_xml = xf_xmls_new(c->c_w->w_conf->cf_c2s_max_stanza, &c2s_cb, c);
 	if (c->c_xml == NULL)
 		xf_conn_close(c);
@@ -147,6 +149,16 @@ send_features(xf_conn_t *c)
 	xf_conn_sendbuf(c, &out);
 }
 
+/* The configured name of a served host (so c_host can borrow it). */
+static const char *
+vhost(const xf_conf_t *cf, const char *host)
+{
+	for (size_t i = 0; i < cf->cf_nvhosts; i++)
+		if (strcasecmp(cf->cf_vhosts[i], host) == 0)
+			return cf->cf_vhosts[i];
+	return "";
+}
+
 static int
 on_open(void *ud, const xf_el_t *hdr)
 {
@@ -163,7 +175,7 @@ on_open(void *ud, const xf_el_t *hdr)
 			xf_c2s_stream_error(c, "host-unknown", NULL);
 			return XF_ERR;
 		}
-		snprintf(c->c_host, sizeof(c->c_host), "%s", j.j_domain);
+		c->c_host = vhost(c->c_w->w_conf, j.j_domain);
 		send_header(c);
 	} else {
 		send_header(c);
@@ -297,9 +309,14 @@ xf_c2s_attach(xf_conn_t *c, const char *full, int32_t prio, int avail)
 {
 	xf_worker_t	*w = c->c_w;
 
+	size_t		 n;
+
 	if (full != c->c_full)
 		snprintf(c->c_full, sizeof(c->c_full), "%s", full);
-	snprintf(c->c_bare, sizeof(c->c_bare), "%s@%s", c->c_user, c->c_host);
+	/* The bare JID is the full one up to the resource. */
+	n = strcspn(c->c_full, "/");
+	memcpy(c->c_bare, c->c_full, n);
+	c->c_bare[n] = '\0';
 	c->c_state = C2S_BOUND;
 	c->c_prio = prio;
 	c->c_avail = avail;
@@ -342,12 +359,11 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 	    c->c_host, res ? res : gen);
 	free(res);
 	/* The session table's keys are LMDB keys: 511 bytes at most. */
-	if (n < 0 || (size_t)n >= sizeof(c->c_full) || n > 511) {
+	if (n < 0 || (size_t)n >= sizeof(c->c_full)) {
 		c->c_full[0] = '\0';
 		iq_error(c, iq, "modify", "bad-request");
 		return;
 	}
-	snprintf(c->c_bare, sizeof(c->c_bare), "%s@%s", c->c_user, c->c_host);
 
 	memset(&rec, 0, sizeof(rec));
 	rec.sr_node = 0;

@@ -108,7 +108,7 @@ static int
 plain(xf_conn_t *c)
 {
 	char		 authz[XF_JID_MAX + 1], user[1024], pass[1024];
-	char		 norm[1024], bare[XF_JID_MAX + 1];
+	char		 norm[XF_SESS_JID_MAX + 1], bare[XF_JID_MAX + 1];
 	xf_account_t	 ac;
 	int		 r;
 
@@ -145,7 +145,7 @@ plain(xf_conn_t *c)
 static int
 scram_first(xf_conn_t *c, xf_hash_t h)
 {
-	char		 user[1024], norm[1024], bare[XF_JID_MAX + 1];
+	char		 user[1024], norm[XF_SESS_JID_MAX + 1], bare[XF_JID_MAX + 1];
 	const char	*cond = "malformed-request";
 	xf_account_t	 ac;
 	const xf_cred_t	*cred = NULL;

@@ -86,11 +86,16 @@ struct xf_conn_s {
 	int		 c_state;	/* C2S_* */
 	int		 c_header_sent;
 	char		 c_stream_id[24];
-	char		 c_host[1024];	/* the virtual host of the stream */
-	char		 c_user[1024];	/* authenticated localpart */
-	char		 c_pending_user[1024]; /* SCRAM: claimed localpart */
-	char		 c_full[XF_JID_MAX + 1];	/* bound full JID */
-	char		 c_bare[XF_JID_MAX + 1];
+	/*
+	 * JIDs are kept in 512 bytes: the session table's keys are LMDB
+	 * keys, 511 bytes at most, so no longer full JID can be bound.
+	 * Per-connection memory is what bounds idle sessions per node.
+	 */
+	const char	*c_host;	/* borrowed: a cf_vhosts entry, or "" */
+	char		 c_user[XF_SESS_JID_MAX + 1];	/* authenticated localpart */
+	char		 c_pending_user[XF_SESS_JID_MAX + 1]; /* SCRAM: claimed */
+	char		 c_full[XF_SESS_JID_MAX + 1];	/* bound full JID */
+	char		 c_bare[XF_SESS_JID_MAX + 1];
 	int		 c_auth_fails;
 	xf_scram_t	*c_scram;	/* owned during a SCRAM exchange */
 	int32_t		 c_prio;
