@@ -670,8 +670,11 @@ walk(xf_store_t *st, int table, const void *prefix, size_t plen,
 	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
-		if (each(ud, &k, &v) != 0) {
-			ret = store_fail(st, ENOMEM, "%s", what);
+		if ((rc = each(ud, &k, &v)) != 0) {
+			/* < 0: seen enough; > 0: out of memory. */
+			if (rc > 0)
+				ret = store_fail(st, ENOMEM, "%s", what);
+			rc = 0;
 			break;
 		}
 	}
@@ -720,19 +723,36 @@ xf_store_scan(xf_store_t *st, int table, const void *prefix, size_t plen,
 	return ret;
 }
 
+typedef struct cnt_s {
+	size_t	 n;
+	size_t	 max;
+} cnt_t;
+
 static int
 count_rec(void *ud, const MDB_val *k, const MDB_val *v)
 {
-	(*(size_t *)ud)++;
-	return 0;
+	cnt_t	*c = ud;
+
+	return ++c->n >= c->max ? -1 : 0;
+}
+
+int
+xf_store_count_max(xf_store_t *st, int table, const void *prefix,
+    size_t plen, size_t max, size_t *count)
+{
+	cnt_t	 c = { 0, max ? max : (size_t)-1 };
+	int	 r;
+
+	r = walk(st, table, prefix, plen, count_rec, &c, "count");
+	*count = c.n;
+	return r;
 }
 
 int
 xf_store_count(xf_store_t *st, int table, const void *prefix, size_t plen,
     size_t *count)
 {
-	*count = 0;
-	return walk(st, table, prefix, plen, count_rec, count, "count");
+	return xf_store_count_max(st, table, prefix, plen, 0, count);
 }
 
 int

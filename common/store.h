@@ -75,9 +75,11 @@ int	 xf_store_scan(xf_store_t *, int table, const void *prefix,
 	    const void *val, size_t vlen), void *ud);
 int	 xf_store_del_prefix(xf_store_t *, int table, const void *prefix,
 	    size_t plen, size_t *count);
-/* Counts keys with the prefix (a quota check). */
+/* Counts keys with the prefix (a quota check); _max stops at max. */
 int	 xf_store_count(xf_store_t *, int table, const void *prefix,
 	    size_t plen, size_t *count);
+int	 xf_store_count_max(xf_store_t *, int table, const void *prefix,
+	    size_t plen, size_t max, size_t *count);
 /* A node-wide increasing number (offline message order). */
 int	 xf_store_seq(xf_store_t *, uint64_t *seq);
 

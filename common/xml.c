@@ -437,7 +437,11 @@ static int
 put_attr(xf_buf_t *out, const char *qual, const char *name,
     const char *value)
 {
-	if (xf_buf_printf(out, " %s%s='", qual, name) != XF_OK ||
+	/* Appends, not printf: this runs for every attribute written. */
+	if (xf_buf_append(out, " ", 1) != XF_OK ||
+	    xf_buf_puts(out, qual) != XF_OK ||
+	    xf_buf_puts(out, name) != XF_OK ||
+	    xf_buf_append(out, "='", 2) != XF_OK ||
 	    xf_xml_escape_attr(out, value, strlen(value)) != XF_OK ||
 	    xf_buf_puts(out, "'") != XF_OK)
 		return XF_ERR;

@@ -36,12 +36,21 @@ xf_c2s_write(xf_conn_t *c, int first_mod, const char *data, size_t len)
 void
 xf_c2s_send_el(xf_conn_t *c, const xf_el_t *el)
 {
-	xf_buf_t	 b = { 0 };
+	static xf_buf_t	 scratch;
+	static int	 busy;
+	xf_buf_t	 own = { 0 }, *b;
 
-	/* Not the shared scratch: a send hook may send in turn. */
-	if (xf_el_write(el, XF_NS_CLIENT, &b) == XF_OK)
-		xf_c2s_write(c, 0, xf_buf_data(&b), xf_buf_size(&b));
-	xf_buf_free(&b);
+	/*
+	 * One buffer kept across calls (no allocation per stanza), unless a
+	 * send hook sends in turn while it is in use: then a fresh one.
+	 */
+	b = busy ? &own : &scratch;
+	busy++;
+	xf_buf_reset(b);
+	if (xf_el_write(el, XF_NS_CLIENT, b) == XF_OK)
+		xf_c2s_write(c, 0, xf_buf_data(b), xf_buf_size(b));
+	busy--;
+	xf_buf_free(&own);
 }
 
 static void

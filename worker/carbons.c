@@ -137,6 +137,37 @@ copy_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 	return 0;
 }
 
+typedef struct want_s {
+	const char	*wa_skip;
+	int		 wa_any;
+} want_t;
+
+static int
+want_each(void *ud, const char *full, const xf_sess_rec_t *rec)
+{
+	want_t	*wa = ud;
+
+	if ((rec->sr_flags & XF_SESS_CARBONS) && !is(wa->wa_skip, full)) {
+		wa->wa_any = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether any resource of owner other than skip has carbons on: one
+ * read of the session table, before a message is copied or wrapped.
+ * Most users have no second carbons resource; they pay only this.
+ */
+static int
+wanted(xf_worker_t *w, const char *owner, const char *skip)
+{
+	want_t	 wa = { skip, 0 };
+
+	xf_sess_resources(w->w_sess, owner, want_each, &wa);
+	return wa.wa_any;
+}
+
 /* Sends one wrapper to each carbons-enabled resource of owner except
  * skip and got[]. */
 static void
@@ -297,7 +328,8 @@ carbons_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	if (xf_jid_bare_of(to, bare, sizeof(bare)) != XF_OK ||
 	    strcmp(bare, c->c_bare) == 0)
 		return XF_DECLINED;
-	copy_to(w, c, "sent", st, c->c_bare, c->c_full, NULL, 0);
+	if (wanted(w, c->c_bare, c->c_full))
+		copy_to(w, c, "sent", st, c->c_bare, c->c_full, NULL, 0);
 	return XF_DECLINED;
 }
 
@@ -348,7 +380,8 @@ carbons_delivered(xf_worker_t *w, const xf_el_t *st, const char *full)
 		 * of its own, sent at once. */
 		flush();
 		if (eligible(st) &&
-		    xf_el_child(st, NS_CARBONS, "private") == NULL) {
+		    xf_el_child(st, NS_CARBONS, "private") == NULL &&
+		    wanted(w, owner, full)) {
 			open_batch(st, owner, full);
 			flush();
 		}
@@ -367,7 +400,8 @@ carbons_delivered(xf_worker_t *w, const xf_el_t *st, const char *full)
 		flush();
 		pend.cur = st;
 	}
-	open_batch(st, owner, full);
+	if (wanted(w, owner, full))
+		open_batch(st, owner, full);
 }
 
 xf_mod_t xf_mod_carbons = {

@@ -35,6 +35,7 @@ BENCH_CPU = '1'
 
 H_SUB_BITS = 6
 
+REV = '?'		# git describe when the binaries were copied
 _live = []		# Popen objects to kill at exit
 _tmp = []
 
@@ -43,8 +44,12 @@ def snapshot_bins():
 	"""Copies the four binaries to a temp dir and uses the copies for the
 	whole run: a rebuild in the tree meanwhile (a half-linked file, a
 	new version) must not change what is measured halfway."""
-	global BENCH, RELAY, XFED, XFEDCTL
+	global BENCH, RELAY, XFED, XFEDCTL, REV
 	d = mkdtemp('bin')
+	REV = subprocess.run(['git', '-C', REPO, 'describe', '--always',
+	    '--dirty'], capture_output=True, text=True).stdout.strip() or '?'
+	REV += ', binaries of %s' % time.strftime('%H:%M:%S UTC', time.gmtime(
+	    os.stat(XFED).st_mtime))
 	out = []
 	for src in (BENCH, RELAY, XFED, XFEDCTL):
 		dst = os.path.join(d, os.path.basename(src))

@@ -366,12 +366,9 @@ def main(argv=None):
 	    'big-idle' in only:
 		big = run_big_idle(s)
 	print()
-	import subprocess
-	rev = subprocess.run(['git', '-C', driver.REPO, 'describe', '--always',
-	    '--dirty'], capture_output=True, text=True).stdout.strip()
 	print('xfed benchmarks, %s, %d cores, kernel %s, xfed %s' % (
 	    time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
-	    os.cpu_count(), os.uname().release, rev or '?'))
+	    os.cpu_count(), os.uname().release, driver.REV))
 	print()
 	if results:
 		print(table(results, s))
