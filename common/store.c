@@ -65,6 +65,7 @@ static int	 del_range(MDB_txn *, MDB_dbi, const void *, size_t, size_t *);
 
 struct xf_store_s {
 	MDB_env		*st_env;
+	MDB_txn		*st_rtxn;	/* kept reset between reads */
 	MDB_dbi		 st_accounts;
 	MDB_dbi		 st_tables[XF_T_NTABLES];
 	char		 st_err[256];
@@ -218,6 +219,37 @@ mkdirs(const char *dir)
 	return 0;
 }
 
+/*
+ * Reads reuse one transaction handle, reset between uses and renewed for
+ * the next (mdb_txn_renew): a router lookup then costs no reader-slot
+ * search.  A reset handle holds no snapshot, so writers are not held
+ * back.  One read at a time per handle: callers never nest them.
+ */
+static int
+rbegin(xf_store_t *st, MDB_txn **txn)
+{
+	int	 rc;
+
+	if (st->st_rtxn != NULL && (rc = mdb_txn_renew(st->st_rtxn)) == 0) {
+		*txn = st->st_rtxn;
+		return 0;
+	}
+	if (st->st_rtxn != NULL) {
+		mdb_txn_abort(st->st_rtxn);
+		st->st_rtxn = NULL;
+	}
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, txn)) != 0)
+		return rc;
+	st->st_rtxn = *txn;
+	return 0;
+}
+
+static void
+rend(xf_store_t *st, MDB_txn *txn)
+{
+	mdb_txn_reset(txn);
+}
+
 int
 xf_store_open(const char *dir, xf_store_t **out, char *err, size_t errlen)
 {
@@ -288,6 +320,8 @@ xf_store_close(xf_store_t *st)
 {
 	if (st == NULL)
 		return;
+	if (st->st_rtxn != NULL)
+		mdb_txn_abort(st->st_rtxn);
 	mdb_env_close(st->st_env);
 	free(st);
 }
@@ -307,7 +341,7 @@ xf_store_user_get(xf_store_t *st, const char *bare, xf_account_t *out)
 
 	if (jid_key(st, bare, &k) != XF_OK)
 		return XF_ERR;
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rbegin(st, &txn)) != 0)
 		return store_fail(st, rc, "get %s", bare);
 	rc = mdb_get(txn, st->st_accounts, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -319,7 +353,7 @@ xf_store_user_get(xf_store_t *st, const char *bare, xf_account_t *out)
 	else
 		ret = XF_OK;
 	/* v points into the map: decoded above, before the txn ends. */
-	mdb_txn_abort(txn);
+	rend(st, txn);
 	return ret;
 }
 
@@ -426,10 +460,10 @@ xf_store_user_list(xf_store_t *st, const char *domain,
 	const char	*key, *name;
 	int		 rc, op, ret = XF_OK;
 
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rbegin(st, &txn)) != 0)
 		return store_fail(st, rc, "list");
 	if ((rc = mdb_cursor_open(txn, st->st_accounts, &cur)) != 0) {
-		mdb_txn_abort(txn);
+		rend(st, txn);
 		return store_fail(st, rc, "list");
 	}
 	for (op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
@@ -452,7 +486,7 @@ xf_store_user_list(xf_store_t *st, const char *domain,
 	if (ret == XF_OK && rc != MDB_NOTFOUND)
 		ret = store_fail(st, rc, "list");
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	rend(st, txn);
 
 	for (off = 0; ret == XF_OK && off < xf_buf_size(&names);
 	    off += strlen(name) + 1) {
@@ -488,7 +522,7 @@ xf_store_get(xf_store_t *st, int table, const void *key, size_t klen,
 
 	if (table_key(st, table, key, klen, &k) != XF_OK)
 		return XF_ERR;
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rbegin(st, &txn)) != 0)
 		return store_fail(st, rc, "get");
 	rc = mdb_get(txn, st->st_tables[table], &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -499,7 +533,7 @@ xf_store_get(xf_store_t *st, int table, const void *key, size_t klen,
 		store_fail(st, ENOMEM, "get %s", table_names[table]);
 	else
 		ret = XF_OK;
-	mdb_txn_abort(txn);
+	rend(st, txn);
 	return ret;
 }
 
@@ -658,10 +692,10 @@ walk(xf_store_t *st, int table, const void *prefix, size_t plen,
 
 	if (table < 0 || table >= XF_T_NTABLES)
 		return store_fail(st, 0, "no table %d", table);
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rbegin(st, &txn)) != 0)
 		return store_fail(st, rc, "%s", what);
 	if ((rc = mdb_cursor_open(txn, st->st_tables[table], &cur)) != 0) {
-		mdb_txn_abort(txn);
+		rend(st, txn);
 		return store_fail(st, rc, "%s", what);
 	}
 	k.mv_data = (void *)prefix;
@@ -681,7 +715,7 @@ walk(xf_store_t *st, int table, const void *prefix, size_t plen,
 	if (ret == XF_OK && rc != 0 && rc != MDB_NOTFOUND)
 		ret = store_fail(st, rc, "%s %s", what, table_names[table]);
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	rend(st, txn);
 	return ret;
 }
 
