@@ -527,6 +527,52 @@ xf_sess_foreach(xf_sess_t *s,
  * One read txn, no callback: the best key stays a pointer into the map
  * (valid until the txn is reset) and is copied out once at the end.
  */
+/*
+ * Whether a resource of bare other than skip has all bits of flag set:
+ * one read, nothing copied.  A router check before costly work (carbons
+ * wrap a message only when someone will get the copy).
+ */
+int
+xf_sess_any_flag(xf_sess_t *s, const char *bare, uint8_t flag,
+    const char *skip)
+{
+	xf_sess_rec_t	 rec;
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	char		 pfx[XF_JID_MAX + 2];
+	size_t		 pfxlen, skiplen = skip ? strlen(skip) : 0;
+	int		 rc, found = 0;
+
+	if (strlen(bare) > XF_JID_MAX ||
+	    mkprefix(s, bare, pfx, &pfxlen) != XF_OK)
+		return 0;
+	if (rbegin(s, &txn) != XF_OK)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->s_dbi, &cur)) != 0) {
+		rend(s);
+		return 0;
+	}
+	k.mv_data = pfx;
+	k.mv_size = pfxlen;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && hasprefix(&k, pfx, pfxlen);
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != sizeof(rec))
+			continue;
+		memcpy(&rec, v.mv_data, sizeof(rec));
+		if ((rec.sr_flags & flag) != flag || (skip != NULL &&
+		    k.mv_size == skiplen && memcmp(k.mv_data, skip,
+		    skiplen) == 0))
+			continue;
+		found = 1;
+		break;
+	}
+	mdb_cursor_close(cur);
+	rend(s);
+	return found;
+}
+
 int
 xf_sess_best(xf_sess_t *s, const char *bare, char *full, size_t fulllen,
     xf_sess_rec_t *out)

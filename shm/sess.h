@@ -75,6 +75,9 @@ int	 xf_sess_resources(xf_sess_t *, const char *bare,
  * the most recent bind).  XF_DECLINED if none. */
 int	 xf_sess_best(xf_sess_t *, const char *bare, char *full, size_t fulllen,
 	    xf_sess_rec_t *out);
+/* 1 if a resource of bare other than skip (may be NULL) has flag set. */
+int	 xf_sess_any_flag(xf_sess_t *, const char *bare, uint8_t flag,
+	    const char *skip);
 /* Every record; fn returns non-zero to stop. */
 int	 xf_sess_foreach(xf_sess_t *,
 	    int (*fn)(void *ud, const char *full, const xf_sess_rec_t *),

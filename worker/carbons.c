@@ -137,23 +137,6 @@ copy_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 	return 0;
 }
 
-typedef struct want_s {
-	const char	*wa_skip;
-	int		 wa_any;
-} want_t;
-
-static int
-want_each(void *ud, const char *full, const xf_sess_rec_t *rec)
-{
-	want_t	*wa = ud;
-
-	if ((rec->sr_flags & XF_SESS_CARBONS) && !is(wa->wa_skip, full)) {
-		wa->wa_any = 1;
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * Whether any resource of owner other than skip has carbons on: one
  * read of the session table, before a message is copied or wrapped.
@@ -162,10 +145,7 @@ want_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 static int
 wanted(xf_worker_t *w, const char *owner, const char *skip)
 {
-	want_t	 wa = { skip, 0 };
-
-	xf_sess_resources(w->w_sess, owner, want_each, &wa);
-	return wa.wa_any;
+	return xf_sess_any_flag(w->w_sess, owner, XF_SESS_CARBONS, skip);
 }
 
 /* Sends one wrapper to each carbons-enabled resource of owner except

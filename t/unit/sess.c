@@ -414,6 +414,15 @@ main(void)
 	is_str(c.list, "alice@localhost/away,alice@localhost/home,"
 	    "alice@localhost/neg,alice@localhost/phone,alice@localhost/work",
 	    "exactly alice@localhost's resources, in key order");
+	ok(!xf_sess_any_flag(s, "alice@localhost", XF_SESS_CARBONS, NULL),
+	    "any_flag: no resource has carbons yet");
+	xf_sess_flags(s, "alice@localhost.org/x", 1, 6, XF_SESS_CARBONS, 0);
+	ok(!xf_sess_any_flag(s, "alice@localhost", XF_SESS_CARBONS, NULL),
+	    "any_flag: alice@localhost.org's flag is not alice@localhost's");
+	ok(xf_sess_any_flag(s, "alice@localhost.org", XF_SESS_CARBONS, NULL),
+	    "any_flag: alice@localhost.org/x has carbons");
+	ok(!xf_sess_any_flag(s, "alice@localhost.org", XF_SESS_CARBONS,
+	    "alice@localhost.org/x"), "any_flag: skip leaves no other");
 	memset(&c, 0, sizeof(c));
 	c.stop_at = 2;
 	xf_sess_resources(s, "alice@localhost", collect_fn, &c);
