@@ -115,10 +115,11 @@ run: deps all
 	@sh tools/run-banner.sh conf/xfed.conf
 	exec bin/xfed -f -c conf/xfed.conf
 
-test: all $(UNITBIN)
+test: all $(BENCHBIN) $(UNITBIN)
 	@sh tools/deps.sh test
 	XFED_BIN=$(CURDIR)/$(BIN)/xfed XFEDCTL_BIN=$(CURDIR)/$(BIN)/xfedctl \
 	    XFED_BENCH_BIN=$(CURDIR)/$(BIN)/xfed-bench \
+	    XFED_RELAY_BIN=$(CURDIR)/$(BIN)/xfed-relay \
 	    prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t
 
 bench: all $(BENCHBIN)

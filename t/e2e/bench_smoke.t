@@ -11,14 +11,21 @@ from xfedtest import *				# noqa: E402,F403
 USERS = 20
 
 
-def tool(name, src):
-	"""The load generator or relay next to the xfed being tested, or one
-	compiled here from its single source file (make test does not build
-	the bench tools)."""
-	d = os.path.dirname(os.path.realpath(XFED))
-	p = os.path.join(d, name)
-	if os.access(p, os.X_OK):
-		return p
+def tool(name, src, env):
+	"""The load generator or relay named by env (XFED_BENCH_BIN,
+	XFED_RELAY_BIN), else next to the xfed being tested, else compiled
+	here from its single source file (make test need not build them)."""
+	cands = []
+	if os.environ.get(env):
+		cands.append(os.environ[env])
+		cands.append(os.path.join(os.path.dirname(os.environ[env]),
+		    name))
+	cands.append(os.path.join(os.path.dirname(os.path.realpath(XFED)),
+	    name))
+	for p in cands:
+		if os.access(p, os.X_OK) and os.path.getmtime(p) >= \
+		    os.path.getmtime(os.path.join(REPO, 'tools', src)):
+			return p
 	out = os.path.join(mkdtemp(), name)
 	cmd = [os.environ.get('CC', 'cc'), '-std=gnu11', '-O1',
 	    '-D_GNU_SOURCE', '-o', out, os.path.join(REPO, 'tools', src),
@@ -64,8 +71,8 @@ def exactly_once(r, what):
 
 def test():
 	plan(1 + 8 * 4)
-	xb = tool('xfed-bench', 'xfed-bench.c')
-	relay = tool('xfed-relay', 'relay.c')
+	xb = tool('xfed-bench', 'xfed-bench.c', 'XFED_BENCH_BIN')
+	relay = tool('xfed-relay', 'relay.c', 'XFED_RELAY_BIN')
 	node = Node(workers=2, tls_required=False, log_level='warn')
 	for i in range(USERS):
 		node.add_user('user%d@localhost' % i, 'pass%d' % i)

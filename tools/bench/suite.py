@@ -25,6 +25,9 @@
 import json
 import os
 import sys
+
+# No __pycache__ in the tree.
+sys.dont_write_bytecode = True
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -205,7 +208,8 @@ def cell(res, path, fmt):
 	run = _g(res, path[0])
 	mark = ''
 	if isinstance(run, dict) and run.get('bench_cpu', 0) > 0.9 and \
-	    path[0] in ('peak', 'half', 'quarter'):
+	    path[0] in ('peak', 'half', 'quarter') and (fmt == 'lat' or
+	    path[-1] in ('throughput', 'p99_ms')):
 		mark = '*'
 	return _cell(v, fmt) + mark
 
