@@ -88,6 +88,8 @@ struct xf_xmls_s {
 	XML_Index	 x_again_at;	/* end of the AGAIN event */
 
 	int		 x_suspended;	/* XF_AGAIN given; reset next */
+	int		 x_parked;	/* parser freed while idle */
+	int		 x_priming;	/* feeding the replacement header */
 	const char	*x_err;		/* condition, or NULL */
 	char		 x_errtext[256];
 };
@@ -279,6 +281,11 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	at = XML_GetCurrentByteIndex(x->x_p);
 
 	if (x->x_depth == 0) {
+		if (x->x_priming) {
+			/* The stand-in header of an unparked stream. */
+			x->x_depth = 1;
+			return;
+		}
 		if (too_big(x, event_end(x)))
 			return;
 		if ((el = make_el(x, name, atts)) == NULL)
@@ -394,7 +401,7 @@ on_nsdecl(void *ud, const XML_Char *prefix, const XML_Char *uri)
 	if (x->x_err != NULL)
 		return;
 	/* Only the header's declarations are kept (see top). */
-	if (x->x_depth != 0 || x->x_ndecls >= MAX_HDR_DECLS)
+	if (x->x_depth != 0 || x->x_priming || x->x_ndecls >= MAX_HDR_DECLS)
 		return;
 	x->x_ndecls++;
 	if (prefix == NULL)
@@ -509,6 +516,7 @@ clear(xf_xmls_t *x)
 	x->x_depth = 0;
 	x->x_fed = x->x_mark = x->x_again_at = 0;
 	x->x_suspended = 0;
+	x->x_parked = 0;
 	x->x_err = NULL;
 	x->x_errtext[0] = '\0';
 }
@@ -559,15 +567,88 @@ xf_xmls_reset(xf_xmls_t *x)
 	return XF_OK;
 }
 
+/*
+ * An idle stream's expat parser is most of what the stream costs in
+ * memory (about 10 KiB: expat's buffers and name pools).  Between
+ * stanzas, with nothing half read, it can go; the next feed makes a new
+ * one and primes it with a header declaring the same namespaces, under
+ * the same prefixes, so the stream goes on as if nothing had happened
+ * (the client's closing tag must match the prefix of its opening one).
+ */
+int
+xf_xmls_park(xf_xmls_t *x)
+{
+	if (x->x_parked)
+		return XF_OK;
+	if (x->x_p == NULL || x->x_err != NULL || x->x_suspended ||
+	    x->x_depth != 1 || x->x_stanza != NULL || x->x_mark != x->x_fed ||
+	    xf_buf_size(&x->x_text) > 0 || x->x_hdr == NULL)
+		return XF_DECLINED;
+	XML_ParserFree(x->x_p);
+	x->x_p = NULL;
+	x->x_parked = 1;
+	xf_buf_free(&x->x_text);
+	return XF_OK;
+}
+
+static int
+unpark(xf_xmls_t *x)
+{
+	xf_buf_t	 h = { 0 };
+	const xf_attr_t	*a;
+	const char	*pfx = "stream";
+	enum XML_Status	 st;
+	int		 r = XF_ERR;
+
+	if ((x->x_p = XML_ParserCreateNS("UTF-8", NS_SEP)) == NULL)
+		goto fail;
+	setup(x);
+	for (a = x->x_hdr->e_attrs; a != NULL; a = a->a_next)
+		if (a->a_ns == NULL && strncmp(a->a_name, "xmlns:", 6) == 0 &&
+		    strcmp(a->a_value, XF_NS_STREAM) == 0)
+			pfx = a->a_name + 6;
+	xf_buf_printf(&h, "<%s:stream", pfx);
+	for (a = x->x_hdr->e_attrs; a != NULL; a = a->a_next) {
+		if (a->a_ns != NULL || strncmp(a->a_name, "xmlns", 5) != 0 ||
+		    (a->a_name[5] != '\0' && a->a_name[5] != ':'))
+			continue;
+		xf_buf_printf(&h, " %s='", a->a_name);
+		xf_xml_escape_attr(&h, a->a_value, strlen(a->a_value));
+		xf_buf_puts(&h, "'");
+	}
+	if (xf_buf_puts(&h, ">") != XF_OK)
+		goto fail;
+	x->x_depth = 0;
+	x->x_priming = 1;
+	st = XML_Parse(x->x_p, xf_buf_data(&h), (int)xf_buf_size(&h),
+	    XML_FALSE);
+	x->x_priming = 0;
+	if (st != XML_STATUS_OK || x->x_depth != 1 || x->x_err != NULL)
+		goto fail;
+	/* Positions count in the new parser's bytes, header included. */
+	x->x_fed = x->x_mark = (XML_Index)xf_buf_size(&h);
+	x->x_again_at = 0;
+	x->x_parked = 0;
+	r = XF_OK;
+fail:
+	xf_buf_free(&h);
+	if (r != XF_OK)
+		set_error(x, "internal-server-error", "cannot resume parser");
+	return r;
+}
+
 int
 xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 {
-	XML_Index		 start = x->x_fed;
+	XML_Index		 start;
 	enum XML_Status		 st;
 	size_t			 off = 0, n;
 
 	if (used != NULL)
 		*used = 0;
+	if (x->x_parked && x->x_err == NULL && unpark(x) != XF_OK)
+		return XF_ERR;
+	start = x->x_fed;
 	if (x->x_err != NULL || x->x_p == NULL)
 		return XF_ERR;
 	if (x->x_suspended) {

@@ -37,6 +37,13 @@ void	 xf_xmls_free(xf_xmls_t *);
  */
 int	 xf_xmls_feed(xf_xmls_t *, const char *buf, size_t len, size_t *used);
 
+/*
+ * Frees the expat parser of a stream that sits between stanzas with
+ * nothing half read (XF_OK), or leaves it (XF_DECLINED); the next feed
+ * brings a new one, transparently.  For idle connections.
+ */
+int	 xf_xmls_park(xf_xmls_t *);
+
 /* Starts over for a stream restart (after TLS or SASL). */
 int	 xf_xmls_reset(xf_xmls_t *);
 

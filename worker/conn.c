@@ -418,6 +418,7 @@ conn_read(xf_conn_t *c)
 				return 1;
 			}
 		}
+		c->c_recent = 1;
 		xf_c2s_input(c, buf, (size_t)n);
 		/* STARTTLS switched the transport under us: read via TLS. */
 		if (c->c_ssl && !c->c_tls_up)

@@ -1,5 +1,6 @@
 /* worker.c: a worker process: init, its own listeners, accept, signals, drain and stop. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,42 @@ drain_expired(xf_loop_t *l, void *ud)
 	close_all(w, "reset", "The server configuration was reloaded");
 }
 
+#define IDLE_SWEEP_MS	5000
+
+/*
+ * Every few seconds, streams that read nothing since the last sweep
+ * give back their parser and their output buffer: an idle session then
+ * costs little more than its connection record (they come back on the
+ * next byte).  O(connections) per sweep, a few ms for 200k.
+ */
+static void
+idle_sweep(xf_loop_t *l, void *ud)
+{
+	xf_worker_t	*w = ud;
+	size_t		 parked = 0;
+
+	for (int fd = 0; fd < w->w_nconns; fd++) {
+		xf_conn_t	*c = w->w_conns[fd];
+
+		if (c == NULL || c->c_closing)
+			continue;
+		if (!c->c_recent && c->c_state == C2S_BOUND &&
+		    xf_xmls_park(c->c_xml) == XF_OK) {
+			parked++;
+			if (xf_buf_size(&c->c_wbuf) == 0 && !c->c_in_flush)
+				xf_buf_free(&c->c_wbuf);
+		}
+		c->c_recent = 0;
+	}
+	if (parked > 0)
+		log_debug("idle sweep: %zu streams gave back their parser",
+		    parked);
+	/* Freed chunks amid live ones stay resident until trimmed. */
+	if (parked > 64)
+		malloc_trim(0);
+	xf_loop_timer(l, IDLE_SWEEP_MS, idle_sweep, w);
+}
+
 static void
 before_sleep(xf_loop_t *l, void *ud)
 {
@@ -212,6 +249,7 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	/* Messages pushed before we were up are waiting already. */
 	xf_ipc_readable(w->w_loop, fd, XF_EV_READ, w);
 
+	xf_loop_timer(w->w_loop, IDLE_SWEEP_MS, idle_sweep, w);
 	log_info("started in slot %u", slot);
 	xf_loop_before_sleep(w->w_loop, before_sleep, w);
 	xf_loop_run(w->w_loop);

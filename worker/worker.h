@@ -72,6 +72,7 @@ struct xf_conn_s {
 	int		 c_closing;	/* output flushed, then closed */
 	int		 c_clean;	/* the stream was closed, not cut */
 	int		 c_mute;	/* output dropped: peer stopped reading */
+	int		 c_recent;	/* read since the last idle sweep */
 	int		 c_in_flush;	/* on the worker's flush list */
 	xf_conn_t	*c_flush_next;
 	xf_buf_t	 c_wbuf;	/* owned: pending output */

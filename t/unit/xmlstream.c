@@ -590,6 +590,63 @@ test_server_stream(void)
 	xf_buf_free(&r.log);
 }
 
+/* Parking frees the parser between stanzas; the stream carries on. */
+static void
+test_park(void)
+{
+	static const char *const pieces[] = {
+	    "<?xml version='1.0'?><str:stream xmlns='jabber:client' "
+	    "xmlns:str='http://etherx.jabber.org/streams' xmlns:x='urn:x' "
+	    "to='localhost' version='1.0'>",
+	    "<message to='a@b'><body>one &amp; two</body></message>",
+	    "<iq type='get' id='1'><x:q/></iq>",
+	    "<presence><show>away</show></presence>",
+	    "</str:stream>",
+	};
+	rec_t		 a, b;
+	xf_xmls_t	*x, *y;
+	size_t		 used;
+	int		 parked = 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	x = xf_xmls_new(4096, &cbs, &a);
+	y = xf_xmls_new(4096, &cbs, &b);
+	for (size_t i = 0; i < XF_NELEM(pieces); i++) {
+		xf_xmls_feed(x, pieces[i], strlen(pieces[i]), &used);
+		xf_xmls_feed(y, pieces[i], strlen(pieces[i]), &used);
+		if (i > 0 && i < XF_NELEM(pieces) - 1 &&
+		    xf_xmls_park(y) == XF_OK)
+			parked++;
+	}
+	is_int(parked, 3, "park succeeds between stanzas");
+	is_str(xf_buf_cstr(&b.log), xf_buf_cstr(&a.log),
+	    "a parked stream parses like one never parked (custom prefixes, "
+	    "namespaced children, closing tag)");
+	ok(xf_xmls_error(y) == NULL, "no error after parking");
+	xf_xmls_free(x);
+	xf_xmls_free(y);
+
+	/* Half a stanza read: the parser must stay. */
+	memset(&b, 0, sizeof(b));
+	y = xf_xmls_new(4096, &cbs, &b);
+	xf_xmls_feed(y, pieces[0], strlen(pieces[0]), &used);
+	xf_xmls_feed(y, "<message><bo", 12, &used);
+	is_int(xf_xmls_park(y), XF_DECLINED, "no parking in mid-stanza");
+	xf_xmls_feed(y, "dy>x</body></message>", 21, &used);
+	is_int(b.nstanza, 1, "the stanza completes");
+	is_int(xf_xmls_park(y), XF_OK, "and then parking works");
+	xf_xmls_feed(y, "<a:b xmlns:a='urn:a'/>", 22, &used);
+	is_int(b.nstanza, 2, "a stanza after parking arrives");
+	xf_xmls_feed(y, "<oops>", 6, &used);
+	xf_xmls_feed(y, "</wrong>", 8, &used);
+	is_str(xf_xmls_error(y), "not-well-formed",
+	    "errors are still found after an unpark");
+	xf_xmls_free(y);
+	xf_buf_free(&a.log);
+	xf_buf_free(&b.log);
+}
+
 int
 main(void)
 {
@@ -600,5 +657,6 @@ main(void)
 	test_limits();
 	test_prefixed_roundtrip();
 	test_server_stream();
+	test_park();
 	return done_testing();
 }
