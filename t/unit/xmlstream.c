@@ -628,6 +628,7 @@ test_park(void)
 	xf_xmls_free(y);
 
 	/* Half a stanza read: the parser must stay. */
+	xf_buf_free(&b.log);
 	memset(&b, 0, sizeof(b));
 	y = xf_xmls_new(4096, &cbs, &b);
 	xf_xmls_feed(y, pieces[0], strlen(pieces[0]), &used);
