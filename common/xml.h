@@ -81,6 +81,20 @@ char	*xf_el_text(const xf_el_t *);
  */
 int	 xf_el_write(const xf_el_t *, const char *ctx_ns, xf_buf_t *out);
 
+/* a equals b; a may be NULL (an absent attribute): then false. */
+static inline int
+xf_streq(const char *a, const char *b)
+{
+	return a != NULL && __builtin_strcmp(a, b) == 0;
+}
+
+/* el is in namespace ns. */
+static inline int
+xf_el_in(const xf_el_t *el, const char *ns)
+{
+	return el->e_ns != NULL && __builtin_strcmp(el->e_ns, ns) == 0;
+}
+
 /* Escapes text for element content (&, <, >) or attribute values
  * (also ' and "). */
 int	 xf_xml_escape(xf_buf_t *out, const char *s, size_t len);

@@ -23,18 +23,6 @@ static char	 keybuf[2 * (XF_JID_MAX + 1)];
 static xf_buf_t	 valbuf;
 static uint64_t	 push_seq;
 
-static int
-is(const char *a, const char *b)
-{
-	return a != NULL && strcmp(a, b) == 0;
-}
-
-static int
-is_ns(const xf_el_t *el, const char *ns)
-{
-	return el->e_ns != NULL && strcmp(el->e_ns, ns) == 0;
-}
-
 static size_t
 mkkey(const char *owner, const char *jid)
 {
@@ -204,7 +192,7 @@ items_parse(const xf_el_t *p, items_t *it)
 	char		 n[XF_JID_MAX + 1];
 
 	for (ch = xf_el_first(p); ch != NULL; ch = xf_el_next(ch)) {
-		if (!is_ns(ch, NS_BLOCKING) || strcmp(ch->e_name, "item") != 0)
+		if (!xf_el_in(ch, NS_BLOCKING) || strcmp(ch->e_name, "item") != 0)
 			continue;
 		if ((s = xf_el_attr(ch, "jid")) == NULL ||
 		    xf_jid_parse(s, strlen(s), &j) != XF_OK ||
@@ -498,18 +486,18 @@ blocking_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 {
 	const char	*type = xf_el_attr(iq, "type");
 
-	if (!is_ns(p, NS_BLOCKING) || target != XF_IQ_ACCOUNT)
+	if (!xf_el_in(p, NS_BLOCKING) || target != XF_IQ_ACCOUNT)
 		return XF_DECLINED;
 	/* Only the user's own sessions read or change the list. */
-	if (c == NULL || !is(owner, c->c_bare)) {
+	if (c == NULL || !xf_streq(owner, c->c_bare)) {
 		xf_route_error(w, c, iq, "auth", "forbidden");
 		return XF_OK;
 	}
-	if (is(type, "get") && strcmp(p->e_name, "blocklist") == 0)
+	if (xf_streq(type, "get") && strcmp(p->e_name, "blocklist") == 0)
 		do_get(w, c, iq, owner);
-	else if (is(type, "set") && strcmp(p->e_name, "block") == 0)
+	else if (xf_streq(type, "set") && strcmp(p->e_name, "block") == 0)
 		do_block(w, c, iq, p, owner);
-	else if (is(type, "set") && strcmp(p->e_name, "unblock") == 0)
+	else if (xf_streq(type, "set") && strcmp(p->e_name, "unblock") == 0)
 		do_unblock(w, c, iq, p, owner);
 	else
 		xf_route_error(w, c, iq, "modify", "bad-request");
@@ -529,8 +517,8 @@ refuse_inbound(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st)
 	const char	*type = xf_el_attr(st, "type");
 
 	if (strcmp(st->e_name, "message") == 0 ||
-	    (strcmp(st->e_name, "iq") == 0 && (is(type, "get") ||
-	    is(type, "set"))))
+	    (strcmp(st->e_name, "iq") == 0 && (xf_streq(type, "get") ||
+	    xf_streq(type, "set"))))
 		xf_route_error(w, from, st, "cancel", "service-unavailable");
 }
 
@@ -563,8 +551,8 @@ blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
 	 */
 	type = xf_el_attr(st, "type");
 	if (j.j_local != NULL && xf_conf_is_vhost(w->w_conf, j.j_domain) &&
-	    !is(type, "error") && !(strcmp(st->e_name, "presence") == 0 &&
-	    is(type, "unavailable")) && to != NULL &&
+	    !xf_streq(type, "error") && !(strcmp(st->e_name, "presence") == 0 &&
+	    xf_streq(type, "unavailable")) && to != NULL &&
 	    xf_jid_parse(to, strlen(to), &tj) == XF_OK &&
 	    blocked(w, sbare, &tj)) {
 		log_debug("blocking: %s -> %s dropped (blocked by sender)",
@@ -610,8 +598,8 @@ blocking_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	log_debug("c%llu: %s -> %s: blocked", (unsigned long long)c->c_id,
 	    c->c_full, to);
 	/* Errors are never answered; an IQ result just goes nowhere. */
-	if (!is(type, "error") && !(strcmp(st->e_name, "iq") == 0 &&
-	    is(type, "result")))
+	if (!xf_streq(type, "error") && !(strcmp(st->e_name, "iq") == 0 &&
+	    xf_streq(type, "result")))
 		bounce_blocked(c, st);
 	return XF_OK;
 }

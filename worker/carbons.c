@@ -41,18 +41,6 @@ static struct {
 	uint64_t	 timer;
 } pend;
 
-static int
-is(const char *a, const char *b)
-{
-	return a != NULL && strcmp(a, b) == 0;
-}
-
-static int
-is_ns(const xf_el_t *el, const char *ns)
-{
-	return el->e_ns != NULL && strcmp(el->e_ns, ns) == 0;
-}
-
 /*
  * XEP-0280 6: the messages an IM client shows.  Errors would need the
  * server to track which message they answer, so they are not copied;
@@ -68,21 +56,21 @@ eligible(const xf_el_t *st)
 
 	if (strcmp(st->e_name, "message") != 0)
 		return 0;
-	if (type != NULL && !is(type, "chat") && !is(type, "normal"))
+	if (type != NULL && !xf_streq(type, "chat") && !xf_streq(type, "normal"))
 		return 0;
 	for (ch = xf_el_first(st); ch != NULL; ch = xf_el_next(ch)) {
-		if (is_ns(ch, NS_CARBONS) || is_ns(ch, NS_MUC_USER) ||
-		    (is_ns(ch, NS_HINTS) && strcmp(ch->e_name, "no-copy") == 0))
+		if (xf_el_in(ch, NS_CARBONS) || xf_el_in(ch, NS_MUC_USER) ||
+		    (xf_el_in(ch, NS_HINTS) && strcmp(ch->e_name, "no-copy") == 0))
 			return 0;
 		if (ch->e_ns != NULL && strcmp(ch->e_name, "result") == 0 &&
 		    strncmp(ch->e_ns, "urn:xmpp:mam:", 13) == 0)
 			return 0;
-		if ((is_ns(ch, XF_NS_CLIENT) && strcmp(ch->e_name, "body") == 0)
-		    || is_ns(ch, NS_RECEIPTS) || is_ns(ch, NS_MARKERS) ||
-		    is_ns(ch, NS_CHATSTATES))
+		if ((xf_el_in(ch, XF_NS_CLIENT) && strcmp(ch->e_name, "body") == 0)
+		    || xf_el_in(ch, NS_RECEIPTS) || xf_el_in(ch, NS_MARKERS) ||
+		    xf_el_in(ch, NS_CHATSTATES))
 			im = 1;
 	}
-	return is(type, "chat") || im;
+	return xf_streq(type, "chat") || im;
 }
 
 /* <message from=owner type=...><kind><forwarded>msg</forwarded></kind>;
@@ -123,7 +111,7 @@ copy_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 {
 	copy_t	*cp = ud;
 
-	if (!(rec->sr_flags & XF_SESS_CARBONS) || is(cp->cp_skip, full))
+	if (!(rec->sr_flags & XF_SESS_CARBONS) || xf_streq(cp->cp_skip, full))
 		return 0;
 	for (size_t i = 0; i < cp->cp_ngot; i++)
 		if (strcmp(cp->cp_got[i], full) == 0)
@@ -256,7 +244,7 @@ carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 	int		 on;
 	xf_el_t		*r;
 
-	if (!is_ns(p, NS_CARBONS))
+	if (!xf_el_in(p, NS_CARBONS))
 		return XF_DECLINED;
 	if (strcmp(p->e_name, "enable") == 0)
 		on = 1;
@@ -264,11 +252,11 @@ carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 		on = 0;
 	else
 		return XF_DECLINED;
-	if (c == NULL || (target == XF_IQ_ACCOUNT && !is(owner, c->c_bare))) {
+	if (c == NULL || (target == XF_IQ_ACCOUNT && !xf_streq(owner, c->c_bare))) {
 		xf_route_error(w, c, iq, "cancel", "not-allowed");
 		return XF_OK;
 	}
-	if (!is(xf_el_attr(iq, "type"), "set")) {
+	if (!xf_streq(xf_el_attr(iq, "type"), "set")) {
 		xf_route_error(w, c, iq, "modify", "bad-request");
 		return XF_OK;
 	}

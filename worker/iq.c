@@ -98,12 +98,6 @@ payload(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 }
 
 static int
-is_ns(const xf_el_t *el, const char *ns)
-{
-	return el->e_ns != NULL && strcmp(el->e_ns, ns) == 0;
-}
-
-static int
 is_get(const xf_el_t *iq)
 {
 	return strcmp(xf_el_attr(iq, "type"), "get") == 0;
@@ -138,12 +132,12 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 		return;
 	if (xf_mod_iq(w, c, iq, p, XF_IQ_SERVER, NULL) == XF_OK)
 		return;
-	if (is_get(iq) && is_ns(p, NS_PING) &&
+	if (is_get(iq) && xf_el_in(p, NS_PING) &&
 	    strcmp(p->e_name, "ping") == 0) {
 		xf_iq_reply(w, c, xf_iq_result(iq));
 		return;
 	}
-	if (is_get(iq) && is_ns(p, NS_DISCO_INFO) &&
+	if (is_get(iq) && xf_el_in(p, NS_DISCO_INFO) &&
 	    xf_el_attr(p, "node") == NULL) {
 		if ((r = xf_iq_result(iq)) == NULL)
 			return;
@@ -153,7 +147,7 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 		xf_iq_reply(w, c, r);
 		return;
 	}
-	if (is_get(iq) && is_ns(p, NS_DISCO_ITEMS) &&
+	if (is_get(iq) && xf_el_in(p, NS_DISCO_ITEMS) &&
 	    xf_el_attr(p, "node") == NULL) {
 		if ((r = xf_iq_result(iq)) == NULL)
 			return;
@@ -161,7 +155,7 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 		xf_iq_reply(w, c, r);
 		return;
 	}
-	if (is_get(iq) && is_ns(p, NS_VERSION)) {
+	if (is_get(iq) && xf_el_in(p, NS_VERSION)) {
 		if ((r = xf_iq_result(iq)) == NULL)
 			return;
 		if ((q = xf_el_add(r, NS_VERSION, "query")) != NULL) {
@@ -197,11 +191,11 @@ xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 		return;
 	if (xf_mod_iq(w, c, iq, p, XF_IQ_ACCOUNT, owner) == XF_OK)
 		return;
-	if (is_get(iq) && is_ns(p, NS_PING)) {
+	if (is_get(iq) && xf_el_in(p, NS_PING)) {
 		xf_iq_reply(w, c, xf_iq_result(iq));
 		return;
 	}
-	if (is_get(iq) && is_ns(p, NS_DISCO_INFO) &&
+	if (is_get(iq) && xf_el_in(p, NS_DISCO_INFO) &&
 	    xf_el_attr(p, "node") == NULL) {
 		if ((r = xf_iq_result(iq)) == NULL)
 			return;

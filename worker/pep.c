@@ -12,12 +12,6 @@
 #define NS_DISCO_ITEMS		"http://jabber.org/protocol/disco#items"
 
 static int
-eq(const char *a, const char *b)
-{
-	return a != NULL && strcmp(a, b) == 0;
-}
-
-static int
 is_el(const xf_el_t *el, const char *ns, const char *name)
 {
 	return el->e_ns != NULL && strcmp(el->e_ns, ns) == 0 &&
@@ -362,7 +356,7 @@ items(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 			/* 6.5.8: only the items asked for, those that exist. */
 			for (e = xf_el_first(req); e != NULL; e = xf_el_next(e))
 				if (is_el(e, XF_NS_PUBSUB, "item") &&
-				    eq(xf_el_attr(e, "id"), is.pis_v[i].pi_id))
+				    xf_streq(xf_el_attr(e, "id"), is.pis_v[i].pi_id))
 					break;
 			if (e == NULL)
 				continue;
@@ -424,7 +418,7 @@ configure(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 
 	if (node_existing(w, c, iq, owner, node, &cfg) != XF_OK)
 		return;
-	if (eq(xf_el_attr(iq, "type"), "get")) {
+	if (xf_streq(xf_el_attr(iq, "type"), "get")) {
 		if ((r = xf_iq_result(iq)) != NULL &&
 		    (e = xf_el_add(r, XF_NS_PUBSUB_OWNER, "pubsub")) != NULL &&
 		    (e = xf_el_add(e, XF_NS_PUBSUB_OWNER, "configure")) !=
@@ -440,7 +434,7 @@ configure(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 		return;
 	}
 	/* 8.2.5: type='cancel' changes nothing. */
-	if (!eq(xf_el_attr(x, "type"), "cancel")) {
+	if (!xf_streq(xf_el_attr(x, "type"), "cancel")) {
 		if (xf_pep_form_apply(x, &cfg, &set) != XF_OK) {
 			iq_error(w, c, iq, "modify", "not-acceptable",
 			    NULL, NULL);
@@ -592,7 +586,7 @@ pep_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
 	char	 sender[XF_JID_MAX + 1];
-	int	 get = eq(xf_el_attr(iq, "type"), "get"), own;
+	int	 get = xf_streq(xf_el_attr(iq, "type"), "get"), own;
 	xf_el_t	*e;
 
 	if (target != XF_IQ_ACCOUNT || p->e_ns == NULL)

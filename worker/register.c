@@ -34,12 +34,6 @@ typedef struct reg_s {
 
 extern xf_mod_t	 xf_mod_register;
 
-static int
-is(const char *a, const char *b)
-{
-	return a != NULL && strcmp(a, b) == 0;
-}
-
 /* Before authentication the client has no address: straight back on
  * its connection. */
 static void
@@ -213,10 +207,10 @@ reg_preauth(xf_conn_t *c, xf_el_t *el)
 	    strcmp(el->e_name, "iq") != 0 ||
 	    (q = xf_el_child(el, NS_REGISTER, "query")) == NULL)
 		return XF_DECLINED;
-	if (is(type, "result") || is(type, "error"))
+	if (xf_streq(type, "result") || xf_streq(type, "error"))
 		return XF_OK;
-	if (xf_el_attr(el, "id") == NULL || (!is(type, "get") &&
-	    !is(type, "set"))) {
+	if (xf_el_attr(el, "id") == NULL || (!xf_streq(type, "get") &&
+	    !xf_streq(type, "set"))) {
 		send_raw(c, xf_iq_error(el, "modify", "bad-request"));
 		return XF_OK;
 	}
@@ -229,7 +223,7 @@ reg_preauth(xf_conn_t *c, xf_el_t *el)
 	}
 	if (!c->c_tls_up)
 		send_raw(c, xf_iq_error(el, "modify", "not-authorized"));
-	else if (is(type, "get"))
+	else if (xf_streq(type, "get"))
 		send_raw(c, form(el));
 	else
 		signup(c, el, q);
@@ -501,7 +495,7 @@ reg_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 		xf_iq_reply(w, c, xf_iq_error(iq, "auth", "forbidden"));
 		return XF_OK;
 	}
-	if (is(xf_el_attr(iq, "type"), "get")) {
+	if (xf_streq(xf_el_attr(iq, "type"), "get")) {
 		registered(w, c, iq, sender);
 		return XF_OK;
 	}

@@ -10,12 +10,6 @@
 
 static xf_buf_t	 ser;
 
-static int
-is(const char *a, const char *b)
-{
-	return a != NULL && strcmp(a, b) == 0;
-}
-
 /*
  * Delivers to one bound resource.  XF_DECLINED when the record is stale
  * (its connection is gone): the caller treats the resource as offline.
@@ -66,7 +60,7 @@ xf_route_error(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
 	const char	*sto = xf_el_attr(st, "to");
 	char		*to;
 
-	if (is(xf_el_attr(st, "type"), "error") || sfrom == NULL)
+	if (xf_streq(xf_el_attr(st, "type"), "error") || sfrom == NULL)
 		return;
 	if ((e = xf_el_copy(st)) == NULL)
 		return;
@@ -134,13 +128,13 @@ to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
 		return;
 	}
 	/* message */
-	if (is(type, "error"))
+	if (xf_streq(type, "error"))
 		return;
-	if (is(type, "groupchat")) {
+	if (xf_streq(type, "groupchat")) {
 		xf_route_error(w, from, st, "cancel", "service-unavailable");
 		return;
 	}
-	if (is(type, "headline")) {
+	if (xf_streq(type, "headline")) {
 		xf_sess_resources(w->w_sess, bare, deliver_each, &e);
 		return;
 	}
@@ -219,12 +213,12 @@ xf_route(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
 	}
 	/* RFC 6121 8.5.3.2: no such resource. */
 	if (strcmp(st->e_name, "message") == 0) {
-		if (!is(type, "groupchat") && !is(type, "error"))
+		if (!xf_streq(type, "groupchat") && !xf_streq(type, "error"))
 			to_bare(w, from, st, bare);
 		else
 			xf_route_error(w, from, st, "cancel",
 			    "service-unavailable");
-	} else if (strcmp(st->e_name, "iq") == 0 && (is(type, "get") ||
-	    is(type, "set")))
+	} else if (strcmp(st->e_name, "iq") == 0 && (xf_streq(type, "get") ||
+	    xf_streq(type, "set")))
 		xf_route_error(w, from, st, "cancel", "service-unavailable");
 }
