@@ -11,61 +11,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from xfedtest import *				# noqa: E402,F403
 from xfedtest import _loop			# noqa: E402
 
-NS_SM = 'urn:xmpp:sm:3'
-
-
-def conns(node):
-	return {w['slot']: w.get('connections', 0) for w in node.workers_list()}
-
-
-def raw_on(node, want, attempts=40):
-	"""A RawClient whose TCP connection a worker slot with want(slot)
-	accepted, found by watching the per-worker connection counts (no
-	other connection may open or close meanwhile)."""
-	for _ in range(attempts):
-		before = conns(node)
-		r = RawClient(node.port)
-		rose = wait_for(lambda: [s for s, n in conns(node).items()
-		    if n > before.get(s, 0)], 3)
-		if rose and len(rose) == 1 and want(rose[0]):
-			return r, rose[0]
-		r.close()
-		wait_for(lambda: conns(node) == before, 3)
-	return None, None
-
-
-def sm_read(raw, n=None, timeout=3, until=None):
-	"""Top-level elements for timeout seconds (or until n messages, or
-	until(el)); <r/> requests are not answered.  Returns (bodies, other
-	elements)."""
-	bodies, other = [], []
-	deadline = time.monotonic() + timeout
-	while time.monotonic() < deadline:
-		if n is not None and len(bodies) >= n:
-			break
-		el = raw.read_element(deadline - time.monotonic())
-		if el is None:
-			break
-		if el.tag == '{jabber:client}message':
-			b = el.find('{jabber:client}body')
-			bodies.append(b.text if b is not None else None)
-		else:
-			other.append(el)
-			if until is not None and until(el):
-				break
-	return bodies, other
-
-
-def send(client, to, bodies):
-	"""slixmpp writes only while its loop runs: run it a little."""
-	for b in bodies:
-		client.send_message(to, b)
-	pump(0.3)
-
-
-def tag(el):
-	return el.tag.split('}', 1)[-1] if el is not None else None
-
 
 def test():
 	plan(36)
@@ -75,13 +20,13 @@ def test():
 	bob = login(node, 'bob@localhost/b', 'bob-pw')
 
 	# Before and after binding.
-	raw, _ = raw_on(node, lambda s: True)
+	raw, _ = raw_on_worker(node, lambda s: True)
 	raw.authenticate('alice', 'alice-pw')
 	feats = raw.open()
 	ok('sm' in features_list(feats), 'sm offered after authentication')
 	raw.send("<enable xmlns='%s' resume='true'/>" % NS_SM)
 	el = raw.read_element()
-	ok(tag(el) == 'failed' and el.find('{%s}unexpected-request' %
+	ok(local_name(el) == 'failed' and el.find('{%s}unexpected-request' %
 	    NS_STANZAS) is not None, 'enable before bind: unexpected-request')
 	raw.close()
 
@@ -93,15 +38,15 @@ def test():
 
 def scenario(node, bob, res):
 	"""One life of a session; True if it resumed on the other worker."""
-	wait_for(lambda: sum(conns(node).values()) == 1, 5)
-	raw, w1 = raw_on(node, lambda s: True)
+	wait_for(lambda: sum(worker_connections(node).values()) == 1, 5)
+	raw, w1 = raw_on_worker(node, lambda s: True)
 	full = raw.login('alice', 'alice-pw', resource=res)
 	raw.send("<presence/>")
 	raw.send("<enable xmlns='%s' resume='true'/>" % NS_SM)
-	_, other = sm_read(raw, timeout=5, until=lambda e: tag(e) in
+	_, other = read_bodies(raw, timeout=5, until=lambda e: local_name(e) in
 	    ('enabled', 'failed'))
 	en = other[-1] if other else None
-	ok(tag(en) == 'enabled' and en.get('resume') == 'true' and
+	ok(local_name(en) == 'enabled' and en.get('resume') == 'true' and
 	    len(en.get('id', '')) >= 16 and en.get('max') == '300',
 	    'enabled: resumable, an id, max 300 (%r)' % (en.attrib if en is not
 	    None else None,))
@@ -116,19 +61,20 @@ def scenario(node, bob, res):
 	    for i in (1, 2)]
 	ok(all(got), 'alice\'s messages reach bob')
 
-	send(bob, full, ['m%d' % i for i in range(1, 6)])
-	bodies, other = sm_read(raw, n=5, timeout=5)
+	send_messages(bob, full, ['m%d' % i for i in range(1, 6)])
+	bodies, other = read_bodies(raw, n=5, timeout=5)
 	is_(bodies, ['m1', 'm2', 'm3', 'm4', 'm5'], 'five messages before '
 	    'the cut')
-	_, other2 = sm_read(raw, timeout=1.5)
-	ok([e for e in other + other2 if tag(e) == 'r'],
+	_, other2 = read_bodies(raw, timeout=1.5)
+	ok([e for e in other + other2 if local_name(e) == 'r'],
 	    'the server asks for an ack (<r/>)')
 	# The client has handled two and acks them; three stay unacked.
 	raw.send("<a xmlns='%s' h='2'/>" % NS_SM)
 	raw.send("<r xmlns='%s'/>" % NS_SM)
-	_, other = sm_read(raw, timeout=3, until=lambda e: tag(e) == 'a')
+	_, other = read_bodies(raw, timeout=3, until=lambda e:
+	    local_name(e) == 'a')
 	a = other[-1] if other else None
-	is_(a.get('h') if tag(a) == 'a' else None, '2',
+	is_(a.get('h') if local_name(a) == 'a' else None, '2',
 	    'the server handled alice\'s two messages')
 
 	# The cut: no </stream:stream>.
@@ -137,33 +83,33 @@ def scenario(node, bob, res):
 	    5), 'the server keeps the session detached')
 	s = node.session(full)
 	ok(s is not None, 'the detached session stays in the table')
-	send(bob, full, ['m%d' % i for i in range(6, 9)])
+	send_messages(bob, full, ['m%d' % i for i in range(6, 9)])
 
 	# The resume, on the other worker when we can get there.
-	wait_for(lambda: sum(conns(node).values()) == 1, 5)
-	raw2, w2 = raw_on(node, lambda s: s != w1)
+	wait_for(lambda: sum(worker_connections(node).values()) == 1, 5)
+	raw2, w2 = raw_on_worker(node, lambda s: s != w1)
 	if raw2 is None:
-		raw2, w2 = raw_on(node, lambda s: True)
+		raw2, w2 = raw_on_worker(node, lambda s: True)
 	raw2.authenticate('alice', 'alice-pw')
 	feats = raw2.open()
 	ok('sm' in features_list(feats), 'sm offered on the new stream')
 	raw2.send("<resume xmlns='%s' previd='%s' h='2'/>" % (NS_SM, smid))
 	el = raw2.read_element()
-	ok(tag(el) == 'resumed' and el.get('previd') == smid,
+	ok(local_name(el) == 'resumed' and el.get('previd') == smid,
 	    'resumed (%s)' % (el.attrib if el is not None else None,))
 	is_(el.get('h') if el is not None else None, '2',
 	    '<resumed h/> counts what alice sent')
-	bodies, other = sm_read(raw2, n=6, timeout=5)
+	bodies, other = read_bodies(raw2, n=6, timeout=5)
 	is_(bodies, ['m3', 'm4', 'm5', 'm6', 'm7', 'm8'], 'unacked ones again, '
 	    'then those sent while detached, in order')
-	bodies, _ = sm_read(raw2, timeout=1)
+	bodies, _ = read_bodies(raw2, timeout=1)
 	is_(bodies, [], 'nothing twice')
 	is_(node.worker_of(full), w2, 'the session record points at worker '
 	    '%r (was %r)' % (w2, w1))
 
 	# The session goes on: both ways, acks and h.
-	send(bob, full, ['m9'])
-	bodies, _ = sm_read(raw2, n=1, timeout=5)
+	send_messages(bob, full, ['m9'])
+	bodies, _ = read_bodies(raw2, n=1, timeout=5)
 	is_(bodies, ['m9'], 'a new message after the resume')
 	raw2.send("<message to='%s' type='chat'><body>a3</body></message>" %
 	    bob.full_jid)
@@ -171,9 +117,10 @@ def scenario(node, bob, res):
 	    'alice sends after the resume')
 	# 2 acked + m3..m9 = 9 handled.
 	raw2.send("<a xmlns='%s' h='9'/><r xmlns='%s'/>" % (NS_SM, NS_SM))
-	_, other = sm_read(raw2, timeout=3, until=lambda e: tag(e) == 'a')
+	_, other = read_bodies(raw2, timeout=3, until=lambda e:
+	    local_name(e) == 'a')
 	a = other[-1] if other else None
-	is_(a.get('h') if tag(a) == 'a' else None, '3', 'h now 3')
+	is_(a.get('h') if local_name(a) == 'a' else None, '3', 'h now 3')
 	raw2.send("<a xmlns='%s' h='12'/>" % NS_SM)
 	ok(raw2.read_stream_error(3) == 'undefined-condition',
 	    'an h beyond what was sent: undefined-condition')
@@ -183,13 +130,14 @@ def scenario(node, bob, res):
 	# session is over, nothing to resume.
 	ok(wait_for(lambda: node.session(full) is None, 5),
 	    'the session is gone after the stream error')
-	raw3, _ = raw_on(node, lambda s: True)
+	raw3, _ = raw_on_worker(node, lambda s: True)
 	raw3.authenticate('alice', 'alice-pw')
 	raw3.open()
 	raw3.send("<resume xmlns='%s' previd='%s' h='9'/>" % (NS_SM, smid))
 	el = raw3.read_element()
-	ok(tag(el) == 'failed' and el.find('{%s}item-not-found' % NS_STANZAS)
-	    is not None, 'resuming an ended session: item-not-found')
+	ok(local_name(el) == 'failed' and el.find('{%s}item-not-found' %
+	    NS_STANZAS) is not None,
+	    'resuming an ended session: item-not-found')
 	raw3.close()
 	return w2 != w1
 
@@ -197,25 +145,25 @@ def scenario(node, bob, res):
 def takeover(node, bob):
 	"""The client reconnects before the server noticed the old stream
 	died: the resume closes the old stream, and the session lives on."""
-	wait_for(lambda: sum(conns(node).values()) == 1, 5)
-	raw, w1 = raw_on(node, lambda s: True)
+	wait_for(lambda: sum(worker_connections(node).values()) == 1, 5)
+	raw, w1 = raw_on_worker(node, lambda s: True)
 	full = raw.login('alice', 'alice-pw', resource='live')
 	raw.send("<presence/><enable xmlns='%s' resume='true'/>" % NS_SM)
-	_, other = sm_read(raw, timeout=5, until=lambda e: tag(e) in
+	_, other = read_bodies(raw, timeout=5, until=lambda e: local_name(e) in
 	    ('enabled', 'failed'))
 	smid = other[-1].get('id') if other else ''
-	send(bob, full, ['t1', 't2', 't3'])
-	bodies, _ = sm_read(raw, n=3, timeout=5)
+	send_messages(bob, full, ['t1', 't2', 't3'])
+	bodies, _ = read_bodies(raw, n=3, timeout=5)
 
-	raw2, w2 = raw_on(node, lambda s: s != w1)
+	raw2, w2 = raw_on_worker(node, lambda s: s != w1)
 	raw2.authenticate('alice', 'alice-pw')
 	raw2.open()
 	raw2.send("<resume xmlns='%s' previd='%s' h='1'/>" % (NS_SM, smid))
 	el = raw2.read_element()
-	ok(bodies == ['t1', 't2', 't3'] and tag(el) == 'resumed',
+	ok(bodies == ['t1', 't2', 't3'] and local_name(el) == 'resumed',
 	    'resumed on worker %r while the stream on worker %r is open' %
 	    (w2, w1))
-	bodies, _ = sm_read(raw2, n=2, timeout=5)
+	bodies, _ = read_bodies(raw2, n=2, timeout=5)
 	is_(bodies, ['t2', 't3'], 'what h did not cover comes again')
 	is_(raw.read_stream_error(5), 'conflict', 'the old stream is closed '
 	    'with conflict')
@@ -224,8 +172,8 @@ def takeover(node, bob):
 	pump(0.3)
 	s = node.session(full)
 	is_(s and s.get('worker'), w2, 'the session stays, on worker %r' % w2)
-	send(bob, full, ['t4'])
-	bodies, _ = sm_read(raw2, n=1, timeout=5)
+	send_messages(bob, full, ['t4'])
+	bodies, _ = read_bodies(raw2, n=1, timeout=5)
 	is_(bodies, ['t4'], 'and goes on')
 	raw2.send("</stream:stream>")
 	ok(raw2.wait_closed(5) and wait_for(lambda: node.session(full) is
@@ -246,7 +194,7 @@ class SmClient(Client):
 
 
 def slixmpp_resume(node, bob):
-	wait_for(lambda: sum(conns(node).values()) == 1, 5)
+	wait_for(lambda: sum(worker_connections(node).values()) == 1, 5)
 	c = SmClient(node, 'alice@localhost/slix', 'alice-pw')
 	is_(c.login(), 'session', 'slixmpp logs in with XEP-0198')
 	sm = c.xmpp['xep_0198']

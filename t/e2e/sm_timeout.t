@@ -11,42 +11,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from xfedtest import *				# noqa: E402,F403
 import re					# noqa: E402
 
-NS_SM = 'urn:xmpp:sm:3'
 ROSTER = 'jabber:iq:roster'
 TIMEOUT = 2
 MAX_UNACKED = 10
-
-
-def sm_read(raw, n=None, timeout=3, until=None):
-	"""Message bodies (and other top-level elements) read for timeout
-	seconds, or until n bodies, or until(el); <r/> is not answered."""
-	bodies, other = [], []
-	deadline = time.monotonic() + timeout
-	while time.monotonic() < deadline:
-		if n is not None and len(bodies) >= n:
-			break
-		el = raw.read_element(deadline - time.monotonic())
-		if el is None:
-			break
-		if el.tag == '{jabber:client}message':
-			b = el.find('{jabber:client}body')
-			bodies.append(b.text if b is not None else None)
-		else:
-			other.append(el)
-			if until is not None and until(el):
-				break
-	return bodies, other
-
-
-def tag(el):
-	return el.tag.split('}', 1)[-1] if el is not None else None
-
-
-def send(client, to, bodies):
-	"""slixmpp writes only while its loop runs: run it a little."""
-	for b in bodies:
-		client.send_message(to, b)
-	pump(0.3)
 
 
 def sm_session(node, res, presence=True):
@@ -56,7 +23,7 @@ def sm_session(node, res, presence=True):
 	full = raw.login('alice', 'alice-pw', resource=res)
 	raw.send("%s<enable xmlns='%s' resume='true'/>" % ('<presence/>' if
 	    presence else '', NS_SM))
-	_, other = sm_read(raw, timeout=5, until=lambda e: tag(e) in
+	_, other = read_bodies(raw, timeout=5, until=lambda e: local_name(e) in
 	    ('enabled', 'failed'))
 	en = other[-1] if other else None
 	return raw, full, en
@@ -101,18 +68,18 @@ def test():
 
 	# A session cut off and never resumed.
 	raw, full, en = sm_session(node, 't')
-	ok(tag(en) == 'enabled' and en.get('max') == str(TIMEOUT),
+	ok(local_name(en) == 'enabled' and en.get('max') == str(TIMEOUT),
 	    'enabled, max %d (%r)' % (TIMEOUT, en.attrib if en is not None
 	    else None))
 	smid = en.get('id') if en is not None else ''
-	send(bob, full, ['m1', 'm2', 'm3'])
-	bodies, _ = sm_read(raw, n=3, timeout=5)
+	send_messages(bob, full, ['m1', 'm2', 'm3'])
+	bodies, _ = read_bodies(raw, n=3, timeout=5)
 	is_(bodies, ['m1', 'm2', 'm3'], 'three messages, never acknowledged')
 	raw.close()
 	ok(wait_for(lambda: 'sm session %s kept' % smid in node.log_text(), 5),
 	    'the cut session is kept')
 	t0 = time.monotonic()
-	send(bob, full, ['m4', 'm5'])
+	send_messages(bob, full, ['m4', 'm5'])
 	pump(0.5)
 	ok(node.session(full) is not None and full not in gone,
 	    'detached: still listed, nobody told it went')
@@ -135,15 +102,15 @@ def test():
 	raw.open()
 	raw.send("<resume xmlns='%s' previd='%s' h='3'/>" % (NS_SM, smid))
 	el = raw.read_element()
-	ok(tag(el) == 'failed' and el.find('{%s}item-not-found' % NS_STANZAS)
-	    is not None, 'too late to resume: item-not-found')
+	ok(local_name(el) == 'failed' and el.find('{%s}item-not-found' %
+	    NS_STANZAS) is not None, 'too late to resume: item-not-found')
 	raw.close()
 
 	# A clean close ends the session at once.
 	raw, full, en = sm_session(node, 'c', presence=False)
-	ok(tag(en) == 'enabled', 'second session enabled')
-	send(bob, full, ['c1', 'c2'])
-	bodies, _ = sm_read(raw, n=2, timeout=5)
+	ok(local_name(en) == 'enabled', 'second session enabled')
+	send_messages(bob, full, ['c1', 'c2'])
+	bodies, _ = read_bodies(raw, n=2, timeout=5)
 	is_(bodies, ['c1', 'c2'], 'two more, never acknowledged')
 	raw.send("</stream:stream>")
 	ok(raw.wait_closed(5), 'closed')
@@ -155,10 +122,10 @@ def test():
 	# Too many unacknowledged: the stream is closed, the session ends.
 	raw, full, en = sm_session(node, 'x', presence=False)
 	xs = ['x%d' % i for i in range(1, MAX_UNACKED + 3)]
-	send(bob, full, xs)
-	bodies, other = sm_read(raw, timeout=5, until=lambda e: tag(e) ==
-	    'error')
-	ok(other and tag(other[-1]) == 'error' and other[-1].find(
+	send_messages(bob, full, xs)
+	bodies, other = read_bodies(raw, timeout=5, until=lambda e:
+	    local_name(e) == 'error')
+	ok(other and local_name(other[-1]) == 'error' and other[-1].find(
 	    '{%s}policy-violation' % NS_STREAMS) is not None,
 	    'policy-violation after %d unacknowledged (read %d)' %
 	    (MAX_UNACKED, len(bodies)))

@@ -44,6 +44,7 @@ NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas'
 NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
 NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
 NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
+NS_SM = 'urn:xmpp:sm:3'
 
 # ---------------------------------------------------------------- TAP
 
@@ -1085,6 +1086,66 @@ def features_list(el):
 	if el is None:
 		return []
 	return [c.tag.split('}', 1)[-1] for c in el]
+
+
+def local_name(el):
+	"""The tag of el without its namespace; None for None."""
+	return el.tag.split('}', 1)[-1] if el is not None else None
+
+
+def worker_connections(node):
+	"""Open client connections per worker slot: {slot: count}."""
+	return {w['slot']: w.get('connections', 0)
+	    for w in node.workers_list()}
+
+
+def raw_on_worker(node, want, attempts=40):
+	"""A RawClient whose TCP connection a worker slot with want(slot)
+	accepted, found by watching the per-worker connection counts (no
+	other connection may open or close meanwhile): (raw, slot), or
+	(None, None)."""
+	for _ in range(attempts):
+		before = worker_connections(node)
+		r = RawClient(node.port)
+		rose = wait_for(lambda: [s for s, n in
+		    worker_connections(node).items() if n > before.get(s, 0)], 3)
+		if rose and len(rose) == 1 and want(rose[0]):
+			return r, rose[0]
+		r.close()
+		wait_for(lambda: worker_connections(node) == before, 3)
+	return None, None
+
+
+def read_bodies(raw, n=None, timeout=3, quiet=None, until=None):
+	"""Top-level elements of a RawClient read for timeout seconds, or
+	until n message bodies, or until quiet seconds pass with nothing,
+	or until(el) for a non-message; <r/> is not answered.  Returns
+	(bodies, other elements)."""
+	bodies, other = [], []
+	deadline = time.monotonic() + timeout
+	while time.monotonic() < deadline:
+		if n is not None and len(bodies) >= n:
+			break
+		left = deadline - time.monotonic()
+		el = raw.read_element(min(left, quiet) if quiet else left)
+		if el is None:
+			break
+		if el.tag == '{jabber:client}message':
+			b = el.find('{jabber:client}body')
+			bodies.append(b.text if b is not None else None)
+		else:
+			other.append(el)
+			if until is not None and until(el):
+				break
+	return bodies, other
+
+
+def send_messages(client, to, bodies):
+	"""client (a Client) sends the JID to one chat message per body,
+	then runs the loop a little: slixmpp writes only while it runs."""
+	for b in bodies:
+		client.send_message(to, b)
+	pump(0.3)
 
 
 def stanza_error(stanza):
