@@ -4,6 +4,7 @@
 # order, and the node keeps serving.
 import os
 import re
+import signal
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
     'lib'))
@@ -22,10 +23,15 @@ def test():
 	bob, wb = on_different_workers(node, 'bob@localhost', 'bob-pw',
 	    alice.full_jid)
 	ok(bob is not None, 'alice and bob on different workers')
-	# ~300 bytes each: a 4 KiB ring holds about a dozen.
+	# bob's worker stops reading its ring, so the ring surely fills: ~300
+	# bytes a message, a 4 KiB ring holds about a dozen.
+	node.kill_worker(wb, signal.SIGSTOP)
 	pad = 'x' * 200
 	for i in range(N):
 		alice.send_message(bob.full_jid, '%05d %s' % (i, pad))
+	paused = wait_for(lambda: re.search(r'ring of slot \d+ full, '
+	    'not reading', node.log_text()), 10)
+	node.kill_worker(wb, signal.SIGCONT)
 	got = []
 	for i in range(N):
 		m = bob.wait_message(10)
@@ -35,8 +41,7 @@ def test():
 	is_(len(got), N, 'all %d messages arrived' % N)
 	ok(got == sorted(got) and len(set(got)) == len(got),
 	    'in order, none twice')
-	ok(re.search(r'ring of slot \d+ full, not reading', node.log_text()),
-	    'the sender was paused at least once (push-back happened)')
+	ok(paused, 'the sender was paused while the ring was full (push-back)')
 	m = exchange(bob, alice, 'still there?')
 	ok(m is not None, 'the node still routes the other way')
 
