@@ -53,7 +53,7 @@ WORKER	 = worker/worker.c worker/conn.c worker/tls.c worker/c2s.c \
 	   worker/private.c worker/pep.c worker/pepnode.c worker/register.c \
 	   worker/sm.c
 TOOLS	 = tools/xfedctl.c
-UNIT	 = conf jid xml xmlstream base64 scram store sess ring
+UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop
 
 MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5
 

@@ -23,6 +23,12 @@ typedef struct timer_s {
 	void		*t_ud;
 } timer_t_;
 
+/* Timer id -> its index in the heap, so a cancel is O(log n). */
+typedef struct pos_s {
+	uint64_t	 p_id;		/* 0 = empty */
+	size_t		 p_at;
+} pos_t;
+
 struct xf_loop_s {
 	int		 l_epfd;
 	fdh_t		*l_fds;		/* indexed by fd */
@@ -30,6 +36,9 @@ struct xf_loop_s {
 	timer_t_	*l_heap;	/* min-heap on t_when */
 	size_t		 l_nheap;
 	size_t		 l_capheap;
+	pos_t		*l_pos;		/* open addressing, linear probing */
+	size_t		 l_capos;	/* power of two */
+	size_t		 l_npos;
 	uint64_t	 l_next_id;
 	uint64_t	 l_now;
 	int		 l_stop;
@@ -70,6 +79,7 @@ xf_loop_free(xf_loop_t *l)
 	close(l->l_epfd);
 	free(l->l_fds);
 	free(l->l_heap);
+	free(l->l_pos);
 	free(l);
 }
 
@@ -138,6 +148,76 @@ xf_loop_del(xf_loop_t *l, int fd)
 	memset(&l->l_fds[fd], 0, sizeof(fdh_t));
 }
 
+static size_t
+pos_slot(const xf_loop_t *l, uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 32) & (l->l_capos - 1);
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static pos_t *
+pos_find(const xf_loop_t *l, uint64_t id)
+{
+	size_t	 i = pos_slot(l, id);
+
+	while (l->l_pos[i].p_id != 0 && l->l_pos[i].p_id != id)
+		i = (i + 1) & (l->l_capos - 1);
+	return &l->l_pos[i];
+}
+
+static int
+pos_grow(xf_loop_t *l)
+{
+	pos_t	*old = l->l_pos;
+	size_t	 oldcap = l->l_capos, cap = oldcap ? oldcap * 2 : 128;
+
+	if ((l->l_pos = calloc(cap, sizeof(*l->l_pos))) == NULL) {
+		l->l_pos = old;
+		return XF_ERR;
+	}
+	l->l_capos = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].p_id != 0)
+			*pos_find(l, old[i].p_id) = old[i];
+	free(old);
+	return XF_OK;
+}
+
+/* Records where id sits (the map was grown before the push). */
+static void
+pos_set(xf_loop_t *l, uint64_t id, size_t at)
+{
+	pos_t	*p = pos_find(l, id);
+
+	if (p->p_id == 0)
+		l->l_npos++;
+	p->p_id = id;
+	p->p_at = at;
+}
+
+/* Backward-shift deletion: no tombstones, probes stay short. */
+static void
+pos_del(xf_loop_t *l, uint64_t id)
+{
+	size_t	 mask = l->l_capos - 1, i, j, h;
+	pos_t	*p = pos_find(l, id);
+
+	if (p->p_id == 0)
+		return;
+	i = (size_t)(p - l->l_pos);
+	l->l_npos--;
+	for (j = (i + 1) & mask; l->l_pos[j].p_id != 0; j = (j + 1) & mask) {
+		h = pos_slot(l, l->l_pos[j].p_id);
+		/* Move j back into the hole at i unless its home lies in
+		 * (i, j] cyclically. */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			l->l_pos[i] = l->l_pos[j];
+			i = j;
+		}
+	}
+	l->l_pos[i].p_id = 0;
+}
+
 static void
 heap_swap(xf_loop_t *l, size_t a, size_t b)
 {
@@ -145,6 +225,8 @@ heap_swap(xf_loop_t *l, size_t a, size_t b)
 
 	l->l_heap[a] = l->l_heap[b];
 	l->l_heap[b] = t;
+	pos_set(l, l->l_heap[a].t_id, a);
+	pos_set(l, l->l_heap[b].t_id, b);
 }
 
 static void
@@ -176,8 +258,10 @@ heap_down(xf_loop_t *l, size_t i)
 static void
 heap_remove(xf_loop_t *l, size_t i)
 {
+	pos_del(l, l->l_heap[i].t_id);
 	l->l_heap[i] = l->l_heap[--l->l_nheap];
 	if (i < l->l_nheap) {
+		pos_set(l, l->l_heap[i].t_id, i);
 		heap_up(l, i);
 		heap_down(l, i);
 	}
@@ -195,26 +279,29 @@ xf_loop_timer(xf_loop_t *l, uint64_t ms, xf_timer_fn fn, void *ud)
 		l->l_heap = p;
 		l->l_capheap = n;
 	}
+	if ((l->l_npos + 1) * 2 > l->l_capos && pos_grow(l) != XF_OK)
+		return 0;
 	l->l_heap[l->l_nheap] = (timer_t_){ l->l_now + ms, l->l_next_id, fn, ud };
+	pos_set(l, l->l_next_id, l->l_nheap);
 	heap_up(l, l->l_nheap++);
 	return l->l_next_id++;
 }
 
 /*
- * O(n) search by id: deletions are rare next to expiries (a handshake
- * timer is cancelled once per connection).  An id-to-index map would
- * make it O(log n) if that ever shows in a profile.
+ * O(log n) through the id-to-index map: stream management cancels and
+ * re-arms a timer per stanza on busy sessions.  An id that already fired
+ * is simply not found.
  */
 void
 xf_loop_timer_del(xf_loop_t *l, uint64_t id)
 {
-	if (id == 0)
+	pos_t	*p;
+
+	if (id == 0 || l->l_capos == 0)
 		return;
-	for (size_t i = 0; i < l->l_nheap; i++)
-		if (l->l_heap[i].t_id == id) {
-			heap_remove(l, i);
-			return;
-		}
+	p = pos_find(l, id);
+	if (p->p_id == id)
+		heap_remove(l, p->p_at);
 }
 
 void
