@@ -14,33 +14,6 @@ NS_CARBONS = 'urn:xmpp:carbons:2'
 NS_FORWARD = 'urn:xmpp:forward:0'
 
 
-class Inbox:
-	"""Every message a client got, kept (wait_message drops the ones its
-	predicate rejects)."""
-
-	def __init__(self, client):
-		self.c = client
-		self.all = []
-
-	def _take(self):
-		self.all.extend(self.c.drain_messages())
-
-	def wait(self, pred, timeout=5):
-		deadline = time.monotonic() + timeout
-		while True:
-			self._take()
-			for m in self.all:
-				if pred(m):
-					return m
-			if time.monotonic() >= deadline:
-				return None
-			pump(0.05)
-
-	def find(self, pred):
-		self._take()
-		return [m for m in self.all if pred(m)]
-
-
 def inner(m, kind):
 	"""The message forwarded in a <kind/> carbon, or None."""
 	if m is None:

@@ -19,7 +19,6 @@ META = 'urn:xmpp:avatar:metadata'
 BUNDLE = 'eu.siacs.conversations.axolotl.bundles:4711'
 AXOLOTL = 'eu.siacs.conversations.axolotl'
 BOOKMARKS = 'urn:xmpp:bookmarks:1'
-ROSTER = 'jabber:iq:roster'
 DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
 
 
@@ -79,16 +78,6 @@ def event(node_name, what='item'):
 	return pred
 
 
-def subscribed(c, contact):
-	r = c.iq("<query xmlns='%s'/>" % ROSTER)
-	if r is None or r['type'] != 'result':
-		return None
-	for it in r.xml.find('{%s}query' % ROSTER):
-		if it.get('jid') == contact:
-			return it.get('subscription')
-	return None
-
-
 def test():
 	plan(36)
 	# Room for an item over the 128 KiB cap inside one stanza.
@@ -108,13 +97,13 @@ def test():
 		c.xmpp.auto_authorize = True
 		c.xmpp.auto_subscribe = False
 	alice.xmpp.send_presence(pto='bob@localhost', ptype='subscribe')
-	wait_for(lambda: subscribed(alice, 'bob@localhost') == 'to', 10, 0.3)
+	wait_for(lambda: roster_subscription(alice, 'bob@localhost') == 'to', 10, 0.3)
 	bob.xmpp.send_presence(pto='alice@localhost', ptype='subscribe')
-	subs = wait_for(lambda: (subscribed(alice, 'bob@localhost'),
-	    subscribed(bob, 'alice@localhost')) == ('both', 'both') and
+	subs = wait_for(lambda: (roster_subscription(alice, 'bob@localhost'),
+	    roster_subscription(bob, 'alice@localhost')) == ('both', 'both') and
 	    ('both', 'both'), 10, 0.3)
-	is_(subs or (subscribed(alice, 'bob@localhost'),
-	    subscribed(bob, 'alice@localhost')), ('both', 'both'),
+	is_(subs or (roster_subscription(alice, 'bob@localhost'),
+	    roster_subscription(bob, 'alice@localhost')), ('both', 'both'),
 	    'alice and bob are mutual contacts')
 	pump(0.5)
 	for c in (alice, bob, carol):

@@ -11,7 +11,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from xfedtest import *				# noqa: E402,F403
 import re					# noqa: E402
 
-ROSTER = 'jabber:iq:roster'
 TIMEOUT = 2
 MAX_UNACKED = 10
 
@@ -36,16 +35,6 @@ def offline_bodies(node):
 	return [m.get('body') for m in r.data.get('messages', [])]
 
 
-def subscription(c, contact):
-	r = c.iq("<query xmlns='%s'/>" % ROSTER)
-	if r is None or r['type'] != 'result':
-		return None
-	for it in r.xml.find('{%s}query' % ROSTER):
-		if it.get('jid') == contact:
-			return it.get('subscription')
-	return None
-
-
 def test():
 	plan(22)
 	node = Node(workers=2, c2s_extra="    'sm-resume-timeout' = %d\n"
@@ -59,7 +48,7 @@ def test():
 	a0.xmpp.auto_authorize = True
 	a0.xmpp.auto_subscribe = False
 	bob.xmpp.send_presence(pto='alice@localhost', ptype='subscribe')
-	ok(wait_for(lambda: subscription(bob, 'alice@localhost') == 'to', 10,
+	ok(wait_for(lambda: roster_subscription(bob, 'alice@localhost') == 'to', 10,
 	    0.3), 'bob is subscribed to alice\'s presence')
 	a0.disconnect()
 	gone = []

@@ -1153,3 +1153,41 @@ def stanza_error(stanza):
 	if stanza is None or stanza['type'] != 'error':
 		return (None, None)
 	return (stanza['error']['type'], stanza['error']['condition'])
+
+
+class Inbox:
+	"""Every message a client got, kept (wait_message drops the ones its
+	predicate rejects)."""
+
+	def __init__(self, client):
+		self.c = client
+		self.all = []
+
+	def _take(self):
+		self.all.extend(self.c.drain_messages())
+
+	def wait(self, pred, timeout=5):
+		deadline = time.monotonic() + timeout
+		while True:
+			self._take()
+			for m in self.all:
+				if pred(m):
+					return m
+			if time.monotonic() >= deadline:
+				return None
+			pump(0.05)
+
+	def find(self, pred):
+		self._take()
+		return [m for m in self.all if pred(m)]
+
+
+def roster_subscription(c, contact):
+	"""contact's subscription in c's roster (a roster get), or None."""
+	r = c.iq("<query xmlns='jabber:iq:roster'/>")
+	if r is None or r['type'] != 'result':
+		return None
+	for it in r.xml.find('{jabber:iq:roster}query'):
+		if it.get('jid') == contact:
+			return it.get('subscription')
+	return None
