@@ -307,22 +307,14 @@ wload(xf_sess_t *s, const char *full, uint32_t worker, uint64_t conn,
 	return XF_OK;
 }
 
-int
-xf_sess_update(xf_sess_t *s, const char *full, uint32_t worker,
-    uint64_t conn, int32_t prio, int avail)
+/* Writes back a record loaded by wload() and commits (or aborts). */
+static int
+wstore(xf_sess_t *s, MDB_txn *txn, MDB_val *k, const xf_sess_rec_t *rec)
 {
-	xf_sess_rec_t	 rec;
-	MDB_txn		*txn;
-	MDB_val		 k, v;
-	int		 rc;
+	MDB_val	 v = { sizeof(*rec), (void *)rec };
+	int	 rc;
 
-	if ((rc = wload(s, full, worker, conn, &txn, &k, &rec)) != XF_OK)
-		return rc;
-	rec.sr_prio = prio;
-	rec.sr_avail = avail ? 1 : 0;
-	v.mv_data = &rec;
-	v.mv_size = sizeof(rec);
-	if ((rc = mdb_put(txn, s->s_dbi, &k, &v, 0)) != 0) {
+	if ((rc = mdb_put(txn, s->s_dbi, k, &v, 0)) != 0) {
 		mdb_txn_abort(txn);
 		return fail(s, "mdb_put", rc);
 	}
@@ -332,26 +324,34 @@ xf_sess_update(xf_sess_t *s, const char *full, uint32_t worker,
 }
 
 int
+xf_sess_update(xf_sess_t *s, const char *full, uint32_t worker,
+    uint64_t conn, int32_t prio, int avail)
+{
+	xf_sess_rec_t	 rec;
+	MDB_txn		*txn;
+	MDB_val		 k;
+	int		 rc;
+
+	if ((rc = wload(s, full, worker, conn, &txn, &k, &rec)) != XF_OK)
+		return rc;
+	rec.sr_prio = prio;
+	rec.sr_avail = avail ? 1 : 0;
+	return wstore(s, txn, &k, &rec);
+}
+
+int
 xf_sess_flags(xf_sess_t *s, const char *full, uint32_t worker,
     uint64_t conn, uint8_t set, uint8_t clear)
 {
 	xf_sess_rec_t	 rec;
 	MDB_txn		*txn;
-	MDB_val		 k, v;
+	MDB_val		 k;
 	int		 rc;
 
 	if ((rc = wload(s, full, worker, conn, &txn, &k, &rec)) != XF_OK)
 		return rc;
 	rec.sr_flags = (uint8_t)((rec.sr_flags & ~clear) | set);
-	v.mv_data = &rec;
-	v.mv_size = sizeof(rec);
-	if ((rc = mdb_put(txn, s->s_dbi, &k, &v, 0)) != 0) {
-		mdb_txn_abort(txn);
-		return fail(s, "mdb_put", rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return fail(s, "mdb_txn_commit", rc);
-	return XF_OK;
+	return wstore(s, txn, &k, &rec);
 }
 
 int
