@@ -337,28 +337,20 @@ targets(xf_worker_t *w, const char *owner, const items_t *items,
 	*to = tg.tg_to;
 }
 
-/* XEP-0191 5.3: a blocked contact sees the user go offline, from each
- * available resource. */
+/*
+ * Presence to the contacts among items: XEP-0191 5.3, a blocked contact
+ * sees the user go offline (xf_presence_send_unavailable); 5.4, an
+ * unblocked one gets the current presence (xf_presence_send_current).
+ */
 static void
-presence_block(xf_worker_t *w, const char *owner, const items_t *items)
+presence_to(xf_worker_t *w, const char *owner, const items_t *items,
+    void (*send)(xf_worker_t *, const char *, const char *))
 {
 	items_t		 to;
 
 	targets(w, owner, items, &to);
 	for (size_t i = 0; i < to.it_n; i++)
-		xf_presence_send_unavailable(w, owner, to.it_jid[i]);
-	items_free(&to);
-}
-
-/* XEP-0191 5.4: an unblocked contact gets the user's current presence. */
-static void
-presence_unblock(xf_worker_t *w, const char *owner, const items_t *items)
-{
-	items_t	 to;
-
-	targets(w, owner, items, &to);
-	for (size_t i = 0; i < to.it_n; i++)
-		xf_presence_send_current(w, owner, to.it_jid[i]);
+		send(w, owner, to.it_jid[i]);
 	items_free(&to);
 }
 
@@ -433,7 +425,7 @@ do_block(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	    owner, it.it_n);
 	xf_iq_reply(w, c, xf_iq_result(iq));
 	push(w, c, owner, "block", &it);
-	presence_block(w, owner, &it);
+	presence_to(w, owner, &it, xf_presence_send_unavailable);
 	goto done;
 fail:
 	log_warnx("c%llu: blocking: %s", (unsigned long long)c->c_id,
@@ -469,7 +461,8 @@ do_unblock(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	xf_iq_reply(w, c, xf_iq_result(iq));
 	/* The push repeats the request: empty for "everyone". */
 	push(w, c, owner, "unblock", &it);
-	presence_unblock(w, owner, it.it_n ? &it : &all);
+	presence_to(w, owner, it.it_n ? &it : &all,
+	    xf_presence_send_current);
 	goto done;
 fail:
 	log_warnx("c%llu: blocking: %s", (unsigned long long)c->c_id,
