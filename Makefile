@@ -12,7 +12,7 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 CC	?= cc
 JOBS	?= 2
-PKGS	 = openssl expat lmdb jansson
+PKGS	 = openssl expat lmdb jansson libpq
 
 ifeq ($(SANITIZE),1)
 B	 = build-san
@@ -27,8 +27,8 @@ endif
 BIN	 = $(B)/bin
 
 # lmdb has no .pc file on Debian; fall back to -llmdb.
-PC_CFLAGS := $(shell pkg-config --cflags openssl expat jansson 2>/dev/null)
-PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson 2>/dev/null) -llmdb
+PC_CFLAGS := $(shell pkg-config --cflags openssl expat jansson libpq 2>/dev/null)
+PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson libpq 2>/dev/null) -llmdb
 
 XCFLAGS	 = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -40,7 +40,8 @@ LIBS	 = $(PC_LIBS) -lpthread
 # The node's library: what every process links.
 COMMON	 = common/log.c common/buf.c common/conf.c common/conf_parse.c \
 	   common/jid.c common/xml.c common/xmlstream.c common/base64.c \
-	   common/scram.c common/store.c common/net.c common/loop.c
+	   common/scram.c common/store.c common/store_lmdb.c \
+	   common/store_pg.c common/coro.c common/net.c common/loop.c
 SHM	 = shm/sess.c shm/smstate.c shm/ring.c
 # The master: argv and start-up, worker supervision, xfedctl's socket.
 MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
@@ -52,8 +53,8 @@ WORKER	 = worker/worker.c worker/conn.c worker/tls.c worker/c2s.c \
 	   worker/blocking.c worker/csi.c worker/carbons.c worker/vcard.c \
 	   worker/private.c worker/pep.c worker/pepnode.c worker/register.c \
 	   worker/sm.c
-TOOLS	 = tools/xfedctl.c
-UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop
+TOOLS	 = tools/xfedctl.c tools/ctldb.c
+UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop coro
 
 MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5
 

@@ -63,6 +63,8 @@ static int	 set_loglevel(load_t *, const opt_t *, const node_t *);
 static int	 set_vhosts(load_t *, const opt_t *, const node_t *);
 static int	 set_admins(load_t *, const opt_t *, const node_t *);
 static int	 set_listen(load_t *, const opt_t *, const node_t *);
+static int	 set_string(load_t *, const opt_t *, const node_t *);
+static int	 set_backend(load_t *, const opt_t *, const node_t *);
 
 #define F(f)	offsetof(xf_conf_t, f)
 
@@ -106,13 +108,22 @@ static const opt_t opts[] = {
 	{ NULL, "offline-quota", "1000", set_int,
 	    F(cf_offline_quota), 0, 0, 1000000 },
 
+	{ "storage", "backend", "'lmdb'", set_backend,
+	    F(cf_store_backend), 0, 0, 0 },
+	{ "storage", "dsn", "''", set_string,
+	    F(cf_store_dsn), 0, 0, 0 },
+	{ "storage", "pool-size", "4", set_int,
+	    F(cf_store_pool), 0, 1, 64 },
+	{ "storage", "query-timeout", "10", set_int,
+	    F(cf_store_timeout), 0, 1, 3600 },
+
 	{ "tls", "cert", "'/etc/xfed/xfed.crt'", set_path,
 	    F(cf_tls_cert), 0, 0, 0 },
 	{ "tls", "key", "'/etc/xfed/xfed.key'", set_path,
 	    F(cf_tls_key), 0, 0, 0 },
 };
 
-static const char *const blocks[] = { "c2s", "tls" };
+static const char *const blocks[] = { "c2s", "storage", "tls" };
 
 _Static_assert(XF_NELEM(opts) <= XF_NELEM(((load_t *)0)->l_seen),
     "load_t.l_seen is too small for opts[]");
@@ -204,6 +215,36 @@ set_path(load_t *l, const opt_t *o, const node_t *n)
 		return XF_ERR;
 	free(*f);
 	*f = s;
+	return XF_OK;
+}
+
+static int
+set_string(load_t *l, const opt_t *o, const node_t *n)
+{
+	char	**f = FIELD(l->l_conf, o->o_off, char *), *s;
+
+	if (n->n_type != V_STR)
+		return lerr(l, n->n_line, "'%s' must be a string", o->o_name);
+	if ((s = strdup(n->n_str)) == NULL)
+		return lerr(l, n->n_line, "out of memory");
+	free(*f);
+	*f = s;
+	return XF_OK;
+}
+
+static int
+set_backend(load_t *l, const opt_t *o, const node_t *n)
+{
+	int	 v;
+
+	if (n->n_type == V_STR && strcmp(n->n_str, "lmdb") == 0)
+		v = XF_STORE_LMDB;
+	else if (n->n_type == V_STR && strcmp(n->n_str, "pgsql") == 0)
+		v = XF_STORE_PGSQL;
+	else
+		return lerr(l, n->n_line, "'%s' must be 'lmdb' or 'pgsql'",
+		    o->o_name);
+	*FIELD(l->l_conf, o->o_off, int) = v;
 	return XF_OK;
 }
 
@@ -687,6 +728,19 @@ check_listeners(load_t *l)
 	return XF_OK;
 }
 
+/* A backend that needs a server needs to be told where it is. */
+static int
+check_storage(load_t *l)
+{
+	xf_conf_t	*cf = l->l_conf;
+	const opt_t	*bo = find_opt("storage", "backend");
+
+	if (cf->cf_store_backend == XF_STORE_PGSQL && *cf->cf_store_dsn == '\0')
+		return lerr(l, l->l_seen[bo - opts], "backend 'pgsql' needs "
+		    "'dsn' in block 'storage'");
+	return XF_OK;
+}
+
 static int
 read_file(load_t *l, const char *path, xf_buf_t *b)
 {
@@ -737,7 +791,7 @@ xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen)
 	if ((l.l_conf->cf_path = absolute(&l, path, 0)) == NULL ||
 	    check_block(&l, tree, NULL) != XF_OK ||
 	    apply_defaults(&l) != XF_OK ||
-	    check_listeners(&l) != XF_OK)
+	    check_listeners(&l) != XF_OK || check_storage(&l) != XF_OK)
 		goto fail;
 
 	xf_conf_node_free(tree);
@@ -767,6 +821,7 @@ xf_conf_free(xf_conf_t *cf)
 	free(cf->cf_pid_file);
 	free(cf->cf_c2s_ports);
 	free(cf->cf_c2s_tls_ports);
+	free(cf->cf_store_dsn);
 	free(cf->cf_tls_cert);
 	free(cf->cf_tls_key);
 	free(cf);

@@ -14,6 +14,8 @@ typedef struct xf_listen_s {
 	int	 l_port;
 } xf_listen_t;
 
+enum { XF_STORE_LMDB = 0, XF_STORE_PGSQL };
+
 typedef struct xf_conf_s {
 	char		*cf_path;		/* absolute path of the file */
 
@@ -41,6 +43,12 @@ typedef struct xf_conf_s {
 	int		 cf_sm_resume_timeout;	/* 'sm-resume-timeout', s */
 	int		 cf_sm_max_unacked;	/* 'sm-max-unacked', stanzas */
 	int		 cf_offline_quota;	/* 'offline-quota', messages */
+
+	/* storage { ... } */
+	int		 cf_store_backend;	/* 'backend': XF_STORE_* */
+	char		*cf_store_dsn;		/* 'dsn' (libpq conninfo) */
+	int		 cf_store_pool;		/* 'pool-size', per process */
+	int		 cf_store_timeout;	/* 'query-timeout', s */
 
 	/* tls { ... } */
 	char		*cf_tls_cert;		/* 'cert', absolute */

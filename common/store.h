@@ -1,4 +1,4 @@
-/* store.h: the durable store interface (accounts now; rosters, offline later). */
+/* store.h: the durable store interface: accounts and per-user tables, on LMDB or PostgreSQL. */
 #ifndef XF_STORE_H
 #define XF_STORE_H
 
@@ -8,18 +8,53 @@
 
 typedef struct xf_store_s xf_store_t;
 
+/*
+ * Which backend and where.  lmdb: an environment in sc_dir, zero set-up,
+ * one node.  pgsql: a PostgreSQL database (libpq conninfo in sc_dsn)
+ * that every node of a cluster shares, created by `xfedctl db init`
+ * from conf/pgsql.sql.
+ *
+ * The pgsql backend never blocks a worker's loop: called on a coroutine
+ * (common/coro.h) a query suspends the caller until PostgreSQL answers
+ * and the loop serves everybody else meanwhile; up to sc_pool queries
+ * run at once, more wait for a connection.  Called outside a coroutine
+ * (the master, xfedctl) it waits, on one connection of its own.  Either
+ * way a query that takes longer than sc_timeout seconds fails, and a
+ * database that cannot be reached makes calls fail at once (XF_ERR,
+ * xf_store_error() says why) for a second before it is tried again.
+ */
+typedef struct xf_store_conf_s {
+	int		 sc_backend;	/* XF_STORE_LMDB, XF_STORE_PGSQL */
+	const char	*sc_dir;	/* lmdb */
+	const char	*sc_dsn;	/* pgsql */
+	int		 sc_pool;	/* pgsql: connections per process */
+	int		 sc_timeout;	/* pgsql: seconds per query */
+} xf_store_conf_t;
+
 typedef struct xf_account_s {
 	xf_cred_t	ac_cred;
 	int64_t		ac_created;	/* unix time */
 } xf_account_t;
 
 /*
- * Opens the store under dir (created if missing).  Each process opens
- * its own handle after fork (LMDB forbids sharing an env across fork).
+ * Opens a store (lmdb: the directory is created if missing; pgsql:
+ * connects lazily, so a database that is down does not stop a node from
+ * starting).  Each process opens its own handle after fork (LMDB forbids
+ * sharing an env across fork; a libpq connection is one process's).
  * err gets a message on failure; the caller logs it.
  */
-int	 xf_store_open(const char *dir, xf_store_t **out, char *err, size_t);
+int	 xf_store_open(const xf_store_conf_t *, xf_store_t **out, char *err,
+	    size_t);
+/* The store the configuration names (lmdb: <data-dir>/store). */
+struct xf_conf_s;
+int	 xf_store_open_conf(const struct xf_conf_s *, xf_store_t **out,
+	    char *err, size_t);
+/* An LMDB store in dir: the unit tests' and migration's shorthand. */
+int	 xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err,
+	    size_t);
 void	 xf_store_close(xf_store_t *);
+/* "lmdb" or "pgsql". */
+const char *xf_store_backend(const xf_store_t *);
 
 /* bare: a normalised bare JID.  XF_OK, XF_DECLINED (no such user), XF_ERR. */
 int	 xf_store_user_get(xf_store_t *, const char *bare, xf_account_t *out);

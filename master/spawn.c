@@ -35,9 +35,8 @@ xf_master_open_handles(xf_master_t *m, char *err, size_t errlen)
 	if (m->m_sess == NULL && xf_sess_open(dir, 0, &m->m_sess, err,
 	    errlen) != XF_OK)
 		return XF_ERR;
-	xf_conf_subdir(m->m_conf, XF_DIR_STORE, dir, sizeof(dir));
-	if (m->m_store == NULL && xf_store_open(dir, &m->m_store, err,
-	    errlen) != XF_OK)
+	if (m->m_store == NULL && xf_store_open_conf(m->m_conf, &m->m_store,
+	    err, errlen) != XF_OK)
 		return XF_ERR;
 	return XF_OK;
 }

@@ -19,17 +19,28 @@
 #define WBUF_MAX	(8u << 20)
 
 static void	 on_io(xf_loop_t *, int, int, void *);
+static int	 read_input(xf_conn_t *);
 
-static void
-update_mask(xf_conn_t *c)
+static int
+io_mask(const xf_conn_t *c)
 {
 	int	 mask = 0;
 
+	if (c->c_freeing || c->c_free_later)
+		return 0;
 	if (!c->c_paused && !c->c_closing)
 		mask |= XF_EV_READ;
 	if (c->c_want_write)
 		mask |= XF_EV_WRITE;
-	xf_loop_mod(c->c_w->w_loop, c->c_fd, mask);
+	return mask;
+}
+
+static void
+update_mask(xf_conn_t *c)
+{
+	/* Out of epoll while its coroutine waits: set when it is back. */
+	if (!c->c_off)
+		xf_loop_mod(c->c_w->w_loop, c->c_fd, io_mask(c));
 }
 
 static void
@@ -95,9 +106,14 @@ fail:
 	return NULL;
 }
 
-void
-xf_conn_free(xf_conn_t *c)
+/*
+ * What freeing takes: the stream's end for the modules (unavailable
+ * presence, SM detach: may wait for the store), then the memory.
+ */
+static void
+free_body(void *ud)
 {
+	xf_conn_t	*c = ud;
 	xf_worker_t	*w = c->c_w;
 	xf_pend_t	*p, *next;
 
@@ -137,6 +153,38 @@ xf_conn_free(xf_conn_t *c)
 		xf_scram_free(c->c_scram);
 	log_debug("c%llu: closed", (unsigned long long)c->c_id);
 	free(c);
+}
+
+/*
+ * Ends a connection.  With the pgsql store the modules' goodbyes may
+ * wait for the database, so they run on a coroutine and the memory goes
+ * when they are done; meanwhile the connection is out of epoll and
+ * invisible to xf_worker_conn().  A connection whose input coroutine is
+ * waiting is freed when that coroutine ends: its stack still uses c.
+ */
+void
+xf_conn_free(xf_conn_t *c)
+{
+	xf_worker_t	*w = c->c_w;
+
+	if (c->c_freeing)
+		return;
+	if (c->c_co != NULL && c->c_co != xf_co_self()) {
+		c->c_free_later = 1;
+		c->c_mute = 1;
+		xf_loop_del(w->w_loop, c->c_fd);
+		c->c_off = 1;
+		return;
+	}
+	c->c_freeing = 1;
+	xf_loop_timer_del(w->w_loop, c->c_timer);
+	c->c_timer = 0;
+	xf_loop_del(w->w_loop, c->c_fd);
+	c->c_off = 1;
+	if (w->w_async && xf_co_self() == NULL &&
+	    xf_co_spawn(free_body, c) == XF_OK)
+		return;
+	free_body(c);
 }
 
 static void
@@ -286,7 +334,8 @@ close_linger(xf_loop_t *l, void *ud)
 void
 xf_conn_close(xf_conn_t *c)
 {
-	if (c->c_closing && c->c_in_flush)
+	if (c->c_freeing || c->c_free_later ||
+	    (c->c_closing && c->c_in_flush))
 		return;
 	c->c_closing = 1;
 	xf_loop_timer_del(c->c_w->w_loop, c->c_timer);
@@ -430,15 +479,73 @@ conn_read(xf_conn_t *c)
 }
 
 static void
+read_co(void *ud)
+{
+	xf_conn_t	*c = ud;
+
+	c->c_co = xf_co_self();
+	if (conn_read(c))
+		return;
+	c->c_co = NULL;
+	if (c->c_free_later) {
+		c->c_free_later = 0;
+		xf_conn_free(c);
+		return;
+	}
+	if (c->c_off) {
+		c->c_off = 0;
+		if (xf_loop_add(c->c_w->w_loop, c->c_fd, io_mask(c), on_io,
+		    c) != XF_OK) {
+			xf_conn_free(c);
+			return;
+		}
+	}
+	/* TLS may hold decrypted bytes epoll knows nothing of. */
+	if (c->c_ssl && SSL_pending(c->c_ssl) > 0 && !c->c_paused &&
+	    !c->c_closing)
+		read_input(c);
+}
+
+/*
+ * Reads and handles input: on the main stack with LMDB; on a coroutine
+ * with the pgsql store, so a stanza that waits for the database parks
+ * this connection alone (out of epoll: no reads, no hang-up spin) while
+ * the loop serves the others.  Its later bytes wait in the socket, so
+ * its stanzas keep their order.  1 if c was freed.
+ */
+static int
+read_input(xf_conn_t *c)
+{
+	xf_worker_t	*w = c->c_w;
+	uint64_t	 id = c->c_id;
+
+	if (!w->w_async)
+		return conn_read(c);
+	if (c->c_co != NULL)
+		return 0;
+	if (xf_co_spawn(read_co, c) != XF_OK)
+		return conn_read(c);
+	/* Still running: it waits.  Gone, or done: nothing to do. */
+	if ((c = xf_worker_conn(w, id)) != NULL && c->c_co != NULL &&
+	    !c->c_off) {
+		xf_loop_del(w->w_loop, c->c_fd);
+		c->c_off = 1;
+	}
+	return xf_worker_conn(w, id) == NULL;
+}
+
+static void
 on_io(xf_loop_t *l, int fd, int mask, void *ud)
 {
 	xf_conn_t	*c = ud;
 
+	if (c->c_freeing || c->c_co != NULL)
+		return;
 	if (mask & XF_EV_WRITE) {
 		if (c->c_ssl && !c->c_tls_up) {
 			c->c_want_write = 0;
 			update_mask(c);
-			if (conn_read(c))
+			if (read_input(c))
 				return;
 		} else if (flush_one(c))
 			return;
@@ -449,6 +556,6 @@ on_io(xf_loop_t *l, int fd, int mask, void *ud)
 			xf_conn_free(c);
 			return;
 		}
-		conn_read(c);
+		read_input(c);
 	}
 }

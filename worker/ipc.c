@@ -1,4 +1,5 @@
 /* ipc.c: this worker's end of the rings: pushes with push-back, and the inbound ring's consumer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/ssl.h>
@@ -136,6 +137,56 @@ retry_timer(xf_loop_t *l, void *ud)
 		w->w_retry_timer = xf_loop_timer(l, RETRY_MS, retry_timer, w);
 }
 
+/*
+ * A ring message whose handling may reach the store (a stale session's
+ * stanza routed again, a dead worker's users going offline): with the
+ * pgsql store it runs on a coroutine of its own, so the ring is not held
+ * up while it waits.  Their order against later messages does not
+ * matter: each is about sessions that are gone.
+ */
+typedef struct job_s {
+	xf_worker_t	*j_w;
+	uint32_t	 j_type;
+	size_t		 j_len;
+	char		 j_to[XF_JID_MAX + 1];
+	char		 j_data[];
+} job_t;
+
+static void
+run_job(void *ud)
+{
+	job_t	*j = ud;
+	xf_el_t	*el;
+
+	if (j->j_type == XF_MSG_GONE)
+		xf_presence_gone(j->j_w, j->j_to);
+	else if ((el = xf_xml_parse(j->j_data, j->j_len, XF_NS_CLIENT)) !=
+	    NULL) {
+		xf_route(j->j_w, NULL, el);
+		xf_el_free(el);
+	}
+	free(j);
+}
+
+static void
+later(xf_worker_t *w, uint32_t type, const char *to, const char *data,
+    size_t len)
+{
+	job_t	*j;
+
+	if ((j = malloc(sizeof(*j) + len)) == NULL) {
+		log_warnx("ring message for %s dropped: out of memory", to);
+		return;
+	}
+	j->j_w = w;
+	j->j_type = type;
+	j->j_len = len;
+	snprintf(j->j_to, sizeof(j->j_to), "%s", to);
+	memcpy(j->j_data, data, len);
+	if (!w->w_async || xf_co_spawn(run_job, j) != XF_OK)
+		run_job(j);
+}
+
 static xf_conn_t *
 target(xf_worker_t *w, const xf_msg_t *m, const char *to)
 {
@@ -156,7 +207,6 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 	const char	*to, *data;
 	size_t		 dlen;
 	xf_conn_t	*c;
-	xf_el_t		*el;
 
 	/* Sizes first: never read past what the ring handed over. */
 	if (len < sizeof(m)) {
@@ -186,10 +236,7 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 			return;
 		/* The session went away since the sender looked: route again
 		 * from here, where the stale record is local and ends it. */
-		if ((el = xf_xml_parse(data, dlen, XF_NS_CLIENT)) != NULL) {
-			xf_route(w, NULL, el);
-			xf_el_free(el);
-		}
+		later(w, type, to, data, dlen);
 		return;
 	case XF_MSG_KICK: {
 		const char	*cond = data, *text;
@@ -226,7 +273,7 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 			xf_sm_wake(w, c);
 		return;
 	case XF_MSG_GONE:
-		xf_presence_gone(w, to);
+		later(w, type, to, data, dlen);
 		return;
 	default:
 		log_warnx("ring message of unknown type %u", type);

@@ -36,7 +36,7 @@ xf_worker_conn(xf_worker_t *w, uint64_t id)
 	xf_conn_t	*c;
 
 	if (fd >= w->w_nconns || (c = w->w_conns[fd]) == NULL ||
-	    c->c_id != id)
+	    c->c_id != id || c->c_freeing)
 		return NULL;
 	return c;
 }
@@ -98,7 +98,7 @@ close_all(xf_worker_t *w, const char *cond, const char *text)
 	for (int fd = 0; fd < w->w_nconns; fd++) {
 		xf_conn_t	*c = w->w_conns[fd];
 
-		if (c != NULL && !c->c_closing)
+		if (c != NULL && !c->c_closing && !c->c_freeing)
 			xf_c2s_stream_error(c, cond, text);
 	}
 }
@@ -131,7 +131,8 @@ idle_sweep(xf_loop_t *l, void *ud)
 	for (int fd = 0; fd < w->w_nconns; fd++) {
 		xf_conn_t	*c = w->w_conns[fd];
 
-		if (c == NULL || c->c_closing)
+		if (c == NULL || c->c_closing || c->c_freeing ||
+		    c->c_co != NULL)
 			continue;
 		if (!c->c_recent && c->c_state == C2S_BOUND &&
 		    xf_xmls_park(c->c_xml) == XF_OK) {
@@ -174,7 +175,10 @@ before_sleep(xf_loop_t *l, void *ud)
 			    1000, drain_expired, w);
 	}
 	xf_conn_flush_all(w);
-	if ((w->w_stopping || w->w_draining) && w->w_stats->ws_conns == 0)
+	/* Stanzas still waiting for the store finish first (each within
+	 * the store's query timeout). */
+	if ((w->w_stopping || w->w_draining) && w->w_stats->ws_conns == 0 &&
+	    xf_co_count() == 0)
 		xf_loop_stop(l);
 }
 
@@ -229,9 +233,12 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	xf_conf_subdir(conf, XF_DIR_SESSIONS, path, sizeof(path));
 	if (xf_sess_open(path, 0, &w->w_sess, err, sizeof(err)) != XF_OK)
 		fatalx("session table: %s", err);
-	xf_conf_subdir(conf, XF_DIR_STORE, path, sizeof(path));
-	if (xf_store_open(path, &w->w_store, err, sizeof(err)) != XF_OK)
-		fatalx("store: %s", err);
+	if (xf_store_open_conf(conf, &w->w_store, err, sizeof(err)) != XF_OK)
+		fatalx("%s", err);
+	if (conf->cf_store_backend == XF_STORE_PGSQL) {
+		w->w_async = 1;
+		xf_co_init(w->w_loop);
+	}
 	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
 		fatalx("tls: %s", err);
 	xf_mod_init(w);

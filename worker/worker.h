@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "jid.h"
+#include "coro.h"
 #include "loop.h"
 #include "ring.h"
 #include "scram.h"
@@ -74,6 +75,11 @@ struct xf_conn_s {
 	int		 c_mute;	/* output dropped: peer stopped reading */
 	int		 c_recent;	/* read since the last idle sweep */
 	int		 c_in_flush;	/* on the worker's flush list */
+	/* pgsql store: input runs on a coroutine that may wait */
+	xf_co_t		*c_co;		/* the one running c's input, or NULL */
+	int		 c_off;		/* fd out of epoll while c_co waits */
+	int		 c_freeing;	/* xf_conn_free() under way */
+	int		 c_free_later;	/* freed when c_co ends */
 	xf_conn_t	*c_flush_next;
 	xf_buf_t	 c_wbuf;	/* owned: pending output */
 	xf_pend_t	*c_pend;	/* owned: messages waiting for ring room */
@@ -131,6 +137,7 @@ struct xf_worker_s {
 	size_t		 w_msgcap;
 	int		 w_draining;
 	int		 w_stopping;
+	int		 w_async;	/* the store may suspend: coroutines */
 };
 
 /* worker.c */

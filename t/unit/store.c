@@ -112,7 +112,7 @@ tables(const char *dir)
 	size_t		 n;
 	uint64_t	 s1 = 0, s2 = 0;
 
-	if (xf_store_open(dir, &st, err, sizeof(err)) != XF_OK) {
+	if (xf_store_open_lmdb(dir, &st, err, sizeof(err)) != XF_OK) {
 		ok(0, "open for tables: %s", err);
 		return;
 	}
@@ -194,7 +194,7 @@ main(void)
 	}
 	snprintf(dir, sizeof(dir), "%s/a/b", tmp);
 
-	is_int(xf_store_open(dir, &st, err, sizeof(err)), XF_OK,
+	is_int(xf_store_open_lmdb(dir, &st, err, sizeof(err)), XF_OK,
 	    "open creates the directory");
 	ok(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
 	    (sb.st_mode & 077) == 0, "directory has mode 0700");
@@ -265,7 +265,7 @@ main(void)
 
 	/* Reopen: the data is on disk. */
 	xf_store_close(st);
-	is_int(xf_store_open(dir, &st, err, sizeof(err)), XF_OK, "reopen");
+	is_int(xf_store_open_lmdb(dir, &st, err, sizeof(err)), XF_OK, "reopen");
 	account(&a, 8192, 1700000001, 0x20);
 	ok(xf_store_user_get(st, "alice@example.org", &b) == XF_OK &&
 	    memcmp(&a, &b, sizeof(a)) == 0, "alice survives reopen");
@@ -281,7 +281,7 @@ main(void)
 		xf_store_t	*cst;
 		int		 bad_ = 0;
 
-		if (xf_store_open(dir, &cst, err, sizeof(err)) != XF_OK)
+		if (xf_store_open_lmdb(dir, &cst, err, sizeof(err)) != XF_OK)
 			_exit(2);
 		if (xf_store_user_get(cst, "parent@example.org", &b) != XF_OK ||
 		    b.ac_created != 42)
@@ -315,7 +315,7 @@ main(void)
 	raw_put(dir, "ok@example.org", bad, sizeof(bad));
 	bad[4] = 0;
 	raw_put(dir, "iter0@example.org", bad, sizeof(bad));
-	is_int(xf_store_open(dir, &st, err, sizeof(err)), XF_OK,
+	is_int(xf_store_open_lmdb(dir, &st, err, sizeof(err)), XF_OK,
 	    "reopen after raw writes");
 	is_int(xf_store_user_get(st, "v2@example.org", &b), XF_ERR,
 	    "unknown version is corrupt");
@@ -333,7 +333,7 @@ main(void)
 	/* Errors reach the caller's buffer. */
 	snprintf(cmd, sizeof(cmd), "%s/file", tmp);
 	fclose(fopen(cmd, "w"));
-	is_int(xf_store_open(cmd, &st, err, sizeof(err)), XF_ERR,
+	is_int(xf_store_open_lmdb(cmd, &st, err, sizeof(err)), XF_ERR,
 	    "open over a file fails");
 	ok(st == NULL && strncmp(err, "store: ", 7) == 0,
 	    "error message: %s", err);
