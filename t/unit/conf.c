@@ -539,6 +539,45 @@ test_listen(void)
 	is_int(xf_conf_listen(NULL, &ls), XF_ERR, "listen NULL rejected");
 }
 
+static void
+test_storage(void)
+{
+	xf_conf_t	*cf = NULL;
+
+	is_int(load("", &cf), XF_OK, "empty file loads");
+	if (cf != NULL) {
+		is_int(cf->cf_store_backend, XF_STORE_LMDB,
+		    "storage defaults to lmdb");
+		is_str(cf->cf_store_dsn, "", "no dsn by default");
+		is_int(cf->cf_store_pool, 4, "pool-size defaults to 4");
+		is_int(cf->cf_store_timeout, 10, "query-timeout defaults to 10");
+		xf_conf_free(cf);
+	}
+	cf = NULL;
+	is_int(load("storage {\n 'backend' = 'pgsql'\n"
+	    " 'dsn' = 'host=127.0.0.1 dbname=xfed'\n 'pool-size' = 8\n"
+	    " 'query-timeout' = 3\n}\n", &cf), XF_OK, "pgsql block loads");
+	if (cf != NULL) {
+		is_int(cf->cf_store_backend, XF_STORE_PGSQL, "backend pgsql");
+		is_str(cf->cf_store_dsn, "host=127.0.0.1 dbname=xfed",
+		    "dsn kept as written");
+		is_int(cf->cf_store_pool, 8, "pool-size 8");
+		is_int(cf->cf_store_timeout, 3, "query-timeout 3");
+		xf_conf_free(cf);
+	}
+	fails("storage {\n 'backend' = 'mysql'\n}\n", 2,
+	    "'backend' must be 'lmdb' or 'pgsql'", "unknown backend");
+	fails("storage {\n\n 'backend' = 'pgsql'\n}\n", 3,
+	    "backend 'pgsql' needs 'dsn' in block 'storage'",
+	    "pgsql without dsn, at the backend's line");
+	fails("storage { 'pool-size' = 0 }\n", 1,
+	    "'pool-size' must be between 1 and 64", "pool-size 0");
+	fails("storage { 'dsn' = 5 }\n", 1, "'dsn' must be a string",
+	    "dsn type");
+	fails("'dsn' = 'x'\n", 1, "unknown option 'dsn'; it belongs in block 'storage'",
+	    "dsn at top level");
+}
+
 int
 main(void)
 {
@@ -554,5 +593,6 @@ main(void)
 	test_full();
 	test_errors();
 	test_listen();
+	test_storage();
 	return done_testing();
 }
