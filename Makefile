@@ -121,7 +121,7 @@ test: all $(BENCHBIN) $(UNITBIN)
 	XFED_BIN=$(CURDIR)/$(BIN)/xfed XFEDCTL_BIN=$(CURDIR)/$(BIN)/xfedctl \
 	    XFED_BENCH_BIN=$(CURDIR)/$(BIN)/xfed-bench \
 	    XFED_RELAY_BIN=$(CURDIR)/$(BIN)/xfed-relay \
-	    prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t
+	    prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t $(wildcard t/pgsql/*.t)
 
 bench: all $(BENCHBIN)
 	@sh tools/deps.sh bench
@@ -143,6 +143,8 @@ install: all
 	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/xfed.service
 	install -m 644 man/xfed.8 man/xfedctl.8 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 man/xfed.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/share/xfed
+	install -m 644 conf/pgsql.sql $(DESTDIR)$(PREFIX)/share/xfed/pgsql.sql
 
 clean:
 	rm -rf build build-san bin

@@ -19,6 +19,9 @@
  *                stanzas in its XEP-0198 inbox (worker/sm.c): write them.
  * XF_MSG_GONE    no payload; the target's session vanished with its
  *                worker: broadcast unavailable presence for it.
+ * XF_MSG_BLOCKS  no payload, m_conn 0; the target is a bare JID whose
+ *                XEP-0191 blocklist changed in the store: drop it from
+ *                the worker's cache (worker/blocking.c).
  */
 enum {
 	XF_MSG_STANZA = 1,
@@ -26,6 +29,7 @@ enum {
 	XF_MSG_PROBE = 3,	/* payload: the JID asking for presence */
 	XF_MSG_GONE = 4,	/* master: the target's worker died */
 	XF_MSG_SM_WAKE = 5,	/* the target's SM inbox has stanzas */
+	XF_MSG_BLOCKS = 6,	/* the target's blocklist changed */
 };
 
 typedef struct xf_msg_s {

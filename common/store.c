@@ -88,6 +88,12 @@ xf_store_error(const xf_store_t *st)
 	return st->st_err;
 }
 
+int
+xf_store_check(xf_store_t *st, char *msg, size_t len)
+{
+	return st->st_ops->so_check(st, msg, len);
+}
+
 static int
 bad_table(xf_store_t *st, int table)
 {

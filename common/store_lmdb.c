@@ -824,6 +824,17 @@ fail:
 	return store_fail(st, rc, "seq");
 }
 
+static int
+lmdb_check(xf_store_t *base, char *msg, size_t len)
+{
+	lmdb_t		*st = (lmdb_t *)base;
+	const char	*path = "?";
+
+	mdb_env_get_path(st->st_env, &path);
+	snprintf(msg, len, "lmdb in %s", path);
+	return XF_OK;
+}
+
 static const xf_store_ops_t lmdb_ops = {
 	"lmdb",
 	lmdb_close,
@@ -839,5 +850,6 @@ static const xf_store_ops_t lmdb_ops = {
 	lmdb_del_prefix,
 	lmdb_count_max,
 	lmdb_seq,
+	lmdb_check,
 };
 

@@ -831,6 +831,34 @@ pg_seq(xf_store_t *base, uint64_t *seq)
 	return ret;
 }
 
+static int
+pg_check(xf_store_t *base, char *msg, size_t len)
+{
+	pg_t		*pg = (pg_t *)base;
+	PGresult	*res;
+	const char	*db = "?", *host = "?", *port = "?";
+	int		 ver = -1;
+
+	if ((res = exec1(pg, "SELECT max(version) FROM xf_schema",
+	    NULL)) == NULL) {
+		if (strstr(base->st_err, "xf_schema") != NULL)
+			return xf_store_fail(base, "no xfed schema in the "
+			    "database: run `xfedctl db init`");
+		return XF_ERR;
+	}
+	if (PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 4)
+		ver = (int)get_be(PQgetvalue(res, 0, 0), 4);
+	PQclear(res);
+	if (pg->pg_sync.pc_conn != NULL) {
+		db = PQdb(pg->pg_sync.pc_conn);
+		host = PQhost(pg->pg_sync.pc_conn);
+		port = PQport(pg->pg_sync.pc_conn);
+	}
+	snprintf(msg, len, "pgsql database %s on %s port %s, schema version "
+	    "%d", db, host, port, ver);
+	return XF_OK;
+}
+
 static const xf_store_ops_t pg_ops = {
 	"pgsql",
 	pg_close,
@@ -846,4 +874,5 @@ static const xf_store_ops_t pg_ops = {
 	pg_del_prefix,
 	pg_count_max,
 	pg_seq,
+	pg_check,
 };

@@ -162,9 +162,11 @@ cmd_status(xf_master_t *m, json_t *req, int arg)
 			return reply_err("out of memory");
 		}
 	}
-	r = json_pack("{s:b,s:o,s:s,s:I,s:I,s:o,s:o,s:I,s:I}",
+	r = json_pack("{s:b,s:o,s:s,s:s,s:I,s:I,s:o,s:o,s:I,s:I}",
 	    "ok", 1,
 	    "node", jstr(host),
+	    "store", m->m_conf->cf_store_backend == XF_STORE_PGSQL ? "pgsql" :
+		"lmdb",
 	    "version", XF_VERSION,
 	    "pid", (json_int_t)getpid(),
 	    "uptime", (json_int_t)(m->m_started > 0 && now > m->m_started ?

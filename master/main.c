@@ -275,6 +275,12 @@ main(int argc, char *argv[])
 	xf_sess_close(sess);
 	if (xf_master_open_handles(m, err, sizeof(err)) != XF_OK)
 		fatalx("%s", err);
+	/* A database that is down is no reason not to start: the node
+	 * serves what it can and logins work once it is back. */
+	if (xf_store_check(m->m_store, err, sizeof(err)) == XF_OK)
+		log_info("store: %s", err);
+	else
+		log_warnx("store: %s", xf_store_error(m->m_store));
 	if (xf_rings_create(ring_bytes(), &m->m_rings, err, sizeof(err))
 	    != XF_OK)
 		fatalx("rings: %s", err);
