@@ -19,6 +19,7 @@
 #include "xf.h"
 #include "buf.h"
 #include "conf.h"
+#include "ctldb.h"
 
 #define DEFAULT_CONF	"/etc/xfed/xfed.conf"
 #define TIMEOUT_MS	10000
@@ -26,7 +27,8 @@
 #define REPLY_MAX	(256u * 1024 * 1024)	/* a sessions list, generously */
 
 #define USAGE	"usage: xfedctl [-s socket | -c file] [--json] " \
-		"status|sessions|user|kick|reload|stop|help [args]"
+		"status|sessions|user|roster|offline|kick|reload|stop|db|" \
+		"help [args]"
 
 static int	 opt_json;
 
@@ -72,18 +74,24 @@ help(void)
 "  user passwd JID      set an account's password (from stdin)\n"
 "  user del JID         delete an account and kick its sessions\n"
 "  user list [DOMAIN]   accounts, all or of one domain\n"
+"  roster JID           an account's roster\n"
+"  offline JID          an account's offline messages\n"
 "  kick JID             close one session (full JID) or all (bare JID)\n"
 "  reload               re-read the configuration (like SIGHUP)\n"
 "  stop                 stop the node (like SIGTERM)\n"
+"  db init              create the PostgreSQL schema (backend 'pgsql')\n"
+"  db migrate-from-lmdb DIR\n"
+"                       copy the LMDB store in DIR into PostgreSQL\n"
 "  help                 this text\n"
 "\n"
 "options:\n"
 "  -s SOCKET            control socket (overrides the configuration)\n"
-"  -c FILE              configuration to take 'control-socket' from\n"
-"                       (default $XFED_CONF or " DEFAULT_CONF ")\n"
+"  -c FILE              configuration to take 'control-socket' from, and\n"
+"                       'storage' for db (default $XFED_CONF or\n"
+"                       " DEFAULT_CONF ")\n"
 "  --json               print the reply as one line of JSON\n"
 "\n"
-"environment: XFED_SOCKET, XFED_CONF\n");
+"environment: XFED_SOCKET, XFED_CONF, XFED_SCHEMA (db init)\n");
 	exit(0);
 }
 
@@ -725,6 +733,16 @@ main(int argc, char *argv[])
 		usage(NULL);
 	if (strcmp(argv[0], "help") == 0)
 		help();
+	/* db works on the store the configuration names, not on a node. */
+	if (strcmp(argv[0], "db") == 0) {
+		if (opt_sock != NULL)
+			usage("usage: xfedctl [-c file] [--json] db init | "
+			    "db migrate-from-lmdb DIR");
+		if (opt_conf == NULL && ((opt_conf = getenv("XFED_CONF")) ==
+		    NULL || opt_conf[0] == '\0'))
+			opt_conf = DEFAULT_CONF;
+		return xf_ctl_db(opt_conf, argc, argv, opt_json);
+	}
 
 	/* Usage, then the socket, then the password: no typing for nothing. */
 	memset(pw, 0, sizeof(pw));
