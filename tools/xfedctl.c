@@ -463,6 +463,7 @@ print_status(json_t *r)
 	printf("pid:         %lld\n", jint(r, "pid"));
 	printf("uptime:      %s\n", up);
 	printf("config:      %s\n", jstring(r, "config"));
+	printf("store:       %s\n", jstring(r, "store"));
 	printf("connections: %lld\n", jint(r, "connections"));
 	printf("sessions:    %lld\n", jint(r, "sessions"));
 	if (!json_is_array(ws) || json_array_size(ws) == 0) {
