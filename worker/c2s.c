@@ -407,8 +407,12 @@ xf_c2s_closed(xf_conn_t *c)
 {
 	xf_worker_t	*w = c->c_w;
 
-	if (c->c_full[0] == '\0')
+	/* Once: the modules' goodbyes may wait (pgsql store), and the
+	 * stream may be ended from elsewhere meanwhile. */
+	if (c->c_full[0] == '\0' || c->c_unbinding)
 		return;
+	c->c_unbinding = 1;
+	xf_conn_hold(c);
 	if (xf_mod_unbound(c) == XF_OK) {
 		log_info("c%llu: %s detached", CID(c), c->c_full);
 	} else {
@@ -419,7 +423,9 @@ xf_c2s_closed(xf_conn_t *c)
 		log_info("c%llu: %s unbound", CID(c), c->c_full);
 	}
 	c->c_full[0] = '\0';
+	c->c_unbinding = 0;
 	w->w_stats->ws_sessions--;
+	xf_conn_unhold(c);
 }
 
 static int

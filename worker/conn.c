@@ -169,7 +169,7 @@ xf_conn_free(xf_conn_t *c)
 
 	if (c->c_freeing)
 		return;
-	if (c->c_co != NULL && c->c_co != xf_co_self()) {
+	if ((c->c_co != NULL && c->c_co != xf_co_self()) || c->c_holds > 0) {
 		c->c_free_later = 1;
 		c->c_mute = 1;
 		xf_loop_del(w->w_loop, c->c_fd);
@@ -329,6 +329,32 @@ close_linger(xf_loop_t *l, void *ud)
 
 	c->c_timer = 0;
 	xf_conn_free(c);
+}
+
+void
+xf_conn_hold(xf_conn_t *c)
+{
+	c->c_holds++;
+}
+
+static void
+free_now(xf_loop_t *l, void *ud)
+{
+	xf_conn_t	*c = ud;
+
+	c->c_timer = 0;
+	c->c_free_later = 0;
+	xf_conn_free(c);
+}
+
+void
+xf_conn_unhold(xf_conn_t *c)
+{
+	if (--c->c_holds > 0 || !c->c_free_later || c->c_co != NULL)
+		return;
+	/* The holder's caller may still use c: free it from the loop. */
+	xf_loop_timer_del(c->c_w->w_loop, c->c_timer);
+	c->c_timer = xf_loop_timer(c->c_w->w_loop, 0, free_now, c);
 }
 
 void

@@ -100,6 +100,11 @@ storable(const xf_el_t *msg)
 	return 0;
 }
 
+/*
+ * A message is taken only once its commit returned (XF_OK): a store that
+ * fails or is unreachable sends it back to the sender as a 'wait' error,
+ * never service-unavailable (the account may well exist) nor silence.
+ */
 static int
 offline_undeliverable(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
     const char *bare)
@@ -110,8 +115,14 @@ offline_undeliverable(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
 	if (strcmp(st->e_name, "message") != 0)
 		return XF_DECLINED;
 	/* RFC 6121 8.5.2.2.1: no such account, the sender is told. */
-	if (xf_store_user_get(w->w_store, bare, &ac) != XF_OK)
+	if ((r = xf_store_user_get(w->w_store, bare, &ac)) == XF_DECLINED)
 		return XF_DECLINED;
+	if (r != XF_OK) {
+		log_warnx("offline message for %s: %s", bare,
+		    xf_store_error(w->w_store));
+		xf_route_error(w, from, st, "wait", "internal-server-error");
+		return XF_OK;
+	}
 	if (!storable(st))
 		return XF_OK;	/* dropped silently, as the XEP allows */
 	r = xf_offline_store(w, bare, st);
@@ -120,40 +131,88 @@ offline_undeliverable(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
 		xf_route_error(w, from, st, "wait", "resource-constraint");
 		return XF_OK;
 	}
-	return r == XF_OK ? XF_OK : XF_DECLINED;
+	if (r != XF_OK)
+		/* xf_offline_store_raw() logged why. */
+		xf_route_error(w, from, st, "wait", "internal-server-error");
+	return XF_OK;
 }
 
 typedef struct dl_s {
-	xf_worker_t	*w;
 	xf_conn_t	*c;
+	xf_buf_t	 keys;		/* [size_t klen][key] of each written */
 	size_t		 n;
 } dl_t;
 
+/*
+ * Whether what is written to c reaches the client: bound, not closing,
+ * not hung up while its input waited for the store (conn.c mutes it and
+ * frees it later), output not dropped.
+ */
+static int
+reachable(const xf_conn_t *c)
+{
+	return c->c_state == C2S_BOUND && c->c_full[0] != '\0' &&
+	    !c->c_closing && !c->c_mute && !c->c_free_later && !c->c_freeing;
+}
+
+/*
+ * Runs after the scan's read, with no store call of its own: every
+ * message is written to the client back to back, in stored order, before
+ * any live stanza can come between.  The scan may have waited for the
+ * store, so the stream is checked first: a stream gone meanwhile leaves
+ * the rest stored.
+ */
 static int
 deliver_each(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
 {
 	dl_t	*d = ud;
 
+	if (!reachable(d->c))
+		return 1;
+	if (xf_buf_append(&d->keys, &klen, sizeof(klen)) != XF_OK ||
+	    xf_buf_append(&d->keys, k, klen) != XF_OK)
+		return 1;	/* not written, so kept */
 	xf_c2s_write(d->c, 0, v, vlen);
-	/* One by one: a message stored meanwhile must not go with these. */
-	if (xf_store_del(d->w->w_store, XF_T_OFFLINE, k, klen) == XF_ERR)
-		log_warnx("offline: %s", xf_store_error(d->w->w_store));
 	d->n++;
 	return 0;
 }
 
-/* On initial presence with non-negative priority (XEP-0160 4). */
+/*
+ * On initial presence with non-negative priority (XEP-0160 4).  A message
+ * is deleted only after it was handed to the client, and one by one (a
+ * message stored meanwhile is not among these keys).  A delete that
+ * fails stops the deletes: those messages come again at the next initial
+ * presence, in their order, at least once rather than at most once.
+ */
 void
 xf_offline_deliver(xf_worker_t *w, xf_conn_t *c)
 {
-	dl_t	 d = { w, c, 0 };
+	dl_t		 d = { c, { 0 }, 0 };
+	const char	*p;
+	size_t		 off, klen, deleted = 0;
+	char		 bare[XF_SESS_JID_MAX + 1];
 
-	if (xf_store_scan(w->w_store, XF_T_OFFLINE, c->c_bare,
-	    strlen(c->c_bare) + 1, deliver_each, &d) != XF_OK)
-		log_warnx("offline: %s", xf_store_error(w->w_store));
+	/* c outlives this call (its own stanza), its JID may not. */
+	snprintf(bare, sizeof(bare), "%s", c->c_bare);
+	if (xf_store_scan(w->w_store, XF_T_OFFLINE, bare, strlen(bare) + 1,
+	    deliver_each, &d) == XF_ERR)
+		log_warnx("offline messages for %s: %s", bare,
+		    xf_store_error(w->w_store));
+	p = xf_buf_data(&d.keys);
+	for (off = 0; off < xf_buf_size(&d.keys); off += sizeof(klen) + klen) {
+		memcpy(&klen, p + off, sizeof(klen));
+		if (xf_store_del(w->w_store, XF_T_OFFLINE, p + off +
+		    sizeof(klen), klen) == XF_ERR) {
+			log_warnx("offline messages for %s: %zu delivered, "
+			    "kept to come again: %s", bare, d.n - deleted,
+			    xf_store_error(w->w_store));
+			break;
+		}
+		deleted++;
+	}
+	xf_buf_free(&d.keys);
 	if (d.n > 0)
-		log_info("delivered %zu offline messages to %s", d.n,
-		    c->c_full);
+		log_info("delivered %zu offline messages to %s", d.n, bare);
 }
 
 xf_mod_t xf_mod_offline = {

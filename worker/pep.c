@@ -318,12 +318,16 @@ items(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 	xf_pep_cfg_t	 cfg;
 	size_t		 from = 0;
 	long		 max = 0;
-	int		 byid = 0;
+	int		 byid = 0, rel;
 	char		*end;
 
 	if (node_existing(w, c, iq, owner, node, &cfg) != XF_OK)
 		return;
-	if (!xf_pep_readable(&cfg, xf_pep_relation(w, owner, sender))) {
+	if ((rel = xf_pep_relation(w, owner, sender)) == XF_ERR) {
+		broken(w, c, iq, owner);
+		return;
+	}
+	if (!xf_pep_readable(&cfg, rel)) {
 		refuse_read(w, c, iq, &cfg);
 		return;
 	}
@@ -503,7 +507,10 @@ disco(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	/* The account's own disco#info (no node) is iq.c's. */
 	if (info && node == NULL)
 		return XF_DECLINED;
-	rel = xf_pep_relation(w, owner, sender);
+	if ((rel = xf_pep_relation(w, owner, sender)) == XF_ERR) {
+		broken(w, c, iq, owner);
+		return XF_OK;
+	}
 	if (node != NULL) {
 		if ((rc = xf_pep_node_get(w, owner, node, &cfg)) == XF_ERR) {
 			broken(w, c, iq, owner);
@@ -535,11 +542,18 @@ disco(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		l.l_query = rq;
 		l.l_owner = owner;
 		l.l_rel = rel;
-		if (xf_pep_node_each(w, owner, list_node, &l) == XF_ERR)
-			log_warnx("pep: %s: %s", owner,
-			    xf_store_error(w->w_store));
-	} else if (xf_pep_items_load(w, owner, node, 0, &is) == XF_OK) {
+		if (xf_pep_node_each(w, owner, list_node, &l) == XF_ERR) {
+			xf_el_free(r);
+			broken(w, c, iq, owner);
+			return XF_OK;
+		}
+	} else {
 		/* 5.5: the node's items, by id. */
+		if (xf_pep_items_load(w, owner, node, 0, &is) != XF_OK) {
+			xf_el_free(r);
+			broken(w, c, iq, owner);
+			return XF_OK;
+		}
 		for (size_t i = 0; i < is.pis_n; i++)
 			if ((e = xf_el_add(rq, NS_DISCO_ITEMS, "item")) !=
 			    NULL) {

@@ -28,8 +28,14 @@ static const char *const access_names[] = { "open", "presence", "whitelist" };
 /* LMDB's compiled-in MDB_MAXKEYSIZE (store.c refuses longer keys). */
 #define KEY_MAX		511
 
-/* Scratch; a worker is single-threaded. */
-static xf_buf_t	 key, val;
+/*
+ * Scratch key; a worker is single-threaded.  With the pgsql backend a
+ * store call may suspend the caller while other stanzas run this code
+ * (common/coro.h), so key is only ever built and handed to the store in
+ * the same call (the store copies it first), never read after one;
+ * values read from the store go to a buffer local to the caller.
+ */
+static xf_buf_t	 key;
 static uint64_t	 msg_seq;
 
 const char *
@@ -102,15 +108,17 @@ int
 xf_pep_node_get(xf_worker_t *w, const char *owner, const char *node,
     xf_pep_cfg_t *cfg)
 {
-	int	 rc;
+	xf_buf_t	 val = { 0 };
+	int		 rc;
 
 	if ((rc = node_key(owner, node)) != XF_OK)
 		return rc;
-	xf_buf_reset(&val);
 	rc = xf_store_get(w->w_store, XF_T_META, xf_buf_data(&key),
 	    xf_buf_size(&key), &val);
-	if (rc != XF_OK)
+	if (rc != XF_OK) {
+		xf_buf_free(&val);
 		return rc;
+	}
 	if (cfg_decode(xf_buf_data(&val), xf_buf_size(&val), cfg) != XF_OK) {
 		/* Unreadable: the safe reading is owner-only. */
 		log_warnx("pep: %s: bad configuration of node %s", owner,
@@ -118,6 +126,7 @@ xf_pep_node_get(xf_worker_t *w, const char *owner, const char *node,
 		cfg->pc_access = XF_PEP_WHITELIST;
 		cfg->pc_max = 1;
 	}
+	xf_buf_free(&val);
 	return XF_OK;
 }
 
@@ -226,24 +235,32 @@ xf_pep_node_defaults(const char *node, xf_pep_cfg_t *cfg)
 
 /* ---- items ------------------------------------------------------------ */
 
+/*
+ * The item is published once its put commits: a trim that fails after
+ * it (the store went away meanwhile) is logged, not reported, and the
+ * next publish or configure trims again.
+ */
 int
 xf_pep_item_put(xf_worker_t *w, const char *owner, const char *node,
     const char *id, const xf_el_t *payload, int max, char *idbuf,
     size_t idlen, const char **idp)
 {
+	xf_buf_t	 val = { 0 };
 	uint64_t	 seq;
 	uint8_t		 sb[8];
+	int		 rc = XF_ERR;
 
 	if (xf_store_seq(w->w_store, &seq) != XF_OK)
 		return XF_ERR;
 	for (int i = 0; i < 8; i++)
 		sb[i] = (uint8_t)(seq >> (56 - 8 * i));
-	xf_buf_reset(&val);
 	if (xf_buf_append(&val, sb, sizeof(sb)) != XF_OK ||
 	    xf_el_write(payload, NULL, &val) != XF_OK)
-		return XF_ERR;
-	if (xf_buf_size(&val) - sizeof(sb) > XF_PEP_ITEM_MAX)
-		return XF_DECLINED;
+		goto fail;
+	if (xf_buf_size(&val) - sizeof(sb) > XF_PEP_ITEM_MAX) {
+		rc = XF_DECLINED;
+		goto fail;
+	}
 	/* XEP-0060 7.1.2: the service makes up an id the publisher did not
 	 * give; the node-wide sequence is unique. */
 	if (id == NULL || id[0] == '\0') {
@@ -254,8 +271,14 @@ xf_pep_item_put(xf_worker_t *w, const char *owner, const char *node,
 	if (item_key(owner, node, id) != XF_OK ||
 	    xf_store_put(w->w_store, XF_T_PEP, xf_buf_data(&key),
 	    xf_buf_size(&key), xf_buf_data(&val), xf_buf_size(&val)) != XF_OK)
-		return XF_ERR;
-	return xf_pep_trim(w, owner, node, max);
+		goto fail;
+	rc = XF_OK;
+	if (xf_pep_trim(w, owner, node, max) != XF_OK)
+		log_warnx("pep: %s: trimming node %s: %s", owner, node,
+		    xf_store_error(w->w_store));
+fail:
+	xf_buf_free(&val);
+	return rc;
 }
 
 int
@@ -374,16 +397,22 @@ xf_pep_trim(xf_worker_t *w, const char *owner, const char *node, int max)
 
 /* ---- who may read ----------------------------------------------------- */
 
+/*
+ * XF_ERR when the roster cannot be read: the caller answers with an
+ * error rather than refuse a contact for the store's failure.
+ */
 int
 xf_pep_relation(xf_worker_t *w, const char *owner, const char *who)
 {
-	int	 sub;
+	int	 sub, rc;
 
 	if (strcmp(owner, who) == 0)
 		return XF_PEP_OWNER;
 	/* XEP-0060 4.5 'presence': who is subscribed to the owner's
 	 * presence, i.e. 'from' or 'both' in the owner's roster. */
-	if (xf_roster_sub(w, owner, who, &sub) == XF_OK && (sub & XF_SUB_FROM))
+	if ((rc = xf_roster_sub(w, owner, who, &sub)) == XF_ERR)
+		return XF_ERR;
+	if (rc == XF_OK && (sub & XF_SUB_FROM))
 		return XF_PEP_CONTACT;
 	return XF_PEP_OTHER;
 }
@@ -580,8 +609,11 @@ xf_pep_notify(xf_worker_t *w, const char *owner, const xf_pep_cfg_t *cfg,
 	rcpt_t	 r = { NULL, 0, 0 };
 
 	send_event(w, owner, owner, ev);
-	if (cfg->pc_access != XF_PEP_WHITELIST)
-		xf_roster_each(w, owner, collect_rcpt, &r);
+	/* The item is stored: contacts not told now fetch it later. */
+	if (cfg->pc_access != XF_PEP_WHITELIST &&
+	    xf_roster_each(w, owner, collect_rcpt, &r) == XF_ERR)
+		log_warnx("pep: %s: no events to contacts: %s", owner,
+		    xf_store_error(w->w_store));
 	for (size_t i = 0; i < r.r_n; i++) {
 		if (strcmp(r.r_v[i], owner) != 0)
 			send_event(w, owner, r.r_v[i], ev);

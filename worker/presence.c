@@ -1,4 +1,5 @@
 /* presence.c: presence (RFC 6121 4): broadcast to subscribers, probes, directed presence, unavailable when a session ends. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +17,23 @@ void	 xf_presence_answer_probe(xf_worker_t *, xf_conn_t *, const char *);
 
 extern xf_mod_t	 xf_mod_presence;
 
-/* Per connection: the last broadcast presence and directed targets. */
+/*
+ * Per connection: the last broadcast presence and directed targets.
+ *
+ * A broadcast reads the roster and routes one stanza per contact; with a
+ * suspending store (common/coro.h) either may wait while the loop runs
+ * other stanzas, the end of this very stream among them.  p_gen names
+ * the connection's latest broadcast: one that finds it moved (a newer
+ * presence, or the unavailable one of the stream's end) stops, so an
+ * available presence never follows the unavailable one.  What a
+ * broadcast needs of the connection (its JIDs, the directed targets) is
+ * copied or taken out before the first call that may wait.
+ */
 typedef struct pres_s {
 	xf_el_t	*p_last;			/* owned */
 	char	*p_directed[MAX_DIRECTED];	/* owned strings */
 	int	 p_ndirected;
+	uint64_t p_gen;
 } pres_t;
 
 static pres_t *
@@ -69,13 +82,29 @@ typedef struct bc_s {
 	const char	*from;
 	const char	*type;
 	int		 probe;		/* initial presence: probe TO contacts */
+	xf_conn_t	*c;		/* whose broadcast, or NULL: no check */
+	uint64_t	 gen;		/* ... as its p_gen was then */
 } bc_t;
+
+/* Whether the broadcast of c numbered gen is still c's latest. */
+static int
+current(xf_conn_t *c, uint64_t gen)
+{
+	pres_t	*p;
+
+	if (c == NULL)
+		return 1;
+	p = state(c, 0);
+	return p != NULL && p->p_gen == gen;
+}
 
 static int
 contact_each(void *ud, const char *contact, int sub)
 {
 	bc_t	*b = ud;
 
+	if (!current(b->c, b->gen))
+		return 1;
 	if (sub & XF_SUB_FROM)
 		send_from(b->w, b->st, b->from, contact, b->type);
 	if (b->probe && (sub & XF_SUB_TO))
@@ -89,6 +118,8 @@ own_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 	bc_t	*b = ud;
 	xf_el_t	*p;
 
+	if (!current(b->c, b->gen))
+		return 1;
 	if (!rec->sr_avail && strcmp(full, b->from) != 0)
 		return 0;
 	if ((p = b->st ? xf_el_copy(b->st) :
@@ -103,14 +134,23 @@ own_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 	return 0;
 }
 
-/* Presence of full to its contacts (FROM) and the account's resources. */
+/*
+ * Presence of full to its contacts (FROM) and the account's resources;
+ * c and gen as in bc_t.  full and bare must not be c's own buffers: the
+ * broadcast may outlive c's stream.
+ */
 static void
 broadcast(xf_worker_t *w, const xf_el_t *st, const char *full,
-    const char *bare, const char *type, int probe)
+    const char *bare, const char *type, int probe, xf_conn_t *c,
+    uint64_t gen)
 {
-	bc_t	 b = { w, st, full, type, probe };
+	bc_t	 b = { w, st, full, type, probe, c, gen };
 
-	xf_roster_each(w, bare, contact_each, &b);
+	/* Without the roster the contacts are not told; the session's own
+	 * resources still are. */
+	if (xf_roster_each(w, bare, contact_each, &b) == XF_ERR)
+		log_warnx("presence of %s: roster: %s", full,
+		    xf_store_error(w->w_store));
 	xf_sess_resources(w->w_sess, bare, own_each, &b);
 }
 
@@ -128,14 +168,28 @@ prio_of(const xf_el_t *st)
 	return v < -128 ? -128 : v > 127 ? 127 : (int32_t)v;
 }
 
-static void
-directed_unavailable(xf_worker_t *w, xf_conn_t *c, pres_t *p)
+/* Takes the directed-presence targets out of p (to holds MAX_DIRECTED). */
+static int
+take_directed(pres_t *p, char **to)
 {
-	for (int i = 0; i < p->p_ndirected; i++) {
-		send_from(w, NULL, c->c_full, p->p_directed[i], "unavailable");
-		free(p->p_directed[i]);
+	int	 n = 0;
+
+	if (p != NULL) {
+		n = p->p_ndirected;
+		memcpy(to, p->p_directed, (size_t)n * sizeof(*to));
+		p->p_ndirected = 0;
 	}
-	p->p_ndirected = 0;
+	return n;
+}
+
+/* Unavailable presence from full to n targets taken out; frees them. */
+static void
+directed_unavailable(xf_worker_t *w, const char *full, char **to, int n)
+{
+	for (int i = 0; i < n; i++) {
+		send_from(w, NULL, full, to[i], "unavailable");
+		free(to[i]);
+	}
 }
 
 /* Presence with no 'to': the user's broadcast (RFC 6121 4.2, 4.4, 4.5). */
@@ -145,6 +199,10 @@ broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	const char	*type = xf_el_attr(st, "type");
 	int		 avail = type == NULL, initial = avail && !c->c_avail;
 	pres_t		*p = state(c, 1);
+	char		 full[XF_SESS_JID_MAX + 1], bare[XF_SESS_JID_MAX + 1];
+	char		*to[MAX_DIRECTED];
+	uint64_t	 gen = 0;
+	int		 n = 0;
 
 	if (type != NULL && strcmp(type, "unavailable") != 0)
 		return XF_OK;	/* probe/error with no 'to': nothing to do */
@@ -162,15 +220,26 @@ broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 			xf_el_set_attr(p->p_last, "to", NULL);
 			xf_el_set_attr(p->p_last, "from", NULL);
 		}
+		gen = ++p->p_gen;
 	}
-	broadcast(w, st, c->c_full, c->c_bare, NULL, initial);
-	if (!avail && p != NULL)
-		directed_unavailable(w, c, p);
-	if (initial) {
-		xf_roster_pending(w, c);
-		if (c->c_prio >= 0)
-			xf_offline_deliver(w, c);
-	}
+	snprintf(full, sizeof(full), "%s", c->c_full);
+	snprintf(bare, sizeof(bare), "%s", c->c_bare);
+	if (!avail)
+		n = take_directed(p, to);
+	broadcast(w, st, full, bare, NULL, initial, p != NULL ? c : NULL, gen);
+	directed_unavailable(w, full, to, n);
+	/*
+	 * c is this stanza's own connection, allocated until it is handled;
+	 * but the broadcast may have waited for the store, and the stream
+	 * ended or a newer presence gone out meanwhile.  Then there is no
+	 * initial presence to act on any more.
+	 */
+	if (!initial || c->c_state != C2S_BOUND || c->c_full[0] == '\0' ||
+	    (p != NULL && !current(c, gen)))
+		return XF_OK;
+	xf_roster_pending(w, c);
+	if (c->c_prio >= 0 && c->c_state == C2S_BOUND && c->c_full[0] != '\0')
+		xf_offline_deliver(w, c);
 	return XF_OK;
 }
 
@@ -279,43 +348,64 @@ pres_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
 	const char	*type = xf_el_attr(st, "type");
 	const char	*from = xf_el_attr(st, "from");
 	char		 bare[XF_JID_MAX + 1];
-	int		 sub;
+	int		 sub, r;
 
 	if (strcmp(st->e_name, "presence") != 0 || type == NULL ||
 	    strcmp(type, "probe") != 0)
 		return XF_DECLINED;
 	if (xf_jid_bare_of(from, bare, sizeof(bare)) != XF_OK)
 		return XF_OK;
-	/* The user's own resources may always probe each other. */
-	if (strcmp(bare, owner) == 0 || (xf_roster_sub(w, owner, bare, &sub)
-	    == XF_OK && (sub & XF_SUB_FROM)))
+	/* The user's own resources may always probe each other.  A roster
+	 * that cannot be read answers nothing: the prober asks again. */
+	if (strcmp(bare, owner) == 0)
+		xf_presence_send_current(w, owner, from);
+	else if ((r = xf_roster_sub(w, owner, bare, &sub)) == XF_ERR)
+		log_warnx("presence probe of %s: roster: %s", owner,
+		    xf_store_error(w->w_store));
+	else if (r == XF_OK && (sub & XF_SUB_FROM))
 		xf_presence_send_current(w, owner, from);
 	return XF_OK;
 }
 
+/*
+ * The stream's end may run on another stanza's coroutine (a kick, a
+ * replaced resource) and c may be freed while the broadcast waits: all
+ * it needs is copied or taken out of c first, and c is not looked at
+ * after the first call that may wait.
+ */
 static int
 pres_unbound(xf_conn_t *c)
 {
-	pres_t	*p = state(c, 0);
+	xf_worker_t	*w = c->c_w;
+	pres_t		*p = state(c, 0);
+	char		 full[XF_SESS_JID_MAX + 1], bare[XF_SESS_JID_MAX + 1];
+	char		*to[MAX_DIRECTED];
+	int		 n, avail = c->c_avail;
 
-	if (c->c_avail) {
+	snprintf(full, sizeof(full), "%s", c->c_full);
+	snprintf(bare, sizeof(bare), "%s", c->c_bare);
+	n = take_directed(p, to);
+	if (avail) {
 		c->c_avail = 0;
-		broadcast(c->c_w, NULL, c->c_full, c->c_bare, "unavailable",
-		    0);
+		/* An available broadcast still on its way stops. */
+		if (p != NULL)
+			p->p_gen++;
+		broadcast(w, NULL, full, bare, "unavailable", 0, NULL, 0);
 	}
-	if (p != NULL)
-		directed_unavailable(c->c_w, c, p);
+	directed_unavailable(w, full, to, n);
 	return XF_DECLINED;
 }
 
 void
 xf_presence_gone(xf_worker_t *w, const char *full)
 {
-	char	 bare[XF_JID_MAX + 1];
+	char	 bare[XF_JID_MAX + 1], from[XF_SESS_JID_MAX + 1];
 
-	if (xf_jid_bare_of(full, bare, sizeof(bare)) != XF_OK)
+	/* A copy: the caller's buffer may be reused while this waits. */
+	if (xf_jid_bare_of(full, bare, sizeof(bare)) != XF_OK ||
+	    (size_t)snprintf(from, sizeof(from), "%s", full) >= sizeof(from))
 		return;
-	broadcast(w, NULL, full, bare, "unavailable", 0);
+	broadcast(w, NULL, from, bare, "unavailable", 0, NULL, 0);
 }
 
 xf_mod_t xf_mod_presence = {

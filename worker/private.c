@@ -18,7 +18,13 @@
 /* LMDB's compiled-in MDB_MAXKEYSIZE (store.c refuses longer keys). */
 #define KEY_MAX			511
 
-/* Scratch; a worker is single-threaded. */
+/*
+ * Scratch; a worker is single-threaded.  A store call may suspend the
+ * caller while other stanzas run this code (common/coro.h): key and val
+ * are built and handed to the store in the same call (it copies them
+ * first) and never read after one; what the store reads out goes to a
+ * buffer local to the caller.
+ */
 static xf_buf_t	 key, val;
 
 /*
@@ -55,6 +61,7 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 {
 	xf_el_t		*want = xf_el_first(q), *e, *r, *rq;
 	xf_el_t		*stored = NULL;
+	xf_buf_t	 got = { 0 };
 	int		 rc;
 
 	/* XEP-0049 2.3: exactly one namespace per get. */
@@ -78,18 +85,19 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		    "internal-server-error");
 		return;
 	}
-	xf_buf_reset(&val);
 	rc = xf_store_get(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
-	    xf_buf_size(&key), &val);
+	    xf_buf_size(&key), &got);
 	if (rc == XF_ERR) {
+		xf_buf_free(&got);
 		log_warnx("private: %s: %s", owner, xf_store_error(w->w_store));
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		return;
 	}
-	if (rc == XF_OK && (stored = xf_xml_parse(xf_buf_data(&val),
-	    xf_buf_size(&val), NS_PRIVATE)) == NULL)
+	if (rc == XF_OK && (stored = xf_xml_parse(xf_buf_data(&got),
+	    xf_buf_size(&got), NS_PRIVATE)) == NULL)
 		log_warnx("private: %s: stored %s does not parse", owner,
 		    want->e_ns);
+	xf_buf_free(&got);
 	if ((r = xf_iq_result(iq)) == NULL || (rq = xf_el_add(r, NS_PRIVATE,
 	    "query")) == NULL) {
 		xf_el_free(r);
@@ -158,11 +166,13 @@ seen_ns(const xf_el_t *q, const xf_el_t *e)
 static int
 stored(xf_worker_t *w)
 {
-	static xf_buf_t	 tmp;
+	xf_buf_t	 tmp = { 0 };
+	int		 rc;
 
-	xf_buf_reset(&tmp);
-	return xf_store_get(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
+	rc = xf_store_get(w->w_store, XF_T_PRIVATE, xf_buf_data(&key),
 	    xf_buf_size(&key), &tmp);
+	xf_buf_free(&tmp);
+	return rc;
 }
 
 /* The storage failed: say so to the log and return the condition. */

@@ -172,6 +172,9 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 	if (n > BARE_MAX)
 		goto fail;
 	rc = put_password(w, bare, pw, 1);
+	/* The store may have suspended us: c is ours still, but look its
+	 * state up again rather than trust the pointer from before. */
+	rg = c->c_mod[xf_mod_register.m_index];
 	if (rc == XF_DECLINED) {
 		etype = "cancel";
 		cond = "conflict";
@@ -180,11 +183,14 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 	if (rc != XF_OK) {
 		log_warnx("c%llu: register %s: %s", CID(c), bare,
 		    xf_store_error(w->w_store));
+		/* RFC 6120 8.3.3.6, type wait: try again later; never
+		 * conflict, the name may well be free. */
 		etype = "wait";
 		cond = "internal-server-error";
 		goto fail;
 	}
-	rg->r_done = 1;
+	if (rg != NULL)
+		rg->r_done = 1;
 	log_info("c%llu: registered %s from %s", CID(c), bare, c->c_ip);
 	free(user);
 	wipe(pw);
@@ -282,17 +288,24 @@ sub_presence(xf_worker_t *w, xf_conn_t *c, const char *jid, const char *type)
  * XEP-0077 3.2: cancel every subscription as if the client had sent
  * unsubscribe / unsubscribed itself, so the roster module tells each
  * contact (and sends the unavailable presence RFC 6121 3.2 asks for)
- * while the roster still exists.
+ * while the roster still exists.  Not XF_OK, with nothing sent, when
+ * the roster cannot be read whole: the account must not go before its
+ * contacts are told.
  */
-static void
+static int
 cancel_subscriptions(xf_worker_t *w, xf_conn_t *c, const char *owner)
 {
 	contacts_t	 cs = { NULL, 0, 0 };
+	int		 rc;
 
-	xf_roster_each(w, owner, collect_contact, &cs);
+	rc = xf_roster_each(w, owner, collect_contact, &cs);
 	for (size_t i = 0; i < cs.cs_n; i++) {
 		contact_t	*ct = &cs.cs_v[i];
 
+		if (rc != XF_OK) {
+			free(ct->ct_jid);
+			continue;
+		}
 		if (c != NULL && (ct->ct_sub & (XF_SUB_TO |
 		    XF_SUB_PENDING_OUT)))
 			sub_presence(w, c, ct->ct_jid, "unsubscribe");
@@ -302,6 +315,7 @@ cancel_subscriptions(xf_worker_t *w, xf_conn_t *c, const char *owner)
 		free(ct->ct_jid);
 	}
 	free(cs.cs_v);
+	return rc;
 }
 
 typedef struct sess_s {
@@ -371,10 +385,10 @@ kick_sessions(xf_worker_t *w, xf_conn_t *c, const char *owner)
 static void
 remove_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 {
-	int	 rc;
+	int	 rc = XF_ERR;
 
-	cancel_subscriptions(w, c, owner);
-	if ((rc = xf_store_user_del(w->w_store, owner)) == XF_ERR) {
+	if (cancel_subscriptions(w, c, owner) != XF_OK ||
+	    (rc = xf_store_user_del(w->w_store, owner)) == XF_ERR) {
 		log_warnx("register: remove %s: %s", owner,
 		    xf_store_error(w->w_store));
 		xf_iq_reply(w, c, xf_iq_error(iq, "wait",

@@ -112,19 +112,22 @@ bump_ver(xf_worker_t *w, const char *owner, char *ver, size_t verlen)
 	    ver_apply, ver);
 }
 
-static void
+/* The roster's version ("0" before the first change), or XF_ERR. */
+static int
 get_ver(xf_worker_t *w, const char *owner, char *ver, size_t verlen)
 {
 	char		 k[XF_JID_MAX + 16];
 	xf_buf_t	 v = { 0 };
-	int		 kl;
+	int		 kl, r = XF_DECLINED;
 
-	if ((kl = key(k, sizeof(k), owner, "ver")) >= 0 &&
-	    xf_store_get(w->w_store, XF_T_META, k, (size_t)kl, &v) == XF_OK)
+	if ((kl = key(k, sizeof(k), owner, "ver")) >= 0)
+		r = xf_store_get(w->w_store, XF_T_META, k, (size_t)kl, &v);
+	if (r == XF_OK)
 		snprintf(ver, verlen, "%s", xf_buf_cstr(&v));
 	else
 		snprintf(ver, verlen, "0");
 	xf_buf_free(&v);
+	return r == XF_ERR ? XF_ERR : XF_OK;
 }
 
 typedef struct push_s {
@@ -170,7 +173,12 @@ push(xf_worker_t *w, const char *owner, const xf_el_t *item, const char *ver)
 	xf_el_free(iq);
 }
 
-/* Stores the item and pushes it when the user can see the change. */
+/*
+ * Stores the item and pushes it when the user can see the change.  The
+ * version moves in a second write: should that fail, nothing is pushed
+ * and XF_ERR tells the client, whose retry stores the same item again
+ * and moves the version then.
+ */
 static int
 item_save(xf_worker_t *w, const char *owner, const char *contact,
     item_t *it, int visible_change)
@@ -195,9 +203,14 @@ item_save(xf_worker_t *w, const char *owner, const char *contact,
 		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
 		return r;
 	}
-	if (visible_change && !(it->i_state & HIDDEN) &&
-	    bump_ver(w, owner, ver, sizeof(ver)) == XF_OK)
+	if (visible_change && !(it->i_state & HIDDEN)) {
+		if (bump_ver(w, owner, ver, sizeof(ver)) != XF_OK) {
+			log_warnx("roster of %s: version: %s", owner,
+			    xf_store_error(w->w_store));
+			return XF_ERR;
+		}
 		push(w, owner, it->i_el, ver);
+	}
 	return XF_OK;
 }
 
@@ -211,6 +224,8 @@ item_new(item_t *it, const char *contact)
 	return XF_OK;
 }
 
+/* XF_ERR if the item could not be deleted.  Once it is, a version that
+ * cannot move is only logged: the removal stands either way. */
 static int
 item_remove(xf_worker_t *w, const char *owner, const char *contact,
     item_t *it)
@@ -220,9 +235,16 @@ item_remove(xf_worker_t *w, const char *owner, const char *contact,
 
 	if ((n = key(k, sizeof(k), owner, contact)) < 0)
 		return XF_ERR;
-	if (xf_store_del(w->w_store, XF_T_ROSTER, k, (size_t)n) == XF_ERR)
+	if (xf_store_del(w->w_store, XF_T_ROSTER, k, (size_t)n) == XF_ERR) {
+		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
 		return XF_ERR;
-	if (!hidden && bump_ver(w, owner, ver, sizeof(ver)) == XF_OK) {
+	}
+	if (hidden)
+		return XF_OK;
+	if (bump_ver(w, owner, ver, sizeof(ver)) != XF_OK)
+		log_warnx("roster of %s: version: %s", owner,
+		    xf_store_error(w->w_store));
+	else {
 		xf_el_t	*rm = xf_el_new(NS_ROSTER, "item");
 
 		if (rm != NULL) {
@@ -316,9 +338,15 @@ roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	xf_el_t		*r;
 	get_t		 g;
 
-	get_ver(w, owner, ver, sizeof(ver));
-	if (c != NULL && xf_sess_flags(w->w_sess, c->c_full, w->w_slot,
-	    c->c_id, XF_SESS_INTERESTED, 0) == XF_ERR)
+	if (get_ver(w, owner, ver, sizeof(ver)) != XF_OK) {
+		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
+		xf_route_error(w, c, iq, "wait", "internal-server-error");
+		return;
+	}
+	/* c is this stanza's own connection: allocated still after the
+	 * read, though its stream may have ended meanwhile (unbound). */
+	if (c != NULL && c->c_full[0] != '\0' && xf_sess_flags(w->w_sess,
+	    c->c_full, w->w_slot, c->c_id, XF_SESS_INTERESTED, 0) == XF_ERR)
 		log_warnx("session table: %s", xf_sess_error(w->w_sess));
 	/* XEP-0237: nothing changed, pushes will follow. */
 	if (cver != NULL && strcmp(cver, ver) == 0) {
@@ -331,6 +359,7 @@ roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	g.olen = strlen(owner);
 	if (xf_store_scan(w->w_store, XF_T_ROSTER, owner, g.olen + 1,
 	    get_item, &g) != XF_OK) {
+		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
 		xf_el_free(g.query);
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		return;
@@ -370,6 +399,7 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	sub = xf_el_attr(in, "subscription");
 	r = item_load(w, owner, contact, &it);
 	if (r == XF_ERR) {
+		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		return;
 	}
@@ -379,14 +409,24 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 			xf_route_error(w, c, iq, "cancel", "item-not-found");
 			return;
 		}
-		/* RFC 6121 2.5.2: end both directions first. */
+		/*
+		 * RFC 6121 2.5.2: both directions end.  The item goes first:
+		 * if the store fails, nothing was said to the contact and
+		 * the user's retry starts over; the contact's side does not
+		 * depend on the item (send_sub routes from the bare JID).
+		 */
+		if (item_remove(w, owner, contact, &it) != XF_OK) {
+			xf_el_free(it.i_el);
+			xf_route_error(w, c, iq, "wait",
+			    "internal-server-error");
+			return;
+		}
 		if (it.i_state & (XF_SUB_TO | XF_SUB_PENDING_OUT))
 			send_sub(w, owner, contact, "unsubscribe");
 		if (it.i_state & (XF_SUB_FROM | XF_SUB_PENDING_IN)) {
 			send_sub(w, owner, contact, "unsubscribed");
 			xf_presence_send_unavailable(w, owner, contact);
 		}
-		item_remove(w, owner, contact, &it);
 		xf_el_free(it.i_el);
 		xf_iq_reply(w, c, xf_iq_result(iq));
 		return;
@@ -412,7 +452,14 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	}
 	if (r == XF_DECLINED) {
 		if (xf_store_count(w->w_store, XF_T_ROSTER, owner,
-		    strlen(owner) + 1, &n) == XF_OK && n >= MAX_ITEMS) {
+		    strlen(owner) + 1, &n) != XF_OK) {
+			log_warnx("roster of %s: %s", owner,
+			    xf_store_error(w->w_store));
+			xf_route_error(w, c, iq, "wait",
+			    "internal-server-error");
+			return;
+		}
+		if (n >= MAX_ITEMS) {
 			xf_route_error(w, c, iq, "cancel",
 			    "resource-constraint");
 			return;
@@ -537,13 +584,21 @@ transition(sub_t *s, int *state)
 	*state = st;
 }
 
-/* Runs inside the store's write transaction: must not call the store. */
+/*
+ * Runs inside the store's write transaction: must not call the store.
+ * What it tells the caller is reset first, so a backend that runs a
+ * transaction again (a serialisation failure) leaves no stale result.
+ */
 static int
 sub_apply(void *ud, const void *old, size_t oldlen, xf_buf_t *out)
 {
 	sub_t	*s = ud;
 	item_t	 it;
 	int	 before, seen_before, seen_after;
+
+	xf_el_free(s->s_item);
+	s->s_item = NULL;
+	s->s_pass = s->s_autoreply = s->s_visible = 0;
 
 	if (old == NULL) {
 		/* Only a request creates an item: hidden when inbound. */
@@ -599,8 +654,13 @@ sub_update(xf_worker_t *w, const char *owner, sub_t *s)
 	    s);
 	if (r == XF_ERR)
 		log_warnx("roster of %s: %s", owner, xf_store_error(w->w_store));
-	if (r != XF_ERR && s->s_visible &&
-	    bump_ver(w, owner, ver, sizeof(ver)) == XF_OK) {
+	else if (s->s_visible && bump_ver(w, owner, ver, sizeof(ver)) !=
+	    XF_OK)
+		/* The item changed, its push is lost: the next change or
+		 * a full roster get shows it. */
+		log_warnx("roster of %s: version: %s", owner,
+		    xf_store_error(w->w_store));
+	else if (s->s_visible) {
 		if (s->s_item != NULL)
 			push(w, owner, s->s_item, ver);
 		else {
@@ -619,8 +679,12 @@ sub_update(xf_worker_t *w, const char *owner, sub_t *s)
 	return r;
 }
 
-/* The user sends a subscription presence: roster first, then it goes on
- * from the bare JID (RFC 6121 3.1.2). */
+/*
+ * The user sends a subscription presence: roster first, then it goes on
+ * from the bare JID (RFC 6121 3.1.2).  If the roster cannot be written
+ * the presence goes nowhere and the user gets it back as an error.  c is
+ * this stanza's own connection: allocated until it is handled.
+ */
 static int
 sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 {
@@ -632,7 +696,11 @@ sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	if (xf_jid_bare_of(xf_el_attr(st, "to"), contact, sizeof(contact)) !=
 	    XF_OK || strchr(contact, '@') == NULL)
 		return XF_DECLINED;
-	if (sub_update(w, c->c_bare, &s) == XF_ERR || !s.s_pass)
+	if (sub_update(w, c->c_bare, &s) == XF_ERR) {
+		xf_route_error(w, c, st, "wait", "internal-server-error");
+		return XF_OK;
+	}
+	if (!s.s_pass)
 		return XF_OK;
 	if ((p = xf_el_copy(st)) != NULL) {
 		xf_el_set_attr(p, "from", c->c_bare);
@@ -669,7 +737,8 @@ deliver_avail(void *ud, const char *full, const xf_sess_rec_t *rec)
  * available resources; a request also waits in the roster (PENDING_IN)
  * for the next available presence.  This runs on the sender's worker;
  * the store's transaction makes it safe against the owner's own
- * updates on another worker.
+ * updates on another worker.  A store that fails keeps nothing: the
+ * sender gets the presence back as an error and may send it again.
  */
 static int
 sub_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
@@ -679,19 +748,29 @@ sub_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
 			    NULL };
 	deliv_t		 d = { w, st, 0 };
 	xf_account_t	 ac;
+	int		 r;
 
 	/* No user's JID: nothing to subscribe with, dropped. */
 	if (xf_jid_bare_of(xf_el_attr(st, "from"), contact, sizeof(contact)) !=
 	    XF_OK || strchr(contact, '@') == NULL)
 		return XF_OK;
 	if (strcmp(s.s_type, "subscribe") == 0 &&
-	    xf_store_user_get(w->w_store, owner, &ac) != XF_OK) {
+	    (r = xf_store_user_get(w->w_store, owner, &ac)) != XF_OK) {
+		if (r == XF_ERR) {
+			log_warnx("roster of %s: account: %s", owner,
+			    xf_store_error(w->w_store));
+			xf_route_error(w, c, st, "wait",
+			    "internal-server-error");
+			return XF_OK;
+		}
 		/* No such account: nothing to keep (RFC 6121 3.1.3). */
 		send_sub(w, owner, contact, "unsubscribed");
 		return XF_OK;
 	}
-	if (sub_update(w, owner, &s) == XF_ERR)
+	if (sub_update(w, owner, &s) == XF_ERR) {
+		xf_route_error(w, c, st, "wait", "internal-server-error");
 		return XF_OK;
+	}
 	if (s.s_autoreply)
 		send_sub(w, owner, contact, "subscribed");
 	if (s.s_pass)
@@ -737,6 +816,10 @@ pending_each(void *ud, const char *contact, int sub)
 	pend_t	*p = ud;
 	xf_el_t	*pr;
 
+	/* The scan may have waited for the store: the stream may be gone
+	 * (the requests wait for the next initial presence). */
+	if (p->c->c_state != C2S_BOUND || p->c->c_full[0] == '\0')
+		return 1;
 	if (!(sub & XF_SUB_PENDING_IN) ||
 	    (pr = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
 		return 0;
@@ -754,7 +837,9 @@ xf_roster_pending(xf_worker_t *w, xf_conn_t *c)
 {
 	pend_t	 p = { c };
 
-	xf_roster_each(w, c->c_bare, pending_each, &p);
+	if (xf_roster_each(w, c->c_bare, pending_each, &p) == XF_ERR)
+		log_warnx("roster of %s: pending requests: %s", c->c_bare,
+		    xf_store_error(w->w_store));
 }
 
 static void

@@ -13,6 +13,12 @@
 
 #define CID(c)	((unsigned long long)(c)->c_id)
 
+/*
+ * Scratch; a worker is single-threaded.  The account lookup may suspend
+ * this stanza while other connections' SASL runs (common/coro.h): dec is
+ * read only before the lookup, msg and enc are filled and sent after it
+ * with nothing that waits between.
+ */
 static xf_buf_t	 dec, enc, msg;
 
 void
@@ -90,6 +96,17 @@ payload(xf_el_t *el)
 	return r;
 }
 
+/*
+ * After an account lookup, which may have waited for the store: a stream
+ * that ended or hung up meanwhile (c itself stays allocated until this
+ * stanza is handled) gets no answer and keeps its closing state.
+ */
+static int
+gone(xf_conn_t *c)
+{
+	return c->c_state == C2S_CLOSING || c->c_closing || c->c_free_later;
+}
+
 /* A username as a localpart of this host; XF_ERR if it cannot be one. */
 static int
 user_bare(xf_conn_t *c, const char *user, char *norm, size_t normlen,
@@ -125,7 +142,13 @@ plain(xf_conn_t *c)
 		return fail(c, "invalid-authzid");
 	}
 	r = xf_store_user_get(c->c_w->w_store, bare, &ac);
+	if (gone(c)) {
+		explicit_bzero(pass, sizeof(pass));
+		return XF_ERR;
+	}
 	if (r == XF_ERR) {
+		/* RFC 6120 6.5 temporary-auth-failure: the client may try
+		 * again; not counted as a failed attempt. */
 		explicit_bzero(pass, sizeof(pass));
 		log_warnx("c%llu: store: %s", CID(c),
 		    xf_store_error(c->c_w->w_store));
@@ -160,6 +183,8 @@ scram_first(xf_conn_t *c, xf_hash_t h)
 	if (user_bare(c, user, norm, sizeof(norm), bare, sizeof(bare))
 	    == XF_OK) {
 		r = xf_store_user_get(c->c_w->w_store, bare, &ac);
+		if (gone(c))
+			return XF_ERR;
 		if (r == XF_ERR) {
 			log_warnx("c%llu: store: %s", CID(c),
 			    xf_store_error(c->c_w->w_store));

@@ -310,7 +310,9 @@ storable(const xf_el_t *el)
 /*
  * Ends a session this worker has claimed: messages still queued go to
  * offline storage (in order, unacked first), everything else is dropped
- * with the state.
+ * with the state.  A message the store does not take (quota, or the
+ * store failed) goes back to its sender as an error, as offline.c does
+ * for one sent to a user offline: none is lost without a word.
  */
 static void
 finish(xf_worker_t *w, const char *id, const char *full)
@@ -318,9 +320,10 @@ finish(xf_worker_t *w, const char *id, const char *full)
 	xf_buf_t	 b = { 0 };
 	char		 bare[XF_JID_MAX + 1];
 	const char	*p, *slash = strchr(full, '/');
-	size_t		 n, off, stored = 0, dropped = 0;
+	size_t		 n, off, stored = 0, dropped = 0, bounced = 0;
 	uint64_t	 len;
 	xf_el_t		*el;
+	int		 r;
 
 	snprintf(bare, sizeof(bare), "%.*s",
 	    (int)(slash ? (size_t)(slash - full) : strlen(full)), full);
@@ -330,16 +333,23 @@ finish(xf_worker_t *w, const char *id, const char *full)
 	for (off = 0; off < xf_buf_size(&b); off += 8 + len) {
 		memcpy(&len, p + off, 8);
 		el = xf_xml_parse(p + off + 8, len, XF_NS_CLIENT);
-		if (el != NULL && storable(el) &&
-		    xf_offline_store(w, bare, el) == XF_OK)
-			stored++;
-		else
+		if (el == NULL || !storable(el))
 			dropped++;
+		else if ((r = xf_offline_store(w, bare, el)) == XF_OK)
+			stored++;
+		else {
+			xf_route_error(w, NULL, el, "wait", r == XF_DECLINED ?
+			    "resource-constraint" : "internal-server-error");
+			bounced++;
+		}
 		xf_el_free(el);
 	}
 	xf_buf_free(&b);
 	if (xf_sess_sm_drop(w->w_sess, id) == XF_ERR)
 		log_warnx("sm %s: %s", full, xf_sess_error(w->w_sess));
+	if (bounced > 0)
+		log_warnx("sm %s: %zu messages not kept offline, returned to "
+		    "their senders", full, bounced);
 	log_info("sm %s: ended; %zu messages to offline storage, %zu stanzas "
 	    "dropped", full, stored, dropped);
 }

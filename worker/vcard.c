@@ -15,7 +15,12 @@
  */
 #define VCARD_MAX	(64 * 1024)
 
-/* Scratch for serialising; a worker is single-threaded. */
+/*
+ * Scratch for serialising; a worker is single-threaded.  A store call
+ * may suspend the caller while other stanzas run this code (coro.h): val
+ * is filled and handed to the store in the same call, never read after
+ * one; a vCard read from the store goes to a local buffer.
+ */
 static xf_buf_t	 val;
 
 static void
@@ -23,31 +28,39 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner,
     int own)
 {
 	xf_account_t	 ac;
+	xf_buf_t	 got = { 0 };
 	xf_el_t		*r, *v = NULL;
 	int		 rc;
 
-	xf_buf_reset(&val);
-	rc = xf_store_get(w->w_store, XF_T_VCARD, owner, strlen(owner), &val);
+	rc = xf_store_get(w->w_store, XF_T_VCARD, owner, strlen(owner), &got);
 	if (rc == XF_ERR) {
+		xf_buf_free(&got);
 		log_warnx("vcard: %s: %s", owner, xf_store_error(w->w_store));
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		return;
 	}
-	if (rc == XF_OK && (v = xf_xml_parse(xf_buf_data(&val),
-	    xf_buf_size(&val), NS_VCARD)) == NULL) {
+	if (rc == XF_OK && (v = xf_xml_parse(xf_buf_data(&got),
+	    xf_buf_size(&got), NS_VCARD)) == NULL) {
 		log_warnx("vcard: %s: stored vCard does not parse", owner);
 		rc = XF_DECLINED;
 	}
+	xf_buf_free(&got);
 	if (rc == XF_DECLINED && !own) {
 		/*
 		 * XEP-0054 3.3: another user's missing vCard is an error
 		 * (item-not-found, as Prosody answers); a missing account
 		 * is RFC 6121 8.5.1's service-unavailable.
 		 */
-		if (xf_store_user_get(w->w_store, owner, &ac) == XF_DECLINED)
+		if ((rc = xf_store_user_get(w->w_store, owner, &ac)) ==
+		    XF_DECLINED)
 			xf_route_error(w, c, iq, "cancel",
 			    "service-unavailable");
-		else
+		else if (rc == XF_ERR) {
+			log_warnx("vcard: %s: %s", owner,
+			    xf_store_error(w->w_store));
+			xf_route_error(w, c, iq, "wait",
+			    "internal-server-error");
+		} else
 			xf_route_error(w, c, iq, "cancel", "item-not-found");
 		return;
 	}

@@ -79,7 +79,9 @@ struct xf_conn_s {
 	xf_co_t		*c_co;		/* the one running c's input, or NULL */
 	int		 c_off;		/* fd out of epoll while c_co waits */
 	int		 c_freeing;	/* xf_conn_free() under way */
-	int		 c_free_later;	/* freed when c_co ends */
+	int		 c_free_later;	/* freed when c_co ends, holds gone */
+	int		 c_holds;	/* coroutines using c across a wait */
+	int		 c_unbinding;	/* xf_c2s_closed() under way */
 	xf_conn_t	*c_flush_next;
 	xf_buf_t	 c_wbuf;	/* owned: pending output */
 	xf_pend_t	*c_pend;	/* owned: messages waiting for ring room */
@@ -154,6 +156,10 @@ int	 xf_conn_flush_now(xf_conn_t *);
 int	 xf_conn_start_tls(xf_conn_t *);
 void	 xf_conn_close(xf_conn_t *);		/* after flushing output */
 void	 xf_conn_free(xf_conn_t *);		/* at once */
+/* Code that may wait with c in hand holds it: a free meanwhile is put
+ * off until the last hold is let go. */
+void	 xf_conn_hold(xf_conn_t *);
+void	 xf_conn_unhold(xf_conn_t *);
 void	 xf_conn_pause(xf_conn_t *, int paused);
 
 /* tls.c */
