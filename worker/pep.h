@@ -89,7 +89,9 @@ void	 xf_pep_items_free(xf_pep_items_t *);
 int	 xf_pep_trim(xf_worker_t *, const char *owner, const char *node,
 	    int max);
 
-/* Access. */
+/* Access: what who is to owner (the roster's subscription), or XF_ERR
+ * when the roster cannot be read (answer with an error, never refuse a
+ * contact for the store's failure). */
 int	 xf_pep_relation(xf_worker_t *, const char *owner, const char *who);
 int	 xf_pep_readable(const xf_pep_cfg_t *, int relation);
 const char *xf_pep_access_name(int access);
