@@ -354,9 +354,15 @@ finish(xf_worker_t *w, const char *id, const char *full)
 	    "dropped", full, stored, dropped);
 }
 
-/* Detached sessions past their time, taken by exactly one worker each. */
+static void	 expire(xf_loop_t *, void *);
+
+/*
+ * Detached sessions past their time, taken by exactly one worker each.
+ * Their messages go to the store: with pgsql on a coroutine, and the
+ * next round is set only when this one is done.
+ */
 static void
-expire(xf_loop_t *l, void *ud)
+expire_run(void *ud)
 {
 	xf_worker_t	*w = ud;
 	xf_sm_rec_t	 rec;
@@ -376,8 +382,18 @@ expire(xf_loop_t *l, void *ud)
 	if (r == XF_ERR)
 		log_warnx("sm: %s", xf_sess_error(w->w_sess));
 	/* More due (a full batch): go on at the next turn of the loop. */
-	if (xf_loop_timer(l, r == XF_OK ? 0 : EXPIRE_MS, expire, w) == 0)
+	if (xf_loop_timer(w->w_loop, r == XF_OK ? 0 : EXPIRE_MS, expire, w)
+	    == 0)
 		log_warnx("sm: no timer: this worker stops ending sessions");
+}
+
+static void
+expire(xf_loop_t *l, void *ud)
+{
+	xf_worker_t	*w = ud;
+
+	if (!w->w_async || xf_co_spawn(expire_run, w) != XF_OK)
+		expire_run(w);
 }
 
 static void
