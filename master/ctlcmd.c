@@ -335,6 +335,32 @@ kick_one(xf_master_t *m, const char *full, const xf_sess_rec_t *rec)
 	return rc;
 }
 
+/* Tells every worker to drop its cached copy of bare's blocklist. */
+static void
+forget_blocklist(xf_master_t *m, const char *bare)
+{
+	xf_msg_t	 msg;
+
+	if (m->m_rings == NULL)
+		return;
+	memset(&msg, 0, sizeof(msg));
+	msg.m_from_worker = XF_MSG_FROM_MASTER;
+	msg.m_tolen = (uint32_t)strlen(bare);
+	for (unsigned i = 0; i < XF_MAX_WORKERS; i++) {
+		const xf_wproc_t	*wp = &m->m_workers[i];
+		xf_ring_t		*ring;
+
+		if ((wp->w_state != XF_W_RUNNING &&
+		    wp->w_state != XF_W_DRAINING) ||
+		    (ring = xf_rings_get(m->m_rings, i)) == NULL)
+			continue;
+		if (xf_ring_push(ring, XF_MSG_BLOCKS, &msg, sizeof(msg), bare,
+		    msg.m_tolen) != XF_OK)
+			log_warnx("control: worker %u keeps %s's blocklist "
+			    "until it expires: ring full", i, bare);
+	}
+}
+
 /*
  * Kicks every local session of target (full: that one; bare: all its
  * resources).  Returns XF_OK with *kicked, XF_DECLINED when there was no
@@ -515,6 +541,7 @@ cmd_user_del(xf_master_t *m, json_t *req, int arg)
 	if (rc != XF_OK)
 		return reply_err("store: %s", xf_store_error(m->m_store));
 	log_info("control: deleted user %s", bare);
+	forget_blocklist(m, bare);
 
 	/*
 	 * The account is gone whatever happens next; a session we fail to

@@ -36,6 +36,13 @@ void	 xf_presence_send_current(xf_worker_t *, const char *owner,
 void	 xf_presence_send_unavailable(xf_worker_t *, const char *owner,
 	    const char *to);
 
+/* blocking.c */
+/* Drops owner's blocklist from this worker's cache (XF_MSG_BLOCKS). */
+void	 xf_blocking_forget(xf_worker_t *, const char *owner);
+/* owner's blocklist changed in the store (an account deleted, say):
+ * forget it here and send XF_MSG_BLOCKS to every other live worker. */
+void	 xf_blocking_changed(xf_worker_t *, const char *owner);
+
 /* offline.c */
 /* Keeps a message for bare (XEP-0160) with a XEP-0203 delay stamp.
  * XF_OK kept (committed to disk), XF_DECLINED over quota, XF_ERR. */

@@ -275,6 +275,10 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 	case XF_MSG_GONE:
 		later(w, type, to, data, dlen);
 		return;
+	case XF_MSG_BLOCKS:
+		/* In the ring's order: before the sender's next stanza. */
+		xf_blocking_forget(w, to);
+		return;
 	default:
 		log_warnx("ring message of unknown type %u", type);
 	}

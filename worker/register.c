@@ -401,6 +401,7 @@ remove_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 		return;
 	}
 	log_info("register: %s removed its account", owner);
+	xf_blocking_changed(w, owner);
 	xf_iq_reply(w, c, xf_iq_result(iq));
 	kick_sessions(w, c, owner);
 	/* XEP-0077 3.2: then a not-authorized stream error. */

@@ -3,6 +3,11 @@
 # with service-unavailable and alice sees nothing; alice's messages to bob
 # bounce with not-acceptable + <blocked/>; the blocklist and its pushes to
 # alice's other resource (on another worker); unblock one and unblock all.
+# Then the per-worker blocklist caches: carol has a resource on each
+# worker, dave one next to each; after messages have warmed both caches,
+# a block from one worker and an unblock from the other take effect on
+# both at once.  On PostgreSQL (t/pgsql/blocking.t), with the database
+# killed: cached blocks hold, chat goes on, changes fail with 'wait'.
 import os
 import sys
 import time
@@ -62,9 +67,9 @@ def command(client, kind, jids):
 
 
 def test():
-	plan(32)
+	plan(53)
 	node = Node(workers=2)
-	for u in ('alice', 'bob'):
+	for u in ('alice', 'bob', 'carol', 'dave'):
 		node.add_user(u + '@localhost', u + '-pw')
 
 	a1 = login(node, 'alice@localhost/a1', 'alice-pw')
@@ -187,6 +192,138 @@ def test():
 	    (a1.full_jid, 'available'), (a2.full_jid, 'available')]), 5),
 	    'unblocked, bob sees alice\'s resources again (got %r)' %
 	    (pres_alice,))
+	clients = coherence(node)
+	db_down(node, clients, a1, bob, Inbox(a1), Inbox(bob))
+
+
+def send_and_see(frm, to, inbox, body, timeout=5):
+	"""frm sends to (a client) a chat message: what to's inbox got with
+	that body within timeout, or None."""
+	frm.send_message(to.full_jid, body)
+	return inbox.wait(lambda m: m['body'] == body and
+	    m['type'] != 'error', timeout)
+
+
+def coherence(node):
+	"""Each worker caches blocklists (worker/blocking.c): a change made
+	on one worker must reach the other's cache before the client hears
+	of it, so no wait between the IQ result and the next stanza."""
+	c1 = login(node, 'carol@localhost/c1', 'carol-pw')
+	c2, s2 = on_different_workers(node, 'carol@localhost/c2', 'carol-pw',
+	    c1.full_jid)
+	s1 = node.worker_of(c1.full_jid)
+	ok(c2 is not None, 'carol/c2 on another worker than carol/c1')
+	if c2 is None:
+		raise RuntimeError('no second session on another worker')
+	# dave/d1 next to carol/c2, dave/d2 next to carol/c1: the blocking
+	# hooks run on the sender's worker, both ways.
+	d1, _ = on_worker(node, 'dave@localhost/d1', 'dave-pw', s2)
+	d2, _ = on_worker(node, 'dave@localhost/d2', 'dave-pw', s1)
+	ok(d1 is not None and d2 is not None, 'dave/d1 on carol/c2\'s worker '
+	    '(slot %s), dave/d2 on carol/c1\'s (slot %s)' % (s2, s1))
+	if d1 is None or d2 is None:
+		raise RuntimeError('dave not placed')
+	ic1, ic2, id1, id2 = Inbox(c1), Inbox(c2), Inbox(d1), Inbox(d2)
+
+	# Warm: carol's list is read on both workers (dave -> carol checks
+	# it on dave's worker, carol -> dave on carol's).
+	warm = [send_and_see(d1, c2, ic2, 'warm-1'),
+	    send_and_see(d2, c1, ic1, 'warm-2'),
+	    send_and_see(c1, d2, id2, 'warm-3'),
+	    send_and_see(c2, d1, id1, 'warm-4')]
+	ok(all(m is not None for m in warm),
+	    'before any block, messages flow both ways on both workers')
+
+	is_(command(c1, 'block', ['dave@localhost']), 'result',
+	    'carol blocks dave from c1 (slot %s)' % s1)
+	d1.send_message(c2.full_jid, 'cold-1')
+	m = id1.wait(lambda m: m['type'] == 'error' and
+	    m['body'] == 'cold-1')
+	is_(stanza_error(m), ('cancel', 'service-unavailable'),
+	    'at once, dave/d1 -> carol/c2, checked on the other worker '
+	    '(slot %s), bounces' % s2)
+	c2.send_message(d1.full_jid, 'cold-2')
+	m = ic2.wait(lambda m: m['type'] == 'error' and
+	    m['body'] == 'cold-2')
+	ok(m is not None and stanza_error(m) == ('cancel', 'not-acceptable')
+	    and m.xml.find('{%s}error/{%s}blocked' % (NS_CLIENT, NS_BLOCKED))
+	    is not None, 'carol/c2 -> dave bounces with <blocked/> on the '
+	    'other worker')
+	d2.send_message(c2.full_jid, 'cold-3')
+	m = id2.wait(lambda m: m['type'] == 'error' and
+	    m['body'] == 'cold-3')
+	is_(stanza_error(m), ('cancel', 'service-unavailable'),
+	    'dave/d2 -> carol/c2, checked on the blocking worker, bounces')
+	pump(0.5)
+	is_(ic1.find(lambda m: m['body'].startswith('cold-')) +
+	    ic2.find(lambda m: m['body'].startswith('cold-') and
+	    m['type'] != 'error') + id1.find(lambda m: m['body'] == 'cold-2'
+	    and m['type'] != 'error'), [], 'none of them was delivered')
+
+	is_(command(c2, 'unblock', ['dave@localhost']), 'result',
+	    'carol unblocks dave from c2 (slot %s)' % s2)
+	ok(send_and_see(d2, c1, ic1, 'thaw-1') is not None,
+	    'at once, dave/d2 -> carol/c1, checked on the other worker '
+	    '(slot %s), arrives' % s1)
+	ok(send_and_see(c1, d2, id2, 'thaw-2') is not None,
+	    'carol/c1 -> dave arrives from the other worker')
+	ok(send_and_see(d1, c1, ic1, 'thaw-3') is not None,
+	    'dave/d1 -> carol/c1, checked on the unblocking worker, arrives')
+	is_(id1.find(lambda m: m['type'] == 'error' and
+	    m['body'].startswith('thaw-')) + id2.find(lambda m:
+	    m['type'] == 'error' and m['body'].startswith('thaw-')), [],
+	    'and nothing bounced')
+	return (c1, c2, d1, d2, ic1, ic2, id1, id2)
+
+
+DOWN_TESTS = 8
+
+
+def db_down(node, clients, a1, bob, ia1, ib):
+	"""PostgreSQL killed: a list cached before stays in force, a user
+	with no list cached blocks nobody, a change fails (type 'wait');
+	the store back, changes work again."""
+	if node.store != 'pgsql':
+		for i in range(DOWN_TESTS):
+			skip('database down %d' % (i + 1), 'LMDB store')
+		return
+	c1, c2, d1, d2, ic1, ic2, id1, id2 = clients
+	pg = node.pg
+	is_(command(c1, 'block', ['dave@localhost']), 'result',
+	    'carol blocks dave again')
+	d1.send_message(c2.full_jid, 'pre-1')
+	d2.send_message(c1.full_jid, 'pre-2')
+	ok(id1.wait(lambda m: m['type'] == 'error' and m['body'] == 'pre-1')
+	    is not None and id2.wait(lambda m: m['type'] == 'error' and
+	    m['body'] == 'pre-2') is not None,
+	    'both workers read the list again and refuse dave')
+
+	pg.stop('kill')
+	d1.send_message(c2.full_jid, 'down-1')
+	m = id1.wait(lambda m: m['type'] == 'error' and
+	    m['body'] == 'down-1', 10)
+	is_(stanza_error(m), ('cancel', 'service-unavailable'),
+	    'database down: the cached block still refuses dave')
+	c1.send_message(d2.full_jid, 'down-2')
+	m = ic1.wait(lambda m: m['type'] == 'error' and
+	    m['body'] == 'down-2', 10)
+	is_(stanza_error(m), ('cancel', 'not-acceptable'),
+	    'and carol\'s message to dave still bounces')
+	ok(send_and_see(a1, bob, ib, 'down-3', 10) is not None and
+	    send_and_see(bob, a1, ia1, 'down-4', 10) is not None,
+	    'alice and bob chat on')
+	r = c2.iq("<unblock xmlns='%s'><item jid='dave@localhost'/>"
+	    "</unblock>" % NS_BLOCKING, itype='set', timeout=15)
+	is_(stanza_error(r), ('wait', 'internal-server-error'),
+	    'an unblock fails with internal-server-error, type wait')
+
+	pg.start()
+	ok(wait_for(lambda: command(c2, 'unblock', ['dave@localhost']) ==
+	    'result' or pump(0.3), 20),
+	    'the database back, the unblock succeeds (within 20 s)')
+	ok(send_and_see(d2, c1, ic1, 'up-1') is not None and
+	    send_and_see(d1, c2, ic2, 'up-2') is not None,
+	    'and dave reaches carol on both workers')
 
 
 main(test)

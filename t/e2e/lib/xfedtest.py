@@ -12,6 +12,15 @@
 # Environment: XFED_BIN, XFEDCTL_BIN  binaries (default <repo>/bin/...)
 #              XFED_KEEP=1            keep the temp dirs (logs, configs)
 #              XFED_DEBUG=1           slixmpp's debug log on stderr
+#              XFED_TEST_STORE=pgsql  nodes store in PostgreSQL (the
+#                                     default for tests in t/pgsql/)
+#              XFED_PG_BIN            PostgreSQL's bin dir (see pg.py)
+#
+# Storage: a Node stores in LMDB under its data dir, or with store='pgsql'
+# in a database of its own (pg_db= names one to share between nodes) on
+# one PostgreSQL server per test file (lib/pg.py); Node() runs `xfedctl
+# db init` on it (db_init=False leaves that to the test) and a node
+# restarted in a test finds its data there again.
 
 import asyncio
 import base64
@@ -36,6 +45,11 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(
 XFED = os.environ.get('XFED_BIN', os.path.join(REPO, 'bin', 'xfed'))
 XFEDCTL = os.environ.get('XFEDCTL_BIN', os.path.join(REPO, 'bin', 'xfedctl'))
 KEEP = bool(os.environ.get('XFED_KEEP'))
+# A test linked into t/pgsql/ runs against PostgreSQL.  argv[0] is not
+# resolved: the link's own directory counts.
+STORE = 'pgsql' if os.environ.get('XFED_TEST_STORE') == 'pgsql' or \
+    os.path.basename(os.path.dirname(os.path.abspath(sys.argv[0]))) == \
+    'pgsql' else 'lmdb'
 
 NS_CLIENT = 'jabber:client'
 NS_STREAM = 'http://etherx.jabber.org/streams'
@@ -258,6 +272,8 @@ def main(fn, timeout=150, needs_xfed=True):
 		if _tap['failed'] or status or problems:
 			for n in _nodes:
 				n.diag_log()
+			if _pg['server'] is not None:
+				_pg['server'].diag_log()
 		if problems:
 			diag('--- problems found in the server logs:')
 			for p in problems:
@@ -403,6 +419,43 @@ def run_ctl(sock, *args, input=None, json=True, timeout=15):
 	return CtlResult(p.returncode, p.stdout, p.stderr)
 
 
+# ---------------------------------------------------------------- PostgreSQL
+
+_pg = {'server': None, 'dbs': 0}
+
+
+def pg_server():
+	"""The test's PostgreSQL server (lib/pg.py), started on first use;
+	the test is skipped when PostgreSQL is not installed."""
+	if _pg['server'] is None:
+		import pg
+		if not pg.available():
+			skip_all('PostgreSQL is not installed (XFED_PG_BIN)')
+		_pg['server'] = pg.PgServer()
+	return _pg['server']
+
+
+def _pg_new_db():
+	"""A database of its own for a new node: 'xfed' for the first."""
+	_pg['dbs'] += 1
+	return 'xfed' if _pg['dbs'] == 1 else 'xfed_%d' % _pg['dbs']
+
+
+def run_ctl_conf(conf, *args, input=None, timeout=30):
+	"""xfedctl -c conf args (commands that need no running node, such
+	as db init); never raises."""
+	flush_all()
+	argv = [XFEDCTL, '-c', conf] + [str(a) for a in args]
+	try:
+		p = subprocess.run(argv, input=input, capture_output=True,
+		    text=True, timeout=timeout)
+	except subprocess.TimeoutExpired as e:
+		return CtlResult(-1, e.stdout or '', 'timeout: %s' % (argv,))
+	except OSError as e:
+		return CtlResult(-1, '', '%s: %s' % (argv[0], e))
+	return CtlResult(p.returncode, p.stdout, p.stderr)
+
+
 # ---------------------------------------------------------------- the node
 
 class Node:
@@ -410,8 +463,20 @@ class Node:
 
 	def __init__(self, workers=2, tls_required=True, max_stanza=65536,
 	    vhosts=('localhost',), log_level='debug', extra='', c2s_extra='',
-	    start=True, name='node'):
+	    start=True, name='node', store=None, pg_db=None,
+	    storage_extra='', db_init=True):
 		self.name = name
+		self.store = store or STORE
+		if self.store not in ('lmdb', 'pgsql'):
+			raise ValueError('store %r' % (self.store,))
+		self.storage_extra = storage_extra
+		self.pg = None
+		self.pg_db = None
+		if self.store == 'pgsql':
+			self.pg = pg_server()
+			self.pg_db = self.pg.create_db(pg_db or _pg_new_db())
+			diag('%s stores in PostgreSQL: %s' % (name,
+			    self.pg.dsn(self.pg_db)))
 		self.dir = mkdtemp()
 		self.workers = workers
 		self.tls_required = tls_required
@@ -433,6 +498,10 @@ class Node:
 		self.proc = None
 		self.write_conf()
 		_nodes.append(self)
+		# Before any start, by this harness or by anyone given the
+		# configuration (init.t's init script).
+		if self.store == 'pgsql' and db_init:
+			self.db_init()
 		if start:
 			self.start()
 
@@ -457,16 +526,39 @@ class Node:
 			else 'false'),
 		    "    'max-stanza-size' = %d" % self.max_stanza,
 		    self.c2s_extra,
-		    '}',
+		    '}'] + self.storage_conf() + [
 		    'tls {',
 		    "    'cert' = %s" % q(self.cert),
 		    "    'key' = %s" % q(self.key),
 		    '}',
 		    ''])
 
+	def storage_conf(self):
+		"""The storage block's lines (none for LMDB, the default)."""
+		if self.store != 'pgsql':
+			return []
+		return ['storage {',
+		    "    'backend' = 'pgsql'",
+		    "    'dsn' = '%s'" % self.pg.dsn(self.pg_db),
+		    self.storage_extra,
+		    '}']
+
 	def write_conf(self):
 		with open(self.conf, 'w') as f:
 			f.write(self.conf_text())
+
+	def dbctl(self, *args, timeout=30):
+		"""xfedctl -c <this node's conf> db args: a CtlResult."""
+		return run_ctl_conf(self.conf, 'db', *args, timeout=timeout)
+
+	def db_init(self):
+		"""xfedctl db init for this node's database (raises on
+		failure)."""
+		r = self.dbctl('init')
+		if r.rc != 0:
+			raise RuntimeError('%s: xfedctl db init: %r' %
+			    (self.name, r))
+		return r
 
 	def start(self, wait=True, timeout=10):
 		self.logf = open(self.log, 'ab')
@@ -477,6 +569,12 @@ class Node:
 		self.pid = self.proc.pid
 		if wait:
 			self.wait_ready(timeout)
+			# A test meant for PostgreSQL must not pass on LMDB.
+			st = self.status().get('store')
+			if st is not None and st != self.store:
+				raise RuntimeError('%s: meant to store in %s, '
+				    'the node says %r' % (self.name, self.store,
+				    st))
 		return self
 
 	def ready(self):

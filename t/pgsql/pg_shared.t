@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+# pg_shared.t: two xfed nodes (own data dirs, ports and session tables)
+# on one PostgreSQL database see the same data: an account made through
+# node A's xfedctl logs in on node B; roster, vCard and block-list changes
+# made on one node are read on the other; an offline message stored via A
+# is delivered at login on B (and then gone for A too); an account
+# deleted through B can no longer log in on A.
+import os
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+    'lib'))
+from xfedtest import *				# noqa: E402,F403
+
+NS_ROSTER = 'jabber:iq:roster'
+
+
+def roster_item(c, jid):
+	"""(subscription, name) of jid in c's roster (a roster get), or
+	None; False when the get fails."""
+	r = c.iq("<query xmlns='%s'/>" % NS_ROSTER)
+	if r is None or r['type'] != 'result':
+		return False
+	for it in r.xml.find('{%s}query' % NS_ROSTER):
+		if it.get('jid') == jid:
+			return (it.get('subscription'), it.get('name'))
+	return None
+
+
+def vcard_fn(c, to=None):
+	r = c.iq("<vCard xmlns='vcard-temp'/>", to=to)
+	if r is None or r['type'] != 'result':
+		return None
+	fn = r.xml.find('{vcard-temp}vCard/{vcard-temp}FN')
+	return fn.text if fn is not None else ''
+
+
+def test():
+	plan(17)
+	a = Node(workers=2, name='A')
+	b = Node(workers=2, name='B', pg_db=a.pg_db)
+	is_([a.status().get('store'), b.status().get('store')],
+	    ['pgsql', 'pgsql'], 'xfedctl status on both: store pgsql')
+	ok(a.store == b.store == 'pgsql' and a.pg_db == b.pg_db and
+	    a.data_dir != b.data_dir, 'two nodes, own data dirs, one '
+	    'database (%s)' % a.pg_db)
+
+	# --- accounts ------------------------------------------------------
+	for u in ('alice', 'bob', 'dave'):
+		a.add_user(u + '@localhost', u + '-pw')
+	r = b.ctl('user', 'list')
+	ok(r.rc == 0 and 'alice@localhost' in str(r.data),
+	    'B\'s xfedctl lists the account made through A')
+	alice_b = Client(b, 'alice@localhost/onB', 'alice-pw')
+	is_(alice_b.login(), 'session', 'alice (made on A) logs in on B')
+	is_(Client(b, 'alice@localhost/x', 'nope').login(), 'failed_auth',
+	    'B refuses a wrong password')
+
+	# --- roster and vCard: written on A, read on B ------------------
+	alice_a = login(a, 'alice@localhost/onA', 'alice-pw')
+	r = alice_a.iq("<query xmlns='%s'><item jid='carol@example.org' "
+	    "name='Carol'/></query>" % NS_ROSTER, itype='set')
+	ok(r is not None and r['type'] == 'result',
+	    'alice adds carol to her roster on A')
+	is_(roster_item(alice_b, 'carol@example.org'), ('none', 'Carol'),
+	    'the roster read on B has carol')
+	rows = (b.ctl('roster', 'alice@localhost').data or {}).get('roster',
+	    [])
+	is_([(i.get('jid'), i.get('name')) for i in rows],
+	    [('carol@example.org', 'Carol')],
+	    'B\'s xfedctl roster shows her too')
+	r = alice_b.iq("<query xmlns='%s'><item jid='carol@example.org' "
+	    "subscription='remove'/></query>" % NS_ROSTER, itype='set')
+	ok(r is not None and r['type'] == 'result' and
+	    roster_item(alice_a, 'carol@example.org') is None,
+	    'removed on B: gone from the roster read on A')
+
+	r = alice_a.iq("<vCard xmlns='vcard-temp'><FN>Alice on A</FN>"
+	    "</vCard>", itype='set')
+	ok(r is not None and r['type'] == 'result', 'alice sets a vCard on A')
+	bob_b = login(b, 'bob@localhost/onB', 'bob-pw')
+	is_(vcard_fn(bob_b, 'alice@localhost'), 'Alice on A',
+	    'bob on B reads alice\'s vCard set on A')
+	bob_b.disconnect()
+	wait_for(lambda: b.session(bob_b.full_jid) is None, 3)
+
+	# --- offline messages: stored via A, delivered at B ----------------
+	bodies = ['via-A-%d' % i for i in range(3)]
+	send_messages(alice_a, 'bob@localhost', bodies)
+	ok(wait_for(lambda: pump(0.1) or len(a.ctl('offline',
+	    'bob@localhost').data['messages']) == 3, 5),
+	    'A stored three offline messages for bob')
+	is_([m['body'] for m in b.ctl('offline', 'bob@localhost')
+	    .data['messages']], bodies, 'B\'s xfedctl sees them, in order')
+	bob_b = login(b, 'bob@localhost/onB', 'bob-pw')
+	got = [bob_b.wait_message(5) for _ in bodies]
+	is_([m['body'] if m else None for m in got], bodies,
+	    'bob logging in on B gets them, in order')
+	ok(wait_for(lambda: a.ctl('offline', 'bob@localhost')
+	    .data['messages'] == [], 5),
+	    'delivered on B: gone for A too')
+
+	# --- an account deleted through B ----------------------------------
+	r = b.ctl('user', 'del', 'dave@localhost')
+	is_(r.rc, 0, 'B\'s xfedctl deletes dave')
+	is_(Client(a, 'dave@localhost/x', 'dave-pw').login(), 'failed_auth',
+	    'dave can no longer log in on A')
+
+
+main(test, timeout=120)
