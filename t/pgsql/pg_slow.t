@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+# pg_slow.t: a query that PostgreSQL does not answer never stalls the
+# worker.  One worker only, so every session shares one event loop: while
+# a login waits for a table another transaction has locked, the users
+# already online keep chatting through that same worker; when the lock
+# goes the login completes; when it outlasts 'query-timeout' the login
+# fails with temporary-auth-failure and the next one works.
+import base64
+import os
+import subprocess
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+    'lib'))
+from xfedtest import *				# noqa: E402,F403
+import pg as pglib				# noqa: E402
+
+
+class Lock:
+	"""A psql session holding an exclusive lock on one table."""
+
+	def __init__(self, node, table):
+		p = node.pg
+		self.proc = subprocess.Popen([os.path.join(p.bin, 'psql'),
+		    '-X', '-q', '-h', p.dir, '-p', str(p.port), '-U',
+		    pglib.SUPERUSER, '-d', node.pg_db],
+		    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+		    stderr=subprocess.DEVNULL, text=True)
+		at_cleanup(self.release)
+		self.proc.stdin.write('BEGIN;\nLOCK TABLE %s IN ACCESS '
+		    'EXCLUSIVE MODE;\n' % table)
+		self.proc.stdin.flush()
+		self.held = wait_for(lambda: int(p.value("SELECT count(*) "
+		    "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+		    "WHERE c.relname = '%s' AND l.mode = 'AccessExclusiveLock' "
+		    "AND l.granted" % table, db=node.pg_db)) > 0, 10)
+
+	def release(self):
+		if self.proc.poll() is None:
+			try:
+				self.proc.stdin.write('COMMIT;\n')
+				self.proc.stdin.close()
+			except OSError:
+				pass
+			try:
+				self.proc.wait(timeout=10)
+			except subprocess.TimeoutExpired:
+				self.proc.kill()
+
+
+def start_plain(node, user, pw):
+	"""A raw stream that has sent a PLAIN <auth>; its answer is read
+	later."""
+	raw = RawClient(node.port, timeout=15)
+	raw.open()
+	raw.starttls()
+	raw.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL,
+	    base64.b64encode(('\0%s\0%s' % (user, pw)).encode()).decode()))
+	return raw
+
+
+def answer(raw, timeout):
+	el = raw.read_element(timeout)
+	if el is None:
+		return None, None
+	cond = [local_name(c) for c in el if local_name(c) != 'text']
+	return local_name(el), (cond[0] if cond else None)
+
+
+def chat_rounds(a, b, n, tag):
+	"""n messages each way, each waited for; how many arrived."""
+	got = 0
+	for i in range(n):
+		if exchange(a, b, '%s-%d-there' % (tag, i)) is not None:
+			got += 1
+		if exchange(b, a, '%s-%d-back' % (tag, i)) is not None:
+			got += 1
+	return got
+
+
+def test():
+	plan(12)
+	node = Node(workers=1, storage_extra="'query-timeout' = 3")
+	for u in ('alice', 'bob', 'carol'):
+		node.add_user(u + '@localhost', u + '-pw')
+	a = login(node, 'alice@localhost/x', 'alice-pw')
+	b = login(node, 'bob@localhost/x', 'bob-pw')
+	ok(chat_rounds(a, b, 2, 'warm') == 4, 'alice and bob chat')
+
+	# --- a lock released in time -------------------------------------
+	lock = Lock(node, 'xf_users')
+	ok(lock.held, 'another transaction holds xf_users exclusively')
+	raw = start_plain(node, 'carol', 'carol-pw')
+	is_(answer(raw, 0.5), (None, None),
+	    'carol\'s login waits for the locked table')
+	is_(chat_rounds(a, b, 10, 'locked'), 20,
+	    'meanwhile alice and bob exchange 20 messages through the same '
+	    'worker')
+	is_(answer(raw, 0.1), (None, None),
+	    'and carol\'s login was waiting all along')
+	lock.release()
+	is_(answer(raw, 10), ('success', None),
+	    'once the lock is gone carol\'s login succeeds')
+	raw.close()
+
+	# --- a lock held past query-timeout ------------------------------
+	lock = Lock(node, 'xf_users')
+	ok(lock.held, 'the table is locked again')
+	raw = start_plain(node, 'carol', 'carol-pw')
+	is_(chat_rounds(a, b, 5, 'long'), 10,
+	    'alice and bob chat while the query waits')
+	is_(answer(raw, 10), ('failure', 'temporary-auth-failure'),
+	    'past query-timeout the login fails with temporary-auth-failure')
+	raw.close()
+	lock.release()
+	c = Client(node, 'carol@localhost/y', 'carol-pw')
+	r = c.login(timeout=15)
+	is_(r, 'session', 'with the lock gone the next login works (the '
+	    'connection that timed out was replaced)')
+	ok(chat_rounds(a, b, 2, 'after') == 4, 'alice and bob still chat')
+	like(node.log_text(), r'no answer in 3 s',
+	    'the worker logged the query that timed out')
+
+
+main(test, timeout=120)
