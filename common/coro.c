@@ -56,6 +56,12 @@ xf_co_init(xf_loop_t *l)
 	loop = l;
 }
 
+xf_loop_t *
+xf_co_loop(void)
+{
+	return loop;
+}
+
 xf_co_t *
 xf_co_self(void)
 {

@@ -23,6 +23,7 @@ typedef struct xf_co_s xf_co_t;
 
 /* The loop coroutines wait on (NULL: none, waits block). */
 void	 xf_co_init(xf_loop_t *);
+xf_loop_t *xf_co_loop(void);
 
 /*
  * Runs fn(ud) on a new coroutine until it returns or first waits.  On a

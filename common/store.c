@@ -94,6 +94,23 @@ xf_store_check(xf_store_t *st, char *msg, size_t len)
 	return st->st_ops->so_check(st, msg, len);
 }
 
+int
+xf_store_listen(xf_store_t *st, const char *channel,
+    void (*fn)(void *, const char *), void *ud)
+{
+	if (st->st_ops->so_listen == NULL)
+		return XF_OK;
+	return st->st_ops->so_listen(st, channel, fn, ud);
+}
+
+int
+xf_store_notify(xf_store_t *st, const char *channel, const char *payload)
+{
+	if (st->st_ops->so_notify == NULL)
+		return XF_OK;
+	return st->st_ops->so_notify(st, channel, payload);
+}
+
 static int
 bad_table(xf_store_t *st, int table)
 {

@@ -121,6 +121,21 @@ int	 xf_store_count_max(xf_store_t *, int table, const void *prefix,
 /* A node-wide increasing number (offline message order). */
 int	 xf_store_seq(xf_store_t *, uint64_t *seq);
 
+/*
+ * Change notices between every process and node that shares the store,
+ * for what they cache (a worker's blocklists): pgsql sends them with
+ * NOTIFY and takes them on a connection of its own that LISTENs, on the
+ * loop given to xf_co_init(); lmdb has one node, whose workers tell each
+ * other through their rings, so there both are no-ops.  fn gets each
+ * payload (this process's own notices too), or NULL when notices may
+ * have been missed (the listening connection was lost and is back):
+ * then everything cached from the store must go.
+ */
+int	 xf_store_listen(xf_store_t *, const char *channel,
+	    void (*fn)(void *ud, const char *payload), void *ud);
+int	 xf_store_notify(xf_store_t *, const char *channel,
+	    const char *payload);
+
 const char *xf_store_error(const xf_store_t *);
 
 #endif /* XF_STORE_H */

@@ -36,6 +36,9 @@ typedef struct xf_store_ops_s {
 		    size_t, size_t *);
 	int	(*so_seq)(xf_store_t *, uint64_t *);
 	int	(*so_check)(xf_store_t *, char *, size_t);
+	int	(*so_listen)(xf_store_t *, const char *,
+		    void (*)(void *, const char *), void *);
+	int	(*so_notify)(xf_store_t *, const char *, const char *);
 } xf_store_ops_t;
 
 /* The head of every backend's handle. */

@@ -851,5 +851,7 @@ static const xf_store_ops_t lmdb_ops = {
 	lmdb_count_max,
 	lmdb_seq,
 	lmdb_check,
+	NULL,		/* listen: one node, rings tell the workers */
+	NULL,		/* notify */
 };
 

@@ -27,7 +27,8 @@
  * only bounds how stale a list can get when the store is changed behind
  * blocking.c's back: an account deleted and created again, or, on a
  * PostgreSQL store that other nodes share, a change made on another node
- * (no notice crosses nodes yet), hence the shorter lifetime there.
+ * whose notice (NOTIFY, see on_notice) was lost, hence the shorter
+ * lifetime there.
  */
 #define XF_BLOCK_CACHE_OWNERS	16384
 #define XF_BLOCK_CACHE_BYTES	(16u << 20)
@@ -37,6 +38,8 @@
  * store is asked again (a store that is down fails for a second). */
 #define XF_BLOCK_CACHE_RETRY_MS	1000
 #define CACHE_BUCKETS		(2 * XF_BLOCK_CACHE_OWNERS)	/* power of 2 */
+/* The store's channel for "owner's blocklist changed" across nodes. */
+#define NOTICE_CHANNEL		"xf_blocks"
 
 /* Store keys are "owner NUL jid". */
 #define KEY_BUF		(STORE_KEY_MAX + 1)
@@ -377,6 +380,34 @@ xf_blocking_forget(xf_worker_t *w, const char *owner)
 }
 
 /*
+ * A notice from the store (pgsql: NOTIFY from any node sharing the
+ * database, this one included): owner's list changed, or, with NULL,
+ * notices may have been lost and nothing cached can be trusted.
+ */
+static void
+on_notice(void *ud, const char *owner)
+{
+	xf_worker_t	*w = ud;
+
+	if (owner != NULL) {
+		xf_blocking_forget(w, owner);
+		return;
+	}
+	cache.c_gen++;
+	while (cache.c_head != NULL)
+		cache_drop(cache.c_head);
+}
+
+static void
+blocking_init(xf_worker_t *w)
+{
+	if (xf_store_listen(w->w_store, NOTICE_CHANNEL, on_notice, w) !=
+	    XF_OK)
+		log_warnx("blocking: no change notices from other nodes: %s",
+		    xf_store_error(w->w_store));
+}
+
+/*
  * owner's blocklist changed in the store (committed): forget it here and
  * tell every other live worker of the node.  Called before the client
  * hears that the change is done, so that the notices are in the other
@@ -389,6 +420,11 @@ xf_blocking_changed(xf_worker_t *w, const char *owner)
 	const xf_wstats_t	*st;
 
 	xf_blocking_forget(w, owner);
+	/* Other nodes sharing the store (a no-op on LMDB). */
+	if (xf_store_notify(w->w_store, NOTICE_CHANNEL, owner) != XF_OK)
+		log_warnx("blocking: other nodes keep %s's old blocklist for "
+		    "up to %d s: %s", owner, XF_BLOCK_CACHE_TTL_SHARED_MS /
+		    1000, xf_store_error(w->w_store));
 	for (unsigned s = 0; s < XF_MAX_WORKERS; s++) {
 		if (s == w->w_slot ||
 		    (st = xf_rings_stats(w->w_rings, s)) == NULL ||
@@ -945,6 +981,7 @@ blocking_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 
 xf_mod_t xf_mod_blocking = {
 	.m_name = "blocking",
+	.m_init = blocking_init,
 	.m_iq = blocking_iq,
 	.m_outbound = blocking_outbound,
 	.m_inbound = blocking_inbound,

@@ -3,7 +3,9 @@
 # on one PostgreSQL database see the same data: an account made through
 # node A's xfedctl logs in on node B; roster, vCard and block-list changes
 # made on one node are read on the other; an offline message stored via A
-# is delivered at login on B (and then gone for A too); an account
+# is delivered at login on B (and then gone for A too); a block made on A
+# takes effect at once on B, whose workers had the old list cached (the
+# store's change notice, NOTIFY, not the 30 s cache lifetime); an account
 # deleted through B can no longer log in on A.
 import os
 import sys
@@ -34,8 +36,27 @@ def vcard_fn(c, to=None):
 	return fn.text if fn is not None else ''
 
 
+NS_BLOCKING = 'urn:xmpp:blocking'
+
+
+def command(client, kind, jids):
+	items = ''.join("<item jid='%s'/>" % j for j in jids)
+	r = client.iq("<%s xmlns='%s'>%s</%s>" % (kind, NS_BLOCKING, items,
+	    kind), itype='set')
+	return r['type'] if r is not None else None
+
+
+def blocked_on_b(sender, to, inbox):
+	"""The error sender's message to to came back as, or None."""
+	body = 'probe-%06d' % random.randint(0, 999999)
+	sender.send_message(to.full_jid, body)
+	m = inbox.wait(lambda m: m['type'] == 'error' and m['body'] == body,
+	    1)
+	return m
+
+
 def test():
-	plan(17)
+	plan(23)
 	a = Node(workers=2, name='A')
 	b = Node(workers=2, name='B', pg_db=a.pg_db)
 	is_([a.status().get('store'), b.status().get('store')],
@@ -45,7 +66,7 @@ def test():
 	    'database (%s)' % a.pg_db)
 
 	# --- accounts ------------------------------------------------------
-	for u in ('alice', 'bob', 'dave'):
+	for u in ('alice', 'bob', 'dave', 'erin'):
 		a.add_user(u + '@localhost', u + '-pw')
 	r = b.ctl('user', 'list')
 	ok(r.rc == 0 and 'alice@localhost' in str(r.data),
@@ -98,6 +119,30 @@ def test():
 	ok(wait_for(lambda: a.ctl('offline', 'bob@localhost')
 	    .data['messages'] == [], 5),
 	    'delivered on B: gone for A too')
+
+	# --- a block made on A, at once on B ------------------------------
+	erin_b = login(b, 'erin@localhost/onB', 'erin-pw')
+	ok(exchange(erin_b, alice_b) is not None and
+	    exchange(alice_b, erin_b) is not None,
+	    'erin and alice chat on B (B has alice\'s empty blocklist '
+	    'cached)')
+	is_(command(alice_a, 'block', ['erin@localhost']), 'result',
+	    'alice blocks erin on A')
+	inbox = Inbox(erin_b)
+	t0 = time.monotonic()
+	bounced = wait_for(lambda: blocked_on_b(erin_b, alice_b, inbox), 10,
+	    0.3)
+	is_(stanza_error(bounced) if bounced else None,
+	    ('cancel', 'service-unavailable'),
+	    'on B erin\'s message to alice now bounces (service-unavailable, '
+	    'XEP-0191 3.2)')
+	ok(bounced and time.monotonic() - t0 < 10,
+	    'within 10 s, far inside the 30 s a cached list may live: the '
+	    'notice crossed the nodes')
+	is_(command(alice_a, 'unblock', ['erin@localhost']), 'result',
+	    'alice unblocks erin on A')
+	ok(wait_for(lambda: exchange(erin_b, alice_b, timeout=1) is not None,
+	    10, 0.1), 'and on B erin reaches alice again')
 
 	# --- an account deleted through B ----------------------------------
 	r = b.ctl('user', 'del', 'dave@localhost')
