@@ -12,6 +12,8 @@
 #                      worker per 14,000, sessions sharing the BENCH_USERS
 #                      accounts with distinct resources, SCRAM at 64
 #                      iterations to log them in quickly), e.g. 200000
+#   BENCH_PGSQL=1      also xfed with storage on PostgreSQL (a throwaway
+#                      server pinned with xfed; Debian's postgresql)
 #   BENCH_JSON=FILE    all results as JSON
 #   BENCH_KEEP=1       keep the temp dirs (logs, configs)
 #
@@ -26,5 +28,6 @@ for b in xfed xfedctl xfed-bench xfed-relay; do
 	fi
 done
 command -v taskset >/dev/null || { echo "bench.sh: taskset missing (util-linux)" >&2; exit 1; }
-set -- --servers relay,xfed ${BENCH_JSON:+--json "$BENCH_JSON"} "$@"
+set -- --servers relay,xfed${BENCH_PGSQL:+,xfed-pgsql} \
+    ${BENCH_JSON:+--json "$BENCH_JSON"} "$@"
 exec /usr/bin/python3 tools/bench/suite.py "$@"

@@ -322,6 +322,8 @@ def noise_line(n):
 def make_server(name):
 	if name == 'xfed':
 		return driver.Xfed(workers=1)
+	if name == 'xfed-pgsql':
+		return driver.XfedPg(workers=1)
 	if name == 'relay':
 		return driver.Relay()
 	import rivals
@@ -336,7 +338,8 @@ def main(argv=None):
 	import argparse
 	ap = argparse.ArgumentParser(description='xfed benchmark suite')
 	ap.add_argument('--servers', default='relay,xfed',
-	    help='comma-separated: relay, xfed, prosody, ejabberd')
+	    help='comma-separated: relay, xfed, xfed-pgsql, prosody, '
+	    'ejabberd')
 	ap.add_argument('--no-workers', action='store_true',
 	    help='skip the 1 vs 2 workers run')
 	ap.add_argument('--json', help='write all results here')
