@@ -27,13 +27,11 @@
  * only bounds how stale a list can get when the store is changed behind
  * blocking.c's back: an account deleted and created again, or, on a
  * PostgreSQL store that other nodes share, a change made on another node
- * whose notice (NOTIFY, see on_notice) was lost, hence the shorter
- * lifetime there.
+ * whose notice (NOTIFY, see on_notice) could not be sent.
  */
 #define XF_BLOCK_CACHE_OWNERS	16384
 #define XF_BLOCK_CACHE_BYTES	(16u << 20)
 #define XF_BLOCK_CACHE_TTL_MS	(5 * 60 * 1000)
-#define XF_BLOCK_CACHE_TTL_SHARED_MS	(30 * 1000)
 /* An expired list whose reload failed is used for this long before the
  * store is asked again (a store that is down fails for a second). */
 #define XF_BLOCK_CACHE_RETRY_MS	1000
@@ -423,8 +421,8 @@ xf_blocking_changed(xf_worker_t *w, const char *owner)
 	/* Other nodes sharing the store (a no-op on LMDB). */
 	if (xf_store_notify(w->w_store, NOTICE_CHANNEL, owner) != XF_OK)
 		log_warnx("blocking: other nodes keep %s's old blocklist for "
-		    "up to %d s: %s", owner, XF_BLOCK_CACHE_TTL_SHARED_MS /
-		    1000, xf_store_error(w->w_store));
+		    "up to %d s: %s", owner, XF_BLOCK_CACHE_TTL_MS / 1000,
+		    xf_store_error(w->w_store));
 	for (unsigned s = 0; s < XF_MAX_WORKERS; s++) {
 		if (s == w->w_slot ||
 		    (st = xf_rings_stats(w->w_rings, s)) == NULL ||
@@ -527,8 +525,7 @@ blocked(xf_worker_t *w, const char *owner, const xf_jid_t *j)
 		}
 		return bl_blocks(b, j);
 	}
-	ttl = strcmp(xf_store_backend(w->w_store), "pgsql") == 0 ?
-	    XF_BLOCK_CACHE_TTL_SHARED_MS : XF_BLOCK_CACHE_TTL_MS;
+	ttl = XF_BLOCK_CACHE_TTL_MS;
 	if ((b = bl_new(owner, &it, xf_loop_now(w->w_loop) + ttl)) == NULL) {
 		/* Out of memory: answer from the list just read. */
 		r = 0;
@@ -979,9 +976,26 @@ blocking_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	return XF_OK;
 }
 
+/*
+ * A session starts: read its owner's list now, while the login waits for
+ * the store anyway, so that its first stanzas need not (pgsql).
+ */
+static void
+blocking_bound(xf_conn_t *c)
+{
+	xf_jid_t	 self;
+	char		 owner[XF_JID_MAX + 1];
+
+	snprintf(owner, sizeof(owner), "%s", c->c_bare);
+	if (cache_hit(c->c_w, owner) == NULL &&
+	    xf_jid_parse(owner, strlen(owner), &self) == XF_OK)
+		(void)blocked(c->c_w, owner, &self);
+}
+
 xf_mod_t xf_mod_blocking = {
 	.m_name = "blocking",
 	.m_init = blocking_init,
+	.m_bound = blocking_bound,
 	.m_iq = blocking_iq,
 	.m_outbound = blocking_outbound,
 	.m_inbound = blocking_inbound,
