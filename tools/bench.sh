@@ -13,7 +13,8 @@
 #                      accounts with distinct resources, SCRAM at 64
 #                      iterations to log them in quickly), e.g. 200000
 #   BENCH_PGSQL=1      also xfed with storage on PostgreSQL (a throwaway
-#                      server pinned with xfed; Debian's postgresql)
+#                      server pinned with xfed; Debian's postgresql);
+#                      BENCH_PG_POOL=N sets its 'pool-size' (default 4)
 #   BENCH_JSON=FILE    all results as JSON
 #   BENCH_KEEP=1       keep the temp dirs (logs, configs)
 #

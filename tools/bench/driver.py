@@ -455,8 +455,9 @@ class XfedPg(Xfed):
 			f.write("""storage {
 	'backend' = 'pgsql'
 	'dsn' = 'host=127.0.0.1 port=%d dbname=xfed user=xfed'
+	'pool-size' = %d
 }
-""" % self.pg_port)
+""" % (self.pg_port, int(os.environ.get('BENCH_PG_POOL', 4))))
 
 	def start(self):
 		if not self.inited:

@@ -74,22 +74,13 @@ def _chown_tree(top, ids):
 			os.lchown(os.path.join(root, n), uid, gid)
 
 
-def _pdeathsig():
-	# In the child, after Popen switched uid/gid (the kernel clears the
-	# setting on a credential change, so it must come after).
-	try:
-		import ctypes
-		libc = ctypes.CDLL(None, use_errno=True)
-		libc.prctl(1, signal.SIGKILL, 0, 0, 0)	# PR_SET_PDEATHSIG
-	except Exception:
-		pass
-
-
 def _popen(argv, ids, **kw):
 	if ids is not None:
 		kw.update(user=ids[0], group=ids[1], extra_groups=[])
+	# The kernel clears PDEATHSIG on a credential change, and Popen's
+	# preexec_fn runs after the uid/gid switch: set it there.
 	return subprocess.Popen(argv, start_new_session=True,
-	    preexec_fn=_pdeathsig, **kw)
+	    preexec_fn=xfedtest._die_with_parent, **kw)
 
 
 def _children(pid):
