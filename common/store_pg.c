@@ -111,14 +111,17 @@ get_be(const char *p, int len)
 	return v;
 }
 
-/* libpq's messages end with a newline; the store's errors are lines. */
+/* libpq's messages may take several lines; the store's errors are one. */
 static int
 pg_fail(pg_t *pg, const char *what, const char *msg)
 {
 	size_t	 n;
+	char	*p;
 
 	xf_store_fail(&pg->st_base, "%s: %s", what, msg && *msg ? msg :
 	    "unknown error");
+	for (p = pg->st_base.st_err; (p = strpbrk(p, "\n\t")) != NULL; )
+		*p = ' ';
 	n = strlen(pg->st_base.st_err);
 	while (n > 0 && (pg->st_base.st_err[n - 1] == '\n' ||
 	    pg->st_base.st_err[n - 1] == ' '))
@@ -862,7 +865,8 @@ pg_check(xf_store_t *base, char *msg, size_t len)
 
 	if ((res = exec1(pg, "SELECT max(version) FROM xf_schema",
 	    NULL)) == NULL) {
-		if (strstr(base->st_err, "xf_schema") != NULL)
+		if (strstr(base->st_err, "\"xf_schema\" does not exist") !=
+		    NULL)
 			return xf_store_fail(base, "no xfed schema in the "
 			    "database: run `xfedctl db init`");
 		return XF_ERR;

@@ -12,6 +12,7 @@
 #include "tap.h"
 #include "xf.h"
 #include "buf.h"
+#include "conf.h"
 #include "scram.h"
 #include "store.h"
 
@@ -101,21 +102,34 @@ scan_cb(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 	return 0;
 }
 
-/* The generic tables: get/put/del, prefix scans, a user's deletion. */
-static void
-tables(const char *dir)
+/* xf_store_update's function: appends "+" to the value, or creates "0";
+ * a value "del" asks for deletion, "keep" for no change. */
+static int
+bump(void *ud, const void *old, size_t oldlen, xf_buf_t *out)
 {
-	char		 err[256], key[64];
-	xf_store_t	*st;
+	if (old != NULL && oldlen == 3 && memcmp(old, "del", 3) == 0)
+		return XF_DECLINED;
+	if (old != NULL && oldlen == 4 && memcmp(old, "keep", 4) == 0)
+		return XF_AGAIN;
+	if (old == NULL)
+		return xf_buf_append(out, "0", 1);
+	if (xf_buf_append(out, old, oldlen) != XF_OK)
+		return XF_ERR;
+	return xf_buf_append(out, "+", 1);
+}
+
+/* The generic tables: get/put/del, prefix scans, read-modify-write, a
+ * user's deletion; the same for every backend. */
+static void
+tables_on(xf_store_t *st, const char *name)
+{
+	char		 key[64];
 	xf_account_t	 a;
 	xf_buf_t	 b = { 0 };
 	size_t		 n;
 	uint64_t	 s1 = 0, s2 = 0;
 
-	if (xf_store_open_lmdb(dir, &st, err, sizeof(err)) != XF_OK) {
-		ok(0, "open for tables: %s", err);
-		return;
-	}
+	printf("# tables on %s\n", name);
 	memset(&a, 0, sizeof(a));
 	a.ac_cred.cr_iter = 1;
 	xf_store_user_put(st, "bob@x", &a, 1);
@@ -171,8 +185,119 @@ tables(const char *dir)
 	    (unsigned long long)s1, (unsigned long long)s2);
 	is_int(xf_store_put(st, XF_T_NTABLES, "k", 1, "v", 1), XF_ERR,
 	    "no such table");
+
+	/* Read-modify-write. */
+	is_int(xf_store_update(st, XF_T_META, "u@x\0n", 5, bump, NULL),
+	    XF_OK, "update creates");
+	is_int(xf_store_update(st, XF_T_META, "u@x\0n", 5, bump, NULL),
+	    XF_OK, "update changes");
+	xf_buf_reset(&b);
+	xf_store_get(st, XF_T_META, "u@x\0n", 5, &b);
+	is_str(xf_buf_cstr(&b), "0+", "update saw the old value");
+	xf_store_put(st, XF_T_META, "u@x\0k", 5, "keep", 4);
+	is_int(xf_store_update(st, XF_T_META, "u@x\0k", 5, bump, NULL),
+	    XF_AGAIN, "update leaves a value as it is");
+	xf_store_put(st, XF_T_META, "u@x\0d", 5, "del", 3);
+	is_int(xf_store_update(st, XF_T_META, "u@x\0d", 5, bump, NULL),
+	    XF_DECLINED, "update deletes");
+	xf_buf_reset(&b);
+	is_int(xf_store_get(st, XF_T_META, "u@x\0d", 5, &b), XF_DECLINED,
+	    "deleted by update");
+	xf_buf_reset(&b);
+	is_int(xf_store_get(st, XF_T_META, "u@x\0k", 5, &b), XF_OK,
+	    "kept by update");
+	is_str(xf_buf_cstr(&b), "keep", "kept unchanged");
+
+	/* Binary keys and values, in byte order. */
+	xf_store_put(st, XF_T_PEP, "p@x\0n\0\xff", 7, "\0\1", 2);
+	xf_store_put(st, XF_T_PEP, "p@x\0n\0\x01", 7, "\xfe", 1);
+	xf_buf_reset(&b);
+	is_int(xf_store_scan(st, XF_T_PEP, "p@x\0n\0", 6, scan_cb, &b),
+	    XF_OK, "scan binary keys");
+	is_int(xf_buf_size(&b), 2 * (7 + 2) + 1 + 2, "both, with their values");
+	ok(xf_buf_size(&b) > 7 && memcmp(xf_buf_data(&b), "p@x\0n\0\x01",
+	    7) == 0, "in byte order (0x01 before 0xff)");
 	xf_buf_free(&b);
+}
+
+static void
+tables(const char *dir)
+{
+	char		 err[256];
+	xf_store_t	*st;
+
+	if (xf_store_open_lmdb(dir, &st, err, sizeof(err)) != XF_OK) {
+		ok(0, "open for tables: %s", err);
+		return;
+	}
+	tables_on(st, "lmdb");
 	xf_store_close(st);
+}
+
+static void
+like_schema(const char *msg)
+{
+	ok(strstr(msg, "schema version 1") != NULL, "check: %s", msg);
+}
+
+/*
+ * The same against PostgreSQL when XFED_TEST_PG_DSN names a database
+ * with the schema (t/pgsql/store_unit.t sets one up): accounts and
+ * tables, what a node and xfedctl see.
+ */
+static void
+pgsql(const char *dsn)
+{
+	xf_store_conf_t	 sc = { XF_STORE_PGSQL, NULL, dsn, 2, 10 };
+	xf_store_t	*st;
+	xf_account_t	 a, b;
+	xf_buf_t	 names = { 0 };
+	char		 err[256], msg[256];
+
+	if (xf_store_open(&sc, &st, err, sizeof(err)) != XF_OK) {
+		ok(0, "open pgsql: %s", err);
+		return;
+	}
+	is_str(xf_store_backend(st), "pgsql", "the pgsql backend");
+	if (xf_store_check(st, msg, sizeof(msg)) != XF_OK)
+		snprintf(msg, sizeof(msg), "%s", xf_store_error(st));
+	like_schema(msg);
+	account(&a, 4096, 1700000000, 0x10);
+	is_int(xf_store_user_put(st, "alice@example.org", &a, 1), XF_OK,
+	    "pgsql: create alice");
+	is_int(xf_store_user_put(st, "alice@example.org", &a, 1), XF_DECLINED,
+	    "pgsql: create alice again: exists");
+	is_int(xf_store_user_put(st, "nobody@example.org", &a, 0),
+	    XF_DECLINED, "pgsql: update a missing user");
+	memset(&b, 0xff, sizeof(b));
+	is_int(xf_store_user_get(st, "alice@example.org", &b), XF_OK,
+	    "pgsql: get alice");
+	ok(memcmp(&a, &b, sizeof(a)) == 0, "pgsql: alice's record "
+	    "round-trips");
+	account(&a, 4096, -5, 0x30);
+	xf_store_user_put(st, "bob@example.org", &a, 1);
+	xf_store_user_put(st, "erin@xexample.org", &a, 1);
+	xf_store_user_get(st, "bob@example.org", &b);
+	is_int(b.ac_created, -5, "pgsql: negative time round-trips");
+	is_str(list(st, "example.org", &names), "alice@example.org "
+	    "bob@example.org", "pgsql: list one domain");
+	is_int(xf_store_user_del(st, "bob@example.org"), XF_OK,
+	    "pgsql: del bob");
+	is_int(xf_store_user_del(st, "bob@example.org"), XF_DECLINED,
+	    "pgsql: del bob again: no such user");
+	tables_on(st, "pgsql");
+	xf_buf_free(&names);
+	xf_store_close(st);
+
+	/* A server that is not there: an error, at once. */
+	sc.sc_dsn = "host=127.0.0.1 port=1 dbname=x connect_timeout=2";
+	if (xf_store_open(&sc, &st, err, sizeof(err)) == XF_OK) {
+		is_int(xf_store_user_get(st, "alice@example.org", &b), XF_ERR,
+		    "pgsql down: a lookup fails");
+		ok(strstr(xf_store_error(st), "connect") != NULL,
+		    "and says why: %s", xf_store_error(st));
+		xf_store_close(st);
+	}
 }
 
 int
@@ -340,6 +465,8 @@ main(void)
 
 	snprintf(cmd, sizeof(cmd), "%s/tables", tmp);
 	tables(cmd);
+	if (getenv("XFED_TEST_PG_DSN") != NULL)
+		pgsql(getenv("XFED_TEST_PG_DSN"));
 
 	xf_buf_free(&names);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
