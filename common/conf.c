@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "xf.h"
 #include "buf.h"
 #include "log.h"
@@ -728,17 +730,34 @@ check_listeners(load_t *l)
 	return XF_OK;
 }
 
-/* A backend that needs a server needs to be told where it is. */
+/* A backend that needs a server needs to be told where it is, in
+ * words libpq understands (checked here, not at the first query). */
 static int
 check_storage(load_t *l)
 {
-	xf_conf_t	*cf = l->l_conf;
-	const opt_t	*bo = find_opt("storage", "backend");
+	xf_conf_t		*cf = l->l_conf;
+	const opt_t		*bo = find_opt("storage", "backend");
+	const opt_t		*dso = find_opt("storage", "dsn");
+	PQconninfoOption	*ci;
+	char			*why = NULL, *p;
+	int			 rc;
 
 	if (cf->cf_store_backend == XF_STORE_PGSQL && *cf->cf_store_dsn == '\0')
 		return lerr(l, l->l_seen[bo - opts], "backend 'pgsql' needs "
 		    "'dsn' in block 'storage'");
-	return XF_OK;
+	if (*cf->cf_store_dsn == '\0')
+		return XF_OK;
+	if ((ci = PQconninfoParse(cf->cf_store_dsn, &why)) != NULL) {
+		PQconninfoFree(ci);
+		return XF_OK;
+	}
+	for (p = why; p != NULL && *p != '\0'; p++)
+		if (*p == '\n')
+			*p = p[1] == '\0' ? '\0' : ' ';
+	rc = lerr(l, l->l_seen[dso - opts], "'dsn': %s", why != NULL ? why :
+	    "out of memory");
+	PQfreemem(why);
+	return rc;
 }
 
 static int

@@ -570,6 +570,12 @@ test_storage(void)
 	fails("storage {\n\n 'backend' = 'pgsql'\n}\n", 3,
 	    "backend 'pgsql' needs 'dsn' in block 'storage'",
 	    "pgsql without dsn, at the backend's line");
+	fails("storage {\n 'backend' = 'pgsql'\n 'dsn' = 'host=x nosuch=1'\n}\n",
+	    3, "'dsn': invalid connection option \"nosuch\"",
+	    "a dsn libpq does not understand, at its line");
+	fails("storage { 'dsn' = \"host='x\" }\n", 1,
+	    "'dsn': unterminated quoted string in connection info string",
+	    "an unterminated dsn");
 	fails("storage { 'pool-size' = 0 }\n", 1,
 	    "'pool-size' must be between 1 and 64", "pool-size 0");
 	fails("storage { 'dsn' = 5 }\n", 1, "'dsn' must be a string",
