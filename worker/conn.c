@@ -181,10 +181,7 @@ xf_conn_free(xf_conn_t *c)
 	c->c_timer = 0;
 	xf_loop_del(w->w_loop, c->c_fd);
 	c->c_off = 1;
-	if (w->w_async && xf_co_self() == NULL &&
-	    xf_co_spawn(free_body, c) == XF_OK)
-		return;
-	free_body(c);
+	xf_worker_run(w, free_body, c);
 }
 
 static void

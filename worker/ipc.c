@@ -183,8 +183,7 @@ later(xf_worker_t *w, uint32_t type, const char *to, const char *data,
 	j->j_len = len;
 	snprintf(j->j_to, sizeof(j->j_to), "%s", to);
 	memcpy(j->j_data, data, len);
-	if (!w->w_async || xf_co_spawn(run_job, j) != XF_OK)
-		run_job(j);
+	xf_worker_run(w, run_job, j);
 }
 
 static xf_conn_t *

@@ -390,10 +390,7 @@ expire_run(void *ud)
 static void
 expire(xf_loop_t *l, void *ud)
 {
-	xf_worker_t	*w = ud;
-
-	if (!w->w_async || xf_co_spawn(expire_run, w) != XF_OK)
-		expire_run(w);
+	xf_worker_run(ud, expire_run, ud);
 }
 
 static void

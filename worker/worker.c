@@ -41,6 +41,18 @@ xf_worker_conn(xf_worker_t *w, uint64_t id)
 	return c;
 }
 
+/*
+ * Runs fn(ud) where it may wait for the store: with pgsql on a coroutine
+ * of its own (returning when it finishes or first waits; inline when
+ * already on one, or when no coroutine can be had), with LMDB right here.
+ */
+void
+xf_worker_run(xf_worker_t *w, void (*fn)(void *), void *ud)
+{
+	if (!w->w_async || xf_co_spawn(fn, ud) != XF_OK)
+		fn(ud);
+}
+
 static void
 on_accept(xf_loop_t *l, int fd, int mask, void *ud)
 {

@@ -146,6 +146,7 @@ struct xf_worker_s {
 void	 xf_worker_main(xf_conf_t *, xf_rings_t *, unsigned slot,
 	    unsigned index) __attribute__((noreturn));
 xf_conn_t *xf_worker_conn(xf_worker_t *, uint64_t id);
+void	 xf_worker_run(xf_worker_t *, void (*)(void *), void *);
 
 /* conn.c: bytes in and out, TLS or not. */
 xf_conn_t *xf_conn_new(xf_worker_t *, int fd, int direct_tls);
