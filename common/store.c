@@ -89,9 +89,9 @@ xf_store_error(const xf_store_t *st)
 }
 
 int
-xf_store_check(xf_store_t *st, char *msg, size_t len)
+xf_store_check(xf_store_t *st, int conns, char *msg, size_t len)
 {
-	return st->st_ops->so_check(st, msg, len);
+	return st->st_ops->so_check(st, conns, msg, len);
 }
 
 int

@@ -55,9 +55,13 @@ int	 xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err,
 void	 xf_store_close(xf_store_t *);
 /* "lmdb" or "pgsql". */
 const char *xf_store_backend(const xf_store_t *);
-/* Whether the store answers and its schema is there: XF_OK with a line
- * for the log in msg, or XF_ERR (xf_store_error() says why). */
-int	 xf_store_check(xf_store_t *, char *msg, size_t);
+/*
+ * Whether the store answers and its schema is there: XF_OK with a line
+ * for the log in msg; XF_AGAIN when it works but msg warns (pgsql: the
+ * server takes fewer connections than conns, what the node may open);
+ * XF_ERR (xf_store_error() says why).
+ */
+int	 xf_store_check(xf_store_t *, int conns, char *msg, size_t);
 
 /* bare: a normalised bare JID.  XF_OK, XF_DECLINED (no such user), XF_ERR. */
 int	 xf_store_user_get(xf_store_t *, const char *bare, xf_account_t *out);

@@ -35,7 +35,7 @@ typedef struct xf_store_ops_s {
 	int	(*so_count_max)(xf_store_t *, int, const void *, size_t,
 		    size_t, size_t *);
 	int	(*so_seq)(xf_store_t *, uint64_t *);
-	int	(*so_check)(xf_store_t *, char *, size_t);
+	int	(*so_check)(xf_store_t *, int, char *, size_t);
 	int	(*so_listen)(xf_store_t *, const char *,
 		    void (*)(void *, const char *), void *);
 	int	(*so_notify)(xf_store_t *, const char *, const char *);

@@ -825,7 +825,7 @@ fail:
 }
 
 static int
-lmdb_check(xf_store_t *base, char *msg, size_t len)
+lmdb_check(xf_store_t *base, int conns, char *msg, size_t len)
 {
 	lmdb_t		*st = (lmdb_t *)base;
 	const char	*path = "?";

@@ -856,15 +856,15 @@ pg_seq(xf_store_t *base, uint64_t *seq)
 }
 
 static int
-pg_check(xf_store_t *base, char *msg, size_t len)
+pg_check(xf_store_t *base, int conns, char *msg, size_t len)
 {
 	pg_t		*pg = (pg_t *)base;
 	PGresult	*res;
 	const char	*db = "?", *host = "?", *port = "?";
-	int		 ver = -1;
+	int		 ver = -1, maxc = -1;
 
-	if ((res = exec1(pg, "SELECT max(version) FROM xf_schema",
-	    NULL)) == NULL) {
+	if ((res = exec1(pg, "SELECT max(version), current_setting("
+	    "'max_connections')::int4 FROM xf_schema", NULL)) == NULL) {
 		if (strstr(base->st_err, "\"xf_schema\" does not exist") !=
 		    NULL)
 			return xf_store_fail(base, "no xfed schema in the "
@@ -873,11 +873,20 @@ pg_check(xf_store_t *base, char *msg, size_t len)
 	}
 	if (PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 4)
 		ver = (int)get_be(PQgetvalue(res, 0, 0), 4);
+	if (PQntuples(res) == 1 && PQgetlength(res, 0, 1) == 4)
+		maxc = (int)get_be(PQgetvalue(res, 0, 1), 4);
 	PQclear(res);
 	if (pg->pg_sync.pc_conn != NULL) {
 		db = PQdb(pg->pg_sync.pc_conn);
 		host = PQhost(pg->pg_sync.pc_conn);
 		port = PQport(pg->pg_sync.pc_conn);
+	}
+	if (maxc >= 0 && maxc < conns) {
+		snprintf(msg, len, "pgsql database %s on %s port %s: "
+		    "max_connections is %d, this node may open %d (workers x "
+		    "(pool-size + 1) + 2); raise it or lower pool-size", db,
+		    host, port, maxc, conns);
+		return XF_AGAIN;
 	}
 	snprintf(msg, len, "pgsql database %s on %s port %s, schema version "
 	    "%d", db, host, port, ver);

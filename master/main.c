@@ -277,10 +277,18 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	/* A database that is down is no reason not to start: the node
 	 * serves what it can and logins work once it is back. */
-	if (xf_store_check(m->m_store, err, sizeof(err)) == XF_OK)
+	/* Each worker: its pool and a listener; the master; one xfedctl. */
+	switch (xf_store_check(m->m_store, m->m_conf->cf_workers *
+	    (m->m_conf->cf_store_pool + 1) + 2, err, sizeof(err))) {
+	case XF_OK:
 		log_info("store: %s", err);
-	else
+		break;
+	case XF_AGAIN:
+		log_warnx("store: %s", err);
+		break;
+	default:
 		log_warnx("store: %s", xf_store_error(m->m_store));
+	}
 	if (xf_rings_create(ring_bytes(), &m->m_rings, err, sizeof(err))
 	    != XF_OK)
 		fatalx("rings: %s", err);

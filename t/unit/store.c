@@ -259,9 +259,13 @@ pgsql(const char *dsn)
 		return;
 	}
 	is_str(xf_store_backend(st), "pgsql", "the pgsql backend");
-	if (xf_store_check(st, msg, sizeof(msg)) != XF_OK)
+	if (xf_store_check(st, 10, msg, sizeof(msg)) != XF_OK)
 		snprintf(msg, sizeof(msg), "%s", xf_store_error(st));
 	like_schema(msg);
+	is_int(xf_store_check(st, 100000, msg, sizeof(msg)), XF_AGAIN,
+	    "check warns when the node may open more connections than the "
+	    "server takes");
+	ok(strstr(msg, "max_connections") != NULL, "and says so: %s", msg);
 	account(&a, 4096, 1700000000, 0x10);
 	is_int(xf_store_user_put(st, "alice@example.org", &a, 1), XF_OK,
 	    "pgsql: create alice");
