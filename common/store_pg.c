@@ -38,9 +38,14 @@
 #define OID_TEXT	25
 #define OID_BYTEA	17
 
+/* Statements with parameters are prepared once per connection. */
+#define PREP_MAX	96
+
 typedef struct pgc_s {
 	PGconn		*pc_conn;
 	int		 pc_busy;
+	uint64_t	 pc_prep[PREP_MAX];	/* hashes of prepared SQL */
+	int		 pc_nprep;
 } pgc_t;
 
 typedef struct waiter_s {
@@ -154,6 +159,7 @@ drop(pgc_t *pc)
 		PQfinish(pc->pc_conn);
 		pc->pc_conn = NULL;
 	}
+	pc->pc_nprep = 0;
 }
 
 /* Waits for fd until the deadline; the ready mask or 0 on timeout. */
@@ -252,26 +258,19 @@ release(pg_t *pg, pgc_t *pc)
 }
 
 /*
- * Runs one statement on pc: the last result, or NULL with the error
- * set.  A connection that broke or timed out is dropped (the next call
- * connects again); a statement error leaves it usable.
+ * After a send on pc: flushes it, then collects the results (the first
+ * failure, else the last).  NULL with the error set; a connection that
+ * broke or did not answer by the deadline is dropped (the next call
+ * connects again), a statement error leaves it usable.
  */
 static PGresult *
-exec_pc(pg_t *pg, pgc_t *pc, const char *sql, const params_t *p)
+collect(pg_t *pg, pgc_t *pc, uint64_t deadline)
 {
-	PGconn		*c;
+	PGconn		*c = pc->pc_conn;
 	PGresult	*res = NULL, *r;
-	uint64_t	 deadline;
 	int		 fl, ready;
 	ExecStatusType	 es;
 
-	if (connect_pc(pg, pc) != XF_OK)
-		return NULL;
-	c = pc->pc_conn;
-	deadline = now_ms() + (uint64_t)pg->pg_timeout_ms;
-	if (!PQsendQueryParams(c, sql, p ? p->n : 0, p ? p->type : NULL,
-	    p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1))
-		goto broken;
 	while ((fl = PQflush(c)) == 1) {
 		ready = wait_until(PQsocket(c), XF_EV_READ | XF_EV_WRITE,
 		    deadline);
@@ -292,7 +291,6 @@ exec_pc(pg_t *pg, pgc_t *pc, const char *sql, const params_t *p)
 		}
 		if ((r = PQgetResult(c)) == NULL)
 			break;
-		/* Keep the first failure, else the last result. */
 		if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK &&
 		    PQresultStatus(res) != PGRES_TUPLES_OK) {
 			PQclear(r);
@@ -322,6 +320,61 @@ timeout:
 broken:
 	PQclear(res);
 	pg_fail(pg, "query", PQerrorMessage(c));
+	drop(pc);
+	return NULL;
+}
+
+/* FNV-1a 64 of a statement's text: its prepared name. */
+static uint64_t
+sql_hash(const char *sql)
+{
+	uint64_t	 h = 14695981039346656037ULL;
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (uint8_t)*sql) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * Runs one statement on pc.  One with parameters is prepared the first
+ * time this connection runs it (the server then parses and plans it
+ * once), up to PREP_MAX of them; the rest go as they are.
+ */
+static PGresult *
+exec_pc(pg_t *pg, pgc_t *pc, const char *sql, const params_t *p)
+{
+	PGresult	*res;
+	uint64_t	 deadline, h = 0;
+	char		 name[24];
+	int		 prep = 0, i, n = p ? p->n : 0;
+
+	if (connect_pc(pg, pc) != XF_OK)
+		return NULL;
+	deadline = now_ms() + (uint64_t)pg->pg_timeout_ms;
+	if (n > 0) {
+		h = sql_hash(sql);
+		snprintf(name, sizeof(name), "x%016llx", (unsigned long long)h);
+		for (i = 0; i < pc->pc_nprep && pc->pc_prep[i] != h; i++)
+			;
+		prep = i < pc->pc_nprep;
+		if (!prep && pc->pc_nprep < PREP_MAX) {
+			if (!PQsendPrepare(pc->pc_conn, name, sql, n, p->type))
+				goto broken;
+			if ((res = collect(pg, pc, deadline)) == NULL)
+				return NULL;
+			PQclear(res);
+			pc->pc_prep[pc->pc_nprep++] = h;
+			prep = 1;
+		}
+	}
+	if (prep ? !PQsendQueryPrepared(pc->pc_conn, name, n, p->v, p->len,
+	    p->fmt, 1) : !PQsendQueryParams(pc->pc_conn, sql, n,
+	    p ? p->type : NULL, p ? p->v : NULL, p ? p->len : NULL,
+	    p ? p->fmt : NULL, 1))
+		goto broken;
+	return collect(pg, pc, deadline);
+broken:
+	pg_fail(pg, "query", PQerrorMessage(pc->pc_conn));
 	drop(pc);
 	return NULL;
 }
