@@ -377,14 +377,7 @@ class PgServer:
 		if self.proc is None:
 			return
 		kids = _children(self.proc.pid) if self.running() else []
-		try:
-			os.killpg(self.proc.pid, signal.SIGKILL)
-		except (ProcessLookupError, PermissionError):
-			pass
-		try:
-			self.proc.wait(timeout=5)
-		except Exception:
-			pass
+		xfedtest.killpg_wait(self.proc)
 		_wait_gone(kids, 5)
 
 	def _cleanup(self):

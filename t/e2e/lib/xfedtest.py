@@ -208,6 +208,18 @@ def _killpg(p):
 		pass
 
 
+def killpg_wait(proc, timeout=5):
+	"""SIGKILL to proc's process group, then reap proc (bounded)."""
+	try:
+		os.killpg(proc.pid, signal.SIGKILL)
+	except (ProcessLookupError, PermissionError):
+		pass
+	try:
+		proc.wait(timeout=timeout)
+	except Exception:
+		pass
+
+
 def _die_with_parent():
 	# In the child before exec: if this test is SIGKILLed (no clean-up
 	# runs), the kernel kills the master too.
@@ -689,14 +701,7 @@ class Node:
 	def kill(self):
 		if self.proc is None:
 			return
-		try:
-			os.killpg(self.proc.pid, signal.SIGKILL)
-		except (ProcessLookupError, PermissionError):
-			pass
-		try:
-			self.proc.wait(timeout=5)
-		except Exception:
-			pass
+		killpg_wait(self.proc)
 		try:
 			self.logf.close()
 		except Exception:
