@@ -121,6 +121,29 @@ user_bare(xf_conn_t *c, const char *user, char *norm, size_t normlen,
 	return (n < 0 || (size_t)n >= barelen) ? XF_ERR : XF_OK;
 }
 
+/*
+ * The account could not be read (the database is down, say): RFC 6120
+ * 6.5 temporary-auth-failure, which a client may retry, and is not
+ * counted as a failed attempt.  While the store is down every login
+ * lands here: one log line a second says how many.
+ */
+static int
+store_down(xf_conn_t *c)
+{
+	static uint64_t	 last, refused;
+	uint64_t	 now = xf_loop_now(c->c_w->w_loop);
+
+	refused++;
+	if (last == 0 || now - last >= 1000) {
+		log_warnx("c%llu: login refused for now (%llu since the last "
+		    "report): store: %s", CID(c), (unsigned long long)refused,
+		    xf_store_error(c->c_w->w_store));
+		last = now;
+		refused = 0;
+	}
+	return fail(c, "temporary-auth-failure");
+}
+
 static int
 plain(xf_conn_t *c)
 {
@@ -150,9 +173,7 @@ plain(xf_conn_t *c)
 		/* RFC 6120 6.5 temporary-auth-failure: the client may try
 		 * again; not counted as a failed attempt. */
 		explicit_bzero(pass, sizeof(pass));
-		log_warnx("c%llu: store: %s", CID(c),
-		    xf_store_error(c->c_w->w_store));
-		return fail(c, "temporary-auth-failure");
+		return store_down(c);
 	}
 	if (r != XF_OK || xf_cred_check(&ac.ac_cred, pass, strlen(pass))
 	    != XF_OK) {
@@ -185,11 +206,8 @@ scram_first(xf_conn_t *c, xf_hash_t h)
 		r = xf_store_user_get(c->c_w->w_store, bare, &ac);
 		if (gone(c))
 			return XF_ERR;
-		if (r == XF_ERR) {
-			log_warnx("c%llu: store: %s", CID(c),
-			    xf_store_error(c->c_w->w_store));
-			return fail(c, "temporary-auth-failure");
-		}
+		if (r == XF_ERR)
+			return store_down(c);
 		if (r == XF_OK)
 			cred = &ac.ac_cred;
 		snprintf(c->c_pending_user, sizeof(c->c_pending_user), "%s",
