@@ -35,7 +35,7 @@ xf_store_open(const xf_store_conf_t *sc, xf_store_t **out, char *err,
 {
 	switch (sc->sc_backend) {
 	case XF_STORE_LMDB:
-		return xf_store_lmdb_open(sc->sc_dir, out, err, errlen);
+		return xf_store_open_lmdb(sc->sc_dir, out, err, errlen);
 	case XF_STORE_PGSQL:
 		return xf_store_pg_open(sc, out, err, errlen);
 	}
@@ -60,13 +60,6 @@ xf_store_open_conf(const xf_conf_t *cf, xf_store_t **out, char *err,
 	sc.sc_pool = cf->cf_store_pool;
 	sc.sc_timeout = cf->cf_store_timeout;
 	return xf_store_open(&sc, out, err, errlen);
-}
-
-int
-xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err,
-    size_t errlen)
-{
-	return xf_store_lmdb_open(dir, out, err, errlen);
 }
 
 void

@@ -55,7 +55,6 @@ void	 xf_store_vfail(xf_store_t *, const char *fmt, va_list);
 /* The names of the per-user tables, by XF_T_*. */
 extern const char *const xf_store_tables[XF_T_NTABLES];
 
-int	 xf_store_lmdb_open(const char *dir, xf_store_t **, char *, size_t);
 int	 xf_store_pg_open(const xf_store_conf_t *, xf_store_t **, char *,
 	    size_t);
 

@@ -254,7 +254,7 @@ rend(lmdb_t *st, MDB_txn *txn)
 }
 
 int
-xf_store_lmdb_open(const char *dir, xf_store_t **out, char *err, size_t errlen)
+xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err, size_t errlen)
 {
 	lmdb_t		*st;
 	MDB_txn		*txn = NULL;
