@@ -16,6 +16,7 @@
 #include "master.h"
 #include "xmlstream.h"
 #include "control.h"
+#include "im.h"
 
 #define CTL_PASS_MAX	1023		/* bytes of a password */
 
@@ -542,6 +543,8 @@ cmd_user_del(xf_master_t *m, json_t *req, int arg)
 		return reply_err("store: %s", xf_store_error(m->m_store));
 	log_info("control: deleted user %s", bare);
 	forget_blocklist(m, bare);
+	if (m->m_rings != NULL)
+		xf_blocking_notify_nodes(m->m_store, m->m_rings, bare);
 
 	/*
 	 * The account is gone whatever happens next; a session we fail to

@@ -1,6 +1,7 @@
 /* ring.c: per-worker inbound rings in shared memory (MPSC) with eventfd wake-ups. */
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -72,6 +73,7 @@ struct xf_ring_s {
 struct xf_rings_s {
 	void		*rs_map;	/* owned; munmap'ed by destroy */
 	size_t		 rs_maplen;
+	uint64_t	 rs_run;	/* random: this run of the node */
 	xf_ring_t	 rs_ring[XF_MAX_WORKERS];
 };
 
@@ -166,6 +168,11 @@ xf_rings_create(size_t ring_bytes, xf_rings_t **out, char *err,
 	}
 	for (i = 0; i < XF_MAX_WORKERS; i++)
 		rs->rs_ring[i].r_efd = -1;
+	if (getrandom(&rs->rs_run, sizeof(rs->rs_run), 0) !=
+	    sizeof(rs->rs_run)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		goto fail;
+	}
 	rs->rs_maplen = stride * XF_MAX_WORKERS;
 	rs->rs_map = mmap(NULL, rs->rs_maplen, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -242,6 +249,12 @@ xf_ring_t *
 xf_rings_get(xf_rings_t *rs, unsigned slot)
 {
 	return slot < XF_MAX_WORKERS ? &rs->rs_ring[slot] : NULL;
+}
+
+uint64_t
+xf_rings_run(const xf_rings_t *rs)
+{
+	return rs->rs_run;
 }
 
 xf_wstats_t *

@@ -36,6 +36,10 @@ void	 xf_rings_destroy(xf_rings_t *);
 
 xf_ring_t   *xf_rings_get(xf_rings_t *, unsigned slot);
 xf_wstats_t *xf_rings_stats(xf_rings_t *, unsigned slot);
+/* Random, drawn at create: the same in the master and every worker of
+ * this run of the node, different on any other node or run.  Tells a
+ * node's own notices (store NOTIFY) from other nodes'. */
+uint64_t     xf_rings_run(const xf_rings_t *);
 
 /* Empties a slot's ring and stats (master, before a worker takes it). */
 void	 xf_ring_reset(xf_ring_t *);

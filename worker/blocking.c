@@ -379,21 +379,32 @@ xf_blocking_forget(xf_worker_t *w, const char *owner)
 
 /*
  * A notice from the store (pgsql: NOTIFY from any node sharing the
- * database, this one included): owner's list changed, or, with NULL,
- * notices may have been lost and nothing cached can be trusted.
+ * database): "RUN OWNER", owner's list changed on the node whose run id
+ * (xf_rings_run) is RUN in hex.  This node's own notices are skipped:
+ * its workers heard of the change through their rings before the client
+ * was answered, and a late echo would only drop a list read since.
+ * NULL: notices may have been lost, nothing cached can be trusted.
  */
 static void
-on_notice(void *ud, const char *owner)
+on_notice(void *ud, const char *payload)
 {
 	xf_worker_t	*w = ud;
+	unsigned long long run;
+	char		*end;
 
-	if (owner != NULL) {
-		xf_blocking_forget(w, owner);
+	if (payload == NULL) {
+		cache.c_gen++;
+		while (cache.c_head != NULL)
+			cache_drop(cache.c_head);
 		return;
 	}
-	cache.c_gen++;
-	while (cache.c_head != NULL)
-		cache_drop(cache.c_head);
+	run = strtoull(payload, &end, 16);
+	if (end == payload || *end != ' ') {
+		log_warnx("blocking: notice without a node id ignored");
+		return;
+	}
+	if (run != xf_rings_run(w->w_rings))
+		xf_blocking_forget(w, end + 1);
 }
 
 static void
@@ -418,11 +429,7 @@ xf_blocking_changed(xf_worker_t *w, const char *owner)
 	const xf_wstats_t	*st;
 
 	xf_blocking_forget(w, owner);
-	/* Other nodes sharing the store (a no-op on LMDB). */
-	if (xf_store_notify(w->w_store, NOTICE_CHANNEL, owner) != XF_OK)
-		log_warnx("blocking: other nodes keep %s's old blocklist for "
-		    "up to %d s: %s", owner, XF_BLOCK_CACHE_TTL_MS / 1000,
-		    xf_store_error(w->w_store));
+	xf_blocking_notify_nodes(w->w_store, w->w_rings, owner);
 	for (unsigned s = 0; s < XF_MAX_WORKERS; s++) {
 		if (s == w->w_slot ||
 		    (st = xf_rings_stats(w->w_rings, s)) == NULL ||
@@ -435,6 +442,29 @@ xf_blocking_changed(xf_worker_t *w, const char *owner)
 			log_warnx("blocking: cannot tell worker slot %u that "
 			    "%s's blocklist changed", s, owner);
 	}
+}
+
+/*
+ * Tells the other nodes sharing st that owner's blocklist changed (see
+ * on_notice; a no-op on LMDB).  Failing, their copies last until they
+ * expire: logged, not an error for the change itself.
+ */
+void
+xf_blocking_notify_nodes(xf_store_t *st, xf_rings_t *rings,
+    const char *owner)
+{
+	char	*payload;
+
+	if (asprintf(&payload, "%016llx %s",
+	    (unsigned long long)xf_rings_run(rings), owner) == -1) {
+		log_warnx("blocking: notice for %s: out of memory", owner);
+		return;
+	}
+	if (xf_store_notify(st, NOTICE_CHANNEL, payload) != XF_OK)
+		log_warnx("blocking: other nodes keep %s's old blocklist for "
+		    "up to %d s: %s", owner, XF_BLOCK_CACHE_TTL_MS / 1000,
+		    xf_store_error(st));
+	free(payload);
 }
 
 /* owner's current cached list, now the most recently used; or NULL. */

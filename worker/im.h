@@ -42,6 +42,10 @@ void	 xf_blocking_forget(xf_worker_t *, const char *owner);
 /* owner's blocklist changed in the store (an account deleted, say):
  * forget it here and send XF_MSG_BLOCKS to every other live worker. */
 void	 xf_blocking_changed(xf_worker_t *, const char *owner);
+/* Tells the other nodes sharing the store (pgsql NOTIFY; the master's
+ * account deletion uses it too). */
+void	 xf_blocking_notify_nodes(xf_store_t *, xf_rings_t *,
+	    const char *owner);
 
 /* offline.c */
 /* Keeps a message for bare (XEP-0160) with a XEP-0203 delay stamp.

@@ -5,8 +5,9 @@
 # made on one node are read on the other; an offline message stored via A
 # is delivered at login on B (and then gone for A too); a block made on A
 # takes effect at once on B, whose workers had the old list cached (the
-# store's change notice, NOTIFY, not the 30 s cache lifetime); an account
-# deleted through B can no longer log in on A.
+# store's change notice, NOTIFY, not the 5 min cache lifetime); an account
+# deleted through B can no longer log in on A, and made again through B
+# it starts on A with an empty blocklist, not the one A had cached.
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -56,7 +57,7 @@ def blocked_on_b(sender, to, inbox):
 
 
 def test():
-	plan(23)
+	plan(28)
 	a = Node(workers=2, name='A')
 	b = Node(workers=2, name='B', pg_db=a.pg_db)
 	is_([a.status().get('store'), b.status().get('store')],
@@ -137,7 +138,7 @@ def test():
 	    'on B erin\'s message to alice now bounces (service-unavailable, '
 	    'XEP-0191 3.2)')
 	ok(bounced and time.monotonic() - t0 < 10,
-	    'within 10 s, far inside the 30 s a cached list may live: the '
+	    'within 10 s, far inside the 5 min a cached list may live: the '
 	    'notice crossed the nodes')
 	is_(command(alice_a, 'unblock', ['erin@localhost']), 'result',
 	    'alice unblocks erin on A')
@@ -145,10 +146,30 @@ def test():
 	    10, 0.1), 'and on B erin reaches alice again')
 
 	# --- an account deleted through B ----------------------------------
+	# dave blocks bob on A; bob's worker there holds dave's list.
+	bob_a = login(a, 'bob@localhost/onA', 'bob-pw')
+	slot = a.worker_of(bob_a.full_jid)
+	dave_a, _ = on_worker(a, 'dave@localhost/onA', 'dave-pw', slot)
+	ok(dave_a is not None, 'dave logs in on A next to bob (slot %s)' % slot)
+	if dave_a is None:
+		raise RuntimeError('dave not placed')
+	is_(command(dave_a, 'block', ['bob@localhost']), 'result',
+	    'dave blocks bob on A')
+	m = blocked_on_b(bob_a, dave_a, Inbox(bob_a))
+	is_(stanza_error(m) if m else None, ('cancel', 'service-unavailable'),
+	    'bob\'s message to dave bounces on A')
+	dave_a.disconnect()
+	wait_for(lambda: a.session(dave_a.full_jid) is None, 3)
+
 	r = b.ctl('user', 'del', 'dave@localhost')
 	is_(r.rc, 0, 'B\'s xfedctl deletes dave')
 	is_(Client(a, 'dave@localhost/x', 'dave-pw').login(), 'failed_auth',
 	    'dave can no longer log in on A')
-
+	r = b.ctl('user', 'add', 'dave@localhost', input='dave-pw2\n')
+	is_(r.rc, 0, 'B\'s xfedctl makes dave again')
+	dave_a, _ = on_worker(a, 'dave@localhost/again', 'dave-pw2', slot)
+	ok(dave_a is not None and exchange(bob_a, dave_a) is not None,
+	    'the new dave on A: bob reaches him at once (the deletion\'s '
+	    'notice dropped the old list A had cached)')
 
 main(test, timeout=120)
