@@ -36,6 +36,7 @@ struct xf_co_s {
 	int		 co_fd;
 	int		 co_ready;
 	uint64_t	 co_timer;
+	int		 co_parked;	/* in a suspend, no wake yet */
 	void		*co_fake;	/* ASan's fake stack while away */
 	xf_co_t		*co_next;	/* free list */
 };
@@ -193,6 +194,7 @@ xf_co_spawn(void (*fn)(void *), void *ud)
 	co->co_done = 0;
 	co->co_fd = -1;
 	co->co_timer = 0;
+	co->co_parked = 0;
 	co->co_fake = NULL;
 	co->co_next = NULL;
 	if (prepare(co) != XF_OK) {
@@ -214,17 +216,53 @@ wake_timer(xf_loop_t *l, void *ud)
 void
 xf_co_wake(xf_co_t *co)
 {
+	/* Woken already, or its time ran out: nothing to do. */
+	if (!co->co_parked)
+		return;
+	co->co_parked = 0;
+	if (co->co_timer != 0) {
+		xf_loop_timer_del(loop, co->co_timer);
+		co->co_timer = 0;
+	}
+	co->co_ready = 1;
 	/* From the loop, never nested in another coroutine's stack. */
 	while (xf_loop_timer(loop, 0, wake_timer, co) == 0)
 		usleep(1000);
 }
 
+static void
+suspend_timeout(xf_loop_t *l, void *ud)
+{
+	xf_co_t	*co = ud;
+
+	co->co_timer = 0;
+	co->co_parked = 0;
+	co->co_ready = 0;
+	resume(co);
+}
+
+int
+xf_co_suspend_for(int timeout_ms)
+{
+	xf_co_t	*co = current;
+
+	if (co == NULL)
+		abort();	/* the main stack cannot park */
+	if (timeout_ms == 0)
+		return 0;
+	co->co_ready = 0;
+	if (timeout_ms > 0 && (co->co_timer = xf_loop_timer(loop,
+	    (uint64_t)timeout_ms, suspend_timeout, co)) == 0)
+		return 0;	/* no timer: as if it had run out */
+	co->co_parked = 1;
+	yield();
+	return co->co_ready;	/* co_parked cleared by whoever resumed */
+}
+
 void
 xf_co_suspend(void)
 {
-	if (current == NULL)
-		abort();	/* the main stack cannot park */
-	yield();
+	xf_co_suspend_for(-1);
 }
 
 static void

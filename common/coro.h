@@ -44,7 +44,11 @@ int	 xf_co_wait_fd(int fd, int mask, int timeout_ms);
 
 /* Parks the running coroutine until xf_co_wake() (coroutines only). */
 void	 xf_co_suspend(void);
-/* Resumes a parked coroutine from the loop's next turn. */
+/* The same for at most timeout_ms (-1: no limit): 1 when woken, 0 when
+ * the time ran out (a wake after that is a no-op). */
+int	 xf_co_suspend_for(int timeout_ms);
+/* Resumes a parked coroutine from the loop's next turn; a coroutine not
+ * parked (woken already, timed out) is left alone. */
 void	 xf_co_wake(xf_co_t *);
 
 /* Coroutines started and not finished. */

@@ -50,6 +50,7 @@ typedef struct pgc_s {
 
 typedef struct waiter_s {
 	xf_co_t		*wt_co;
+	pgc_t		*wt_pc;		/* handed over by release() */
 	struct waiter_s	*wt_next;
 } waiter_t;
 
@@ -212,9 +213,26 @@ fail:
 	return XF_ERR;
 }
 
+static void
+unqueue(pg_t *pg, waiter_t *me)
+{
+	waiter_t	**pp, *prev = NULL;
+
+	for (pp = &pg->pg_wait; *pp != NULL; prev = *pp, pp = &(*pp)->wt_next)
+		if (*pp == me) {
+			*pp = me->wt_next;
+			if (pg->pg_wait_last == me)
+				pg->pg_wait_last = prev;
+			return;
+		}
+}
+
 /*
  * A connection for the caller: the main stack has its own; coroutines
- * share the pool and queue for it in order when all are busy.
+ * share the pool and queue for it in order when all are busy (release
+ * hands it over: no newcomer overtakes), for at most query-timeout: a
+ * database that stopped answering holds every pooled connection that
+ * long, and the queue must not add it up.  NULL with the error set.
  */
 static pgc_t *
 acquire(pg_t *pg)
@@ -222,38 +240,48 @@ acquire(pg_t *pg)
 	waiter_t	 me;
 
 	if (xf_co_self() == NULL) {
-		if (pg->pg_sync.pc_busy)
+		if (pg->pg_sync.pc_busy) {
+			xf_store_fail(&pg->st_base, "store called while in "
+			    "use");
 			return NULL;
+		}
 		pg->pg_sync.pc_busy = 1;
 		return &pg->pg_sync;
 	}
-	for (;;) {
-		for (int i = 0; i < pg->pg_npool; i++)
-			if (!pg->pg_pool[i].pc_busy) {
-				pg->pg_pool[i].pc_busy = 1;
-				return &pg->pg_pool[i];
-			}
-		me.wt_co = xf_co_self();
-		me.wt_next = NULL;
-		if (pg->pg_wait_last != NULL)
-			pg->pg_wait_last->wt_next = &me;
-		else
-			pg->pg_wait = &me;
-		pg->pg_wait_last = &me;
-		xf_co_suspend();
-	}
+	for (int i = 0; i < pg->pg_npool; i++)
+		if (!pg->pg_pool[i].pc_busy) {
+			pg->pg_pool[i].pc_busy = 1;
+			return &pg->pg_pool[i];
+		}
+	me.wt_co = xf_co_self();
+	me.wt_pc = NULL;
+	me.wt_next = NULL;
+	if (pg->pg_wait_last != NULL)
+		pg->pg_wait_last->wt_next = &me;
+	else
+		pg->pg_wait = &me;
+	pg->pg_wait_last = &me;
+	if (xf_co_suspend_for(pg->pg_timeout_ms) && me.wt_pc != NULL)
+		return me.wt_pc;
+	unqueue(pg, &me);
+	xf_store_fail(&pg->st_base, "query: no free database connection in "
+	    "%d s (pool-size %d)", pg->pg_timeout_ms / 1000, pg->pg_npool);
+	return NULL;
 }
 
+/* Hands pc to the first coroutine waiting for one, or frees it. */
 static void
 release(pg_t *pg, pgc_t *pc)
 {
 	waiter_t	*w;
 
-	pc->pc_busy = 0;
-	if (pc == &pg->pg_sync || (w = pg->pg_wait) == NULL)
+	if (pc == &pg->pg_sync || (w = pg->pg_wait) == NULL) {
+		pc->pc_busy = 0;
 		return;
+	}
 	if ((pg->pg_wait = w->wt_next) == NULL)
 		pg->pg_wait_last = NULL;
+	w->wt_pc = pc;
 	xf_co_wake(w->wt_co);
 }
 
@@ -386,10 +414,8 @@ exec1(pg_t *pg, const char *sql, const params_t *p)
 	pgc_t		*pc;
 	PGresult	*res;
 
-	if ((pc = acquire(pg)) == NULL) {
-		xf_store_fail(&pg->st_base, "store called while in use");
+	if ((pc = acquire(pg)) == NULL)
 		return NULL;
-	}
 	res = exec_pc(pg, pc, sql, p);
 	release(pg, pc);
 	return res;
@@ -750,7 +776,7 @@ pg_update(xf_store_t *base, int table, const void *key, size_t klen,
 	if (key_params(pg, key, klen, &p, owner, sizeof(owner)) != XF_OK)
 		return XF_ERR;
 	if ((pc = acquire(pg)) == NULL)
-		return xf_store_fail(base, "store called while in use");
+		return XF_ERR;
 	be64(lk, (uint64_t)lock_id(table, key, klen));
 	param(&lp, OID_INT8, lk, 8);
 	if ((res = exec_pc(pg, pc, "BEGIN", NULL)) == NULL)

@@ -4,7 +4,9 @@
 # a login waits for a table another transaction has locked, the users
 # already online keep chatting through that same worker; when the lock
 # goes the login completes; when it outlasts 'query-timeout' the login
-# fails with temporary-auth-failure and the next one works.
+# fails with temporary-auth-failure and the next one works.  Logins
+# queued for a busy pool wait at most query-timeout too, not one
+# timeout per connection ahead of them.
 import base64
 import os
 import subprocess
@@ -78,8 +80,9 @@ def chat_rounds(a, b, n, tag):
 
 
 def test():
-	plan(12)
-	node = Node(workers=1, storage_extra="'query-timeout' = 3")
+	plan(14)
+	node = Node(workers=1, storage_extra="'query-timeout' = 3; "
+	    "'pool-size' = 2")
 	for u in ('alice', 'bob', 'carol'):
 		node.add_user(u + '@localhost', u + '-pw')
 	a = login(node, 'alice@localhost/x', 'alice-pw')
@@ -119,6 +122,24 @@ def test():
 	ok(chat_rounds(a, b, 2, 'after') == 4, 'alice and bob still chat')
 	like(node.log_text(), r'no answer in 3 s',
 	    'the worker logged the query that timed out')
+
+	# --- more logins than pooled connections --------------------------
+	# Two take the pool's connections and wait for the lock; four queue
+	# for a connection.  Handed one in turn, the last two would answer
+	# after three timeouts (9 s); their wait is bounded by one.
+	lock = Lock(node, 'xf_users')
+	raws = [start_plain(node, 'carol', 'carol-pw') for _ in range(6)]
+	t0 = time.monotonic()
+	got = [answer(r, max(0.1, t0 + 7 - time.monotonic())) for r in raws]
+	is_(got, [('failure', 'temporary-auth-failure')] * 6,
+	    'six logins on a pool of two: every one answered '
+	    'temporary-auth-failure within 7 s (query-timeout 3 s)')
+	for r in raws:
+		r.close()
+	lock.release()
+	ok(chat_rounds(a, b, 2, 'queue') == 4 and Client(node,
+	    'carol@localhost/z', 'carol-pw').login(timeout=15) == 'session',
+	    'then chat and logins work again')
 
 
 main(test, timeout=120)

@@ -86,6 +86,27 @@ sleeper(void *ud)
 	note(id * 10 + 1);
 }
 
+/* Suspends for ud ms; notes 100 + what the suspend returned, twice:
+ * the second suspend is there to be resumed by nothing but its own
+ * timer (a stale wake must not reach it). */
+static xf_co_t	*timed;
+
+static void
+timed_sleeper(void *ud)
+{
+	int	 ms = (int)(intptr_t)ud;
+
+	timed = xf_co_self();
+	note(100 + xf_co_suspend_for(ms));
+	note(200 + xf_co_suspend_for(40));
+}
+
+static void
+wake_later(xf_loop_t *l, void *ud)
+{
+	xf_co_wake(timed);
+}
+
 static void
 inner(void *ud)
 {
@@ -181,6 +202,34 @@ main(void)
 	ok(nlog == 4 && log_[2] == 21 && log_[3] == 11,
 	    "both resumed by the loop, in the order they were woken");
 	ok(xf_co_count() == 0, "and finished");
+
+	/* A suspend with a time limit: woken in time, or not. */
+	nlog = 0;
+	xf_co_spawn(timed_sleeper, (void *)(intptr_t)1000);
+	xf_loop_timer(loop, 5, wake_later, NULL);
+	xf_loop_timer(loop, 500, stop_timer, NULL);
+	xf_loop_run(loop);
+	ok(nlog == 2 && log_[0] == 101 && log_[1] == 200 &&
+	    xf_co_count() == 0, "a suspend_for woken in time says 1; the "
+	    "next one runs out (0)");
+	nlog = 0;
+	xf_co_spawn(timed_sleeper, (void *)(intptr_t)10);
+	/* The wake comes after the first limit, during the second. */
+	xf_loop_timer(loop, 25, wake_later, NULL);
+	xf_loop_timer(loop, 500, stop_timer, NULL);
+	xf_loop_run(loop);
+	ok(nlog == 2 && log_[0] == 100 && log_[1] == 201,
+	    "one that runs out says 0, and a wake reaches only a suspend "
+	    "in progress");
+	nlog = 0;
+	xf_co_spawn(timed_sleeper, (void *)(intptr_t)0);
+	xf_co_wake(timed);	/* parked in the second suspend now */
+	xf_co_wake(timed);	/* twice: the second is a no-op */
+	xf_loop_timer(loop, 100, stop_timer, NULL);
+	xf_loop_run(loop);
+	ok(nlog == 2 && log_[0] == 100 && log_[1] == 201 &&
+	    xf_co_count() == 0, "a zero limit returns at once; a double "
+	    "wake resumes once");
 
 	/* Spawning on a coroutine runs inline on the same one. */
 	xf_co_spawn(outer, pair);
