@@ -83,6 +83,7 @@ static const struct {
 	{ "smq",	offsetof(struct xf_sess_s, s_smq) },
 	{ "smin",	offsetof(struct xf_sess_s, s_smin) },
 	{ "smexp",	offsetof(struct xf_sess_s, s_smexp) },
+	{ "smpres",	offsetof(struct xf_sess_s, s_smpres) },
 };
 
 /*

@@ -23,6 +23,7 @@ struct xf_sess_s {
 	MDB_dbi		 s_smq;
 	MDB_dbi		 s_smin;
 	MDB_dbi		 s_smexp;
+	MDB_dbi		 s_smpres;
 	MDB_txn		*s_rtxn;	/* reused read txn; reset when idle */
 	pid_t		 s_pid;		/* opener; see xf_sess_close() */
 	size_t		 s_maxkey;	/* mdb_env_get_maxkeysize(): 511 */

@@ -553,6 +553,62 @@ fail:
 }
 
 int
+xf_sess_sm_set_pres(xf_sess_t *s, const char *id, uint32_t worker,
+    uint64_t conn, const void *data, size_t len)
+{
+	xf_sm_rec_t	 rec;
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	int		 r, rc;
+
+	if (wbegin(s, &txn) != XF_OK)
+		return XF_ERR;
+	if ((r = smload(s, txn, id, &rec)) != XF_OK)
+		goto fail;
+	if (!owned(&rec, worker, conn)) {
+		r = XF_DECLINED;
+		goto fail;
+	}
+	idkey(id, &k);
+	v.mv_data = (void *)data;
+	v.mv_size = len;
+	if (len == 0)
+		rc = mdb_del(txn, s->s_smpres, &k, NULL);
+	else
+		rc = mdb_put(txn, s->s_smpres, &k, &v, 0);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		r = fail(s, len ? "mdb_put(smpres)" : "mdb_del(smpres)", rc);
+		goto fail;
+	}
+	return wcommit(s, txn);
+
+fail:
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+xf_sess_sm_pres(xf_sess_t *s, const char *id, xf_buf_t *out)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	int		 r = XF_OK, rc;
+
+	if (idkey(id, &k) != XF_OK)
+		return XF_DECLINED;
+	if (rbegin(s, &txn) != XF_OK)
+		return XF_ERR;
+	if ((rc = mdb_get(txn, s->s_smpres, &k, &v)) == MDB_NOTFOUND)
+		r = XF_DECLINED;
+	else if (rc != 0)
+		r = fail(s, "mdb_get(smpres)", rc);
+	else if (xf_buf_append(out, v.mv_data, v.mv_size) != XF_OK)
+		r = failx(s, "out of memory");
+	rend(s);
+	return r;
+}
+
+int
 xf_sess_sm_ack(xf_sess_t *s, const char *id, uint32_t worker, uint64_t conn,
     uint64_t acked)
 {
@@ -852,6 +908,11 @@ xf_sess_sm_drop(xf_sess_t *s, const char *id)
 		goto fail;
 	}
 	idkey(id, &k);
+	if ((rc = mdb_del(txn, s->s_smpres, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND) {
+		r = fail(s, "mdb_del(smpres)", rc);
+		goto fail;
+	}
 	if ((rc = mdb_del(txn, s->s_sm, &k, NULL)) != 0) {
 		r = fail(s, "mdb_del(sm)", rc);
 		goto fail;

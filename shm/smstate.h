@@ -23,6 +23,8 @@
  *          writes them, in seq order)
  *   smexp  expiry, id -> "" (one entry per DETACHED session; it ends
  *          once the clock is past its expiry; 0 = at once)
+ *   smpres id -> the client's presence as the worker holding it keeps it
+ *          (worker/presence.c), for the worker that resumes the session
  *
  * Who writes what: only the attached owner (sm_worker, sm_conn) appends
  * to smq and changes sm_h_in, sm_sent and sm_acked; anyone appends to
@@ -114,6 +116,15 @@ int	 xf_sess_sm_ack(xf_sess_t *, const char *id, uint32_t worker,
  */
 int	 xf_sess_sm_detach(xf_sess_t *, const char *id, uint32_t worker,
 	    uint64_t conn, int64_t expires);
+/*
+ * The attached owner's presence state for id (opaque; len 0 removes
+ * it), which a resume on any worker reads back with xf_sess_sm_pres().
+ * XF_DECLINED if (worker, conn) is not the attached owner.
+ */
+int	 xf_sess_sm_set_pres(xf_sess_t *, const char *id, uint32_t worker,
+	    uint64_t conn, const void *data, size_t len);
+/* Appends id's presence state to out: XF_OK, XF_DECLINED (none). */
+int	 xf_sess_sm_pres(xf_sess_t *, const char *id, xf_buf_t *out);
 /*
  * <resume/>: in one txn, checks that bare owns the session and that its
  * session record still names the old owner, drops what h acknowledges,

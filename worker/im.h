@@ -26,6 +26,11 @@ int	 xf_roster_each(xf_worker_t *, const char *owner,
  * timed out): tell its contacts and directed-presence targets. */
 void	 xf_presence_gone(xf_worker_t *, const char *full);
 
+/* Hands c's presence state to xf_sm_keep_presence() (SM enabled with
+ * resumption), and puts it back on the connection that resumed. */
+void	 xf_presence_keep(xf_conn_t *);
+void	 xf_presence_restore(xf_conn_t *, const char *data, size_t len);
+
 /* Sends owner's current presence, from each available resource, to to
  * (a subscription was approved, a block lifted). */
 void	 xf_presence_send_current(xf_worker_t *, const char *owner,

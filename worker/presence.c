@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "im.h"
 #include "mod.h"
+#include "xmlstream.h"
 
 #define MAX_DIRECTED	64
 
@@ -168,6 +169,56 @@ prio_of(const xf_el_t *st)
 	return v < -128 ? -128 : v > 127 ? 127 : (int32_t)v;
 }
 
+/*
+ * What a resumed session needs of p (xf_sm_keep_presence): the last
+ * broadcast presence serialised (empty: none), NUL, then each directed
+ * target NUL-terminated.  Nothing at all when there is neither.
+ */
+void
+xf_presence_keep(xf_conn_t *c)
+{
+	pres_t	*p = state(c, 0);
+	xf_buf_t b = { 0 };
+	int	 bad = 0;
+
+	if (p != NULL && (p->p_last != NULL || p->p_ndirected > 0)) {
+		if (p->p_last != NULL)
+			bad |= xf_el_write(p->p_last, XF_NS_CLIENT, &b);
+		bad |= xf_buf_append(&b, "", 1);
+		for (int i = 0; i < p->p_ndirected; i++)
+			bad |= xf_buf_append(&b, p->p_directed[i],
+			    strlen(p->p_directed[i]) + 1);
+	}
+	if (bad != XF_OK)
+		log_warnx("presence of %s not kept for a resume: out of "
+		    "memory", c->c_full);
+	else
+		xf_sm_keep_presence(c, xf_buf_data(&b), xf_buf_size(&b));
+	xf_buf_free(&b);
+}
+
+/* The other half, on the connection that resumed the session. */
+void
+xf_presence_restore(xf_conn_t *c, const char *data, size_t len)
+{
+	const char	*end = data + len, *z;
+	pres_t		*p;
+
+	if ((z = memchr(data, '\0', len)) == NULL || (p = state(c, 1)) ==
+	    NULL)
+		return;
+	xf_el_free(p->p_last);
+	p->p_last = z > data ? xf_xml_parse(data, (size_t)(z - data),
+	    XF_NS_CLIENT) : NULL;
+	for (data = z + 1; data < end && p->p_ndirected < MAX_DIRECTED;
+	    data = z + 1) {
+		if ((z = memchr(data, '\0', (size_t)(end - data))) == NULL)
+			break;
+		if ((p->p_directed[p->p_ndirected] = strdup(data)) != NULL)
+			p->p_ndirected++;
+	}
+}
+
 /* Takes the directed-presence targets out of p (to holds MAX_DIRECTED). */
 static int
 take_directed(pres_t *p, char **to)
@@ -226,6 +277,7 @@ broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	snprintf(bare, sizeof(bare), "%s", c->c_bare);
 	if (!avail)
 		n = take_directed(p, to);
+	xf_presence_keep(c);
 	broadcast(w, st, full, bare, NULL, initial, p != NULL ? c : NULL, gen);
 	directed_unavailable(w, full, to, n);
 	/*
@@ -258,13 +310,16 @@ track_directed(xf_conn_t *c, const xf_el_t *st)
 			break;
 	if (type == NULL && i == p->p_ndirected &&
 	    p->p_ndirected < MAX_DIRECTED) {
-		if ((p->p_directed[i] = strdup(to)) != NULL)
-			p->p_ndirected++;
+		if ((p->p_directed[i] = strdup(to)) == NULL)
+			return;
+		p->p_ndirected++;
 	} else if (type != NULL && strcmp(type, "unavailable") == 0 &&
 	    i < p->p_ndirected) {
 		free(p->p_directed[i]);
 		p->p_directed[i] = p->p_directed[--p->p_ndirected];
-	}
+	} else
+		return;
+	xf_presence_keep(c);
 }
 
 static int

@@ -438,10 +438,11 @@ sm_enable(xf_conn_t *c, const xf_el_t *el)
 	}
 	sm->s_resume = resume;
 	c->c_mod[xf_mod_sm.m_index] = sm;
-	if (resume)
+	if (resume) {
+		xf_presence_keep(c);	/* a presence sent before <enable/> */
 		sendf(c, "<enabled xmlns='" NS_SM "' id='%s' resume='true' "
 		    "max='%d'/>", sm->s_id, w->w_conf->cf_sm_resume_timeout);
-	else
+	} else
 		sendf(c, "<enabled xmlns='" NS_SM "'/>");
 	log_debug("c%llu: sm enabled%s", CID(c), resume ? ", resumable" : "");
 }
@@ -454,7 +455,7 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 	char		 bare[XF_JID_MAX + 1];
 	xf_sess_rec_t	 srec;
 	xf_sm_rec_t	 prev, rec;
-	xf_buf_t	 resend = { 0 };
+	xf_buf_t	 resend = { 0 }, pres = { 0 };
 	uint32_t	 h;
 	uint64_t	 len;
 	size_t		 off, n = 0;
@@ -502,6 +503,12 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 	sm->s_acked = rec.sm_acked;
 	c->c_mod[xf_mod_sm.m_index] = sm;
 	xf_c2s_attach(c, rec.sm_full, srec.sr_prio, srec.sr_avail);
+	if ((r = xf_sess_sm_pres(w->w_sess, sm->s_id, &pres)) == XF_OK)
+		xf_presence_restore(c, xf_buf_data(&pres), xf_buf_size(&pres));
+	else if (r == XF_ERR)
+		log_warnx("c%llu: sm resume: presence: %s", CID(c),
+		    xf_sess_error(w->w_sess));
+	xf_buf_free(&pres);
 	/* The old stream, if still open, ends without unbinding. */
 	if (prev.sm_state == XF_SM_ATTACHED && prev.sm_node == 0)
 		xf_c2s_replace(c, prev.sm_worker, prev.sm_conn,
@@ -523,6 +530,21 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 	pump(c);
 	if (sm->s_sent > sm->s_acked)
 		written(c, sm);
+}
+
+void
+xf_sm_keep_presence(xf_conn_t *c, const void *data, size_t len)
+{
+	xf_worker_t	*w = c->c_w;
+	sm_t		*sm = SM(c);
+
+	if (sm == NULL || !sm->s_resume)
+		return;
+	/* Not ours any more (resumed elsewhere): the new owner keeps it. */
+	if (xf_sess_sm_set_pres(w->w_sess, sm->s_id, w->w_slot, c->c_id,
+	    data, len) == XF_ERR)
+		log_warnx("c%llu: sm: presence not kept for a resume: %s",
+		    CID(c), xf_sess_error(w->w_sess));
 }
 
 static void

@@ -212,6 +212,9 @@ void	 xf_iq_reply(xf_worker_t *, xf_conn_t *c, xf_el_t *r);
 
 /* sm.c: stream management (XEP-0198): an SM inbox to write out. */
 void	 xf_sm_wake(xf_worker_t *, xf_conn_t *);
+/* c's presence state (presence.c's, opaque; len 0: none) changed: kept
+ * with a resumable session, for the worker that resumes it. */
+void	 xf_sm_keep_presence(xf_conn_t *, const void *data, size_t len);
 
 /* ipc.c: the inbound ring and pushes into other workers' rings. */
 int	 xf_ipc_push(xf_worker_t *, xf_conn_t *from, unsigned slot,

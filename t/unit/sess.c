@@ -138,6 +138,11 @@ sm_tests(const char *dir)
 	xf_sess_sm_handled(s, ID1, 1, 10, &h);
 	xf_sess_sm_handled(s, ID1, 1, 10, &h);
 	is_int(h, 2, "handled counts");
+	is_int(xf_sess_sm_set_pres(s, ID1, 2, 10, "p\0t", 3), XF_DECLINED,
+	    "presence state: only the owner keeps it");
+	is_int(xf_sess_sm_set_pres(s, ID1, 1, 10, "x", 1), XF_OK, "kept");
+	is_int(xf_sess_sm_set_pres(s, ID1, 1, 10, "p\0t", 3), XF_OK,
+	    "and replaced");
 	is_int(xf_sess_sm_handled(s, ID1, 1, 11, &h), XF_DECLINED,
 	    "handled by another connection declines");
 
@@ -198,6 +203,12 @@ sm_tests(const char *dir)
 	joined(&b, 0, list, sizeof(list));
 	is_str(list, "q1", "what h did not cover is resent");
 	xf_buf_reset(&b);
+	ok(xf_sess_sm_pres(s, ID1, &b) == XF_OK && xf_buf_size(&b) == 3 &&
+	    memcmp(xf_buf_data(&b), "p\0t", 3) == 0,
+	    "the presence state, as kept, for the new owner");
+	xf_buf_reset(&b);
+	is_int(xf_sess_sm_set_pres(s, ID1, 1, 10, "y", 1), XF_DECLINED,
+	    "the old owner no longer changes it");
 	ok(prev.sm_state == XF_SM_DETACHED && prev.sm_worker == 1,
 	    "prev names the old owner");
 	ok(sm.sm_state == XF_SM_ATTACHED && sm.sm_worker == 3 &&
@@ -250,6 +261,8 @@ sm_tests(const char *dir)
 	xf_buf_reset(&b);
 	is_int(xf_sess_sm_drop(s, ID1), XF_OK, "drop");
 	is_int(xf_sess_sm_get(s, ID1, &sm), XF_DECLINED, "gone after drop");
+	is_int(xf_sess_sm_pres(s, ID1, &b), XF_DECLINED,
+	    "its presence state too");
 	is_int(xf_sess_sm_find(s, "u@h/r", id, &sm), XF_DECLINED,
 	    "JID index gone");
 	xf_sess_sm_inbox(s, ID1, 0, 10, &b, &n);
