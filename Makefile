@@ -27,8 +27,8 @@ endif
 BIN	 = $(B)/bin
 
 # lmdb has no .pc file on Debian; fall back to -llmdb.
-PC_CFLAGS := $(shell pkg-config --cflags openssl expat jansson libpq 2>/dev/null)
-PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson libpq 2>/dev/null) -llmdb
+PC_CFLAGS := $(shell pkg-config --cflags openssl expat jansson libpq libidn 2>/dev/null)
+PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson libpq libidn 2>/dev/null) -llmdb
 
 XCFLAGS	 = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -Wshadow -Wpointer-arith -Wstrict-prototypes \

@@ -4,20 +4,28 @@
 #include <netinet/in.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <stringprep.h>
 
 #include "xf.h"
 #include "jid.h"
 
 /*
- * Limitation: full PRECIS (RFC 8264/8265/8266) and IDNA2008 need the
- * Unicode tables (case folding, NFC, width mapping, derived properties).
- * We do not carry them: localpart and domainpart are case-folded for
- * ASCII only and non-ASCII characters are kept as sent, so "ÄB@x" and
- * "äb@x" are two different JIDs here.  What we do enforce is everything
- * that keeps a JID safe to route and to echo: valid shortest-form UTF-8
- * (no surrogates, nothing above U+10FFFF), no C0/C1 controls, the
- * characters RFC 7622 forbids in each part, and the length limits.
+ * A part that is all ASCII is checked and case-folded here (the common
+ * case, on every stanza).  One with other characters goes through
+ * libidn's stringprep profiles, Nodeprep, Nameprep and Resourceprep
+ * (RFC 6122): the Unicode case folding and NFKC normalisation that
+ * Prosody and ejabberd apply too, so "ÄB@x" and "äb@x" are one JID on
+ * every server of a federation.  Code points unassigned in stringprep's
+ * Unicode 3.2 (emoji in resources, say) pass unchanged, as in a query.
+ * RFC 7622's PRECIS classes differ from these only on compatibility
+ * characters, which stringprep maps and PRECIS refuses.
+ *
+ * Before and after: valid shortest-form UTF-8 (no surrogates, nothing
+ * above U+10FFFF), no C0/C1 controls, the characters RFC 7622 forbids in
+ * each part, and the length limits.
  */
 
 #define PART_MAX	1023	/* bytes, RFC 7622 section 3.1 */
@@ -82,13 +90,38 @@ is_wide_space(uint32_t c)
 	    c == 0x2028 || c == 0x2029;
 }
 
-int
-xf_jid_localpart(char *s)
+/*
+ * Runs profile on s in place (cap bytes there, with the NUL): the part
+ * may grow (U+00DF becomes "ss").  XF_ERR when stringprep refuses it or
+ * it no longer fits.
+ */
+static int
+prep(char *s, size_t cap, const char *profile)
+{
+	char	*out;
+	size_t	 n;
+
+	if (stringprep_profile(s, &out, profile, 0) != STRINGPREP_OK)
+		return XF_ERR;
+	n = strlen(out);
+	if (n == 0 || n > PART_MAX || n >= cap) {
+		free(out);
+		return XF_ERR;
+	}
+	memcpy(s, out, n + 1);
+	free(out);
+	return XF_OK;
+}
+
+/* The checks of a localpart; *wide when it holds non-ASCII. */
+static int
+local_check(char *s, int *wide)
 {
 	unsigned char	*p = (unsigned char *)s;
 	size_t		 len, i, n;
 	uint32_t	 c;
 
+	*wide = 0;
 	len = strlen(s);
 	if (len == 0 || len > PART_MAX)
 		return XF_ERR;
@@ -97,15 +130,31 @@ xf_jid_localpart(char *s)
 			return XF_ERR;
 		if (is_control(c) || is_wide_space(c))
 			return XF_ERR;
-		if (c < 0x80) {
-			/* RFC 7622 section 3.3.1: these are never allowed. */
-			if (strchr(" \"&'/:<>@", (int)c) != NULL)
-				return XF_ERR;
-			if (c >= 'A' && c <= 'Z')
-				p[i] = (unsigned char)(c - 'A' + 'a');
+		if (c >= 0x80) {
+			*wide = 1;
+			continue;
 		}
+		/* RFC 7622 section 3.3.1: these are never allowed. */
+		if (strchr(" \"&'/:<>@", (int)c) != NULL)
+			return XF_ERR;
+		if (c >= 'A' && c <= 'Z')
+			p[i] = (unsigned char)(c - 'A' + 'a');
 	}
 	return XF_OK;
+}
+
+int
+xf_jid_localpart(char *s, size_t cap)
+{
+	int	 wide;
+
+	if (local_check(s, &wide) != XF_OK)
+		return XF_ERR;
+	if (!wide)
+		return XF_OK;
+	if (prep(s, cap, "Nodeprep") != XF_OK)
+		return XF_ERR;
+	return local_check(s, &wide);
 }
 
 /* The inside of "[...]" must be an IPv6 address (RFC 7622 3.2, 3986). */
@@ -134,19 +183,15 @@ ipv6_literal(char *s, size_t len)
  * nothing else can name a host, and it keeps ':' and XML specials out.
  * '_' is tolerated because some deployments use it in component names.
  */
-int
-xf_jid_domainpart(char *s)
+static int
+domain_check(char *s, int *wide)
 {
 	unsigned char	*p = (unsigned char *)s;
 	size_t		 len, i, n, label;
 	uint32_t	 c;
 
+	*wide = 0;
 	len = strlen(s);
-	if (len > 0 && s[0] == '[')
-		return ipv6_literal(s, len);
-	/* One trailing dot is the fully-qualified form of the same name. */
-	if (len > 0 && s[len - 1] == '.')
-		s[--len] = '\0';
 	if (len == 0 || len > PART_MAX)
 		return XF_ERR;
 	label = 0;
@@ -165,6 +210,7 @@ xf_jid_domainpart(char *s)
 		if (c >= 0x80) {
 			if (is_control(c) || is_wide_space(c))
 				return XF_ERR;
+			*wide = 1;
 			continue;
 		}
 		if (c >= 'A' && c <= 'Z')
@@ -178,13 +224,35 @@ xf_jid_domainpart(char *s)
 	return XF_OK;
 }
 
+/* Non-ASCII labels stay U-labels, after Nameprep. */
 int
-xf_jid_resourcepart(const char *s)
+xf_jid_domainpart(char *s, size_t cap)
+{
+	size_t	 len = strlen(s);
+	int	 wide;
+
+	if (len > 0 && s[0] == '[')
+		return ipv6_literal(s, len);
+	/* One trailing dot is the fully-qualified form of the same name. */
+	if (len > 0 && s[len - 1] == '.')
+		s[--len] = '\0';
+	if (domain_check(s, &wide) != XF_OK)
+		return XF_ERR;
+	if (!wide)
+		return XF_OK;
+	if (prep(s, cap, "Nameprep") != XF_OK)
+		return XF_ERR;
+	return domain_check(s, &wide);
+}
+
+static int
+resource_check(const char *s, int *wide)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 len, i, n;
 	uint32_t		 c;
 
+	*wide = 0;
 	len = strlen(s);
 	if (len == 0 || len > PART_MAX)
 		return XF_ERR;
@@ -193,13 +261,34 @@ xf_jid_resourcepart(const char *s)
 			return XF_ERR;
 		if (is_control(c))
 			return XF_ERR;
+		if (c >= 0x80)
+			*wide = 1;
 	}
 	return XF_OK;
 }
 
-/* Copies len bytes of src into the JID buffer at *off as a C string. */
+int
+xf_jid_resourcepart(char *s, size_t cap)
+{
+	int	 wide;
+
+	if (resource_check(s, &wide) != XF_OK)
+		return XF_ERR;
+	if (!wide)
+		return XF_OK;
+	if (prep(s, cap, "Resourceprep") != XF_OK)
+		return XF_ERR;
+	return resource_check(s, &wide);
+}
+
+/*
+ * Copies len bytes of src into the JID buffer at *off as a C string and
+ * normalises it with fn, which may make it longer: *off moves past what
+ * it became.  NULL when it does not fit or fn refuses it.
+ */
 static char *
-put_part(xf_jid_t *j, size_t *off, const char *src, size_t len)
+put_part(xf_jid_t *j, size_t *off, const char *src, size_t len,
+    int (*fn)(char *, size_t))
 {
 	char	*dst;
 
@@ -208,7 +297,9 @@ put_part(xf_jid_t *j, size_t *off, const char *src, size_t len)
 	dst = j->j_buf + *off;
 	memcpy(dst, src, len);
 	dst[len] = '\0';
-	*off += len + 1;
+	if (fn(dst, sizeof(j->j_buf) - *off) != XF_OK)
+		return NULL;
+	*off += strlen(dst) + 1;
 	return dst;
 }
 
@@ -236,8 +327,8 @@ xf_jid_parse(const char *s, size_t len, xf_jid_t *out)
 	if (at != NULL) {
 		if (at == s || (size_t)(at - s) > PART_MAX)
 			goto fail;
-		if ((out->j_local = put_part(out, &off, s, at - s)) == NULL ||
-		    xf_jid_localpart(out->j_local) != XF_OK)
+		if ((out->j_local = put_part(out, &off, s, at - s,
+		    xf_jid_localpart)) == NULL)
 			goto fail;
 		dom = at + 1;
 	} else
@@ -247,16 +338,15 @@ xf_jid_parse(const char *s, size_t len, xf_jid_t *out)
 	domlen = prelen - (dom - s);
 	if (domlen == 0 || domlen > PART_MAX + 1)
 		goto fail;
-	if ((out->j_domain = put_part(out, &off, dom, domlen)) == NULL ||
-	    xf_jid_domainpart(out->j_domain) != XF_OK)
+	if ((out->j_domain = put_part(out, &off, dom, domlen,
+	    xf_jid_domainpart)) == NULL)
 		goto fail;
 
 	if (slash != NULL) {
 		if (len - prelen - 1 > PART_MAX)
 			goto fail;
 		if ((out->j_resource = put_part(out, &off, slash + 1,
-		    len - prelen - 1)) == NULL ||
-		    xf_jid_resourcepart(out->j_resource) != XF_OK)
+		    len - prelen - 1, xf_jid_resourcepart)) == NULL)
 			goto fail;
 	}
 	return XF_OK;

@@ -6,9 +6,9 @@
 
 /*
  * A parsed JID: three NUL-terminated parts in one owned buffer.
- * j_local and j_resource are NULL when absent.  Parts are normalised:
- * localpart and domainpart case-folded (ASCII, plus UTF-8 validity and
- * forbidden-character checks), domain without a trailing dot.
+ * j_local and j_resource are NULL when absent.  Parts are normalised
+ * (Nodeprep, Nameprep, Resourceprep: see jid.c), domain without a
+ * trailing dot.
  */
 typedef struct xf_jid_s {
 	char	*j_local;
@@ -28,9 +28,10 @@ int	 xf_jid_bare(const xf_jid_t *, char *out, size_t outlen);
  * or XF_ERR when jid is NULL, not a valid JID or out is too short. */
 int	 xf_jid_bare_of(const char *jid, char *out, size_t outlen);
 
-/* Validates and normalises one part in place; XF_OK or XF_ERR. */
-int	 xf_jid_localpart(char *s);
-int	 xf_jid_domainpart(char *s);
-int	 xf_jid_resourcepart(const char *s);
+/* Validates and normalises one part in place, where cap bytes are (it
+ * may grow); XF_OK or XF_ERR. */
+int	 xf_jid_localpart(char *s, size_t cap);
+int	 xf_jid_domainpart(char *s, size_t cap);
+int	 xf_jid_resourcepart(char *s, size_t cap);
 
 #endif /* XF_JID_H */

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <stringprep.h>
 
 #include "xf.h"
 #include "buf.h"
@@ -16,11 +17,12 @@
 #include "scram.h"
 
 /*
- * Passwords are hashed as the UTF-8 bytes the client sent: no SASLprep
- * (RFC 4013) or OpaqueString (RFC 8265) normalisation is done, so a
- * password typed in a different Unicode normalisation form will not
- * match.  Clients that normalise (most do nothing beyond ASCII) still
- * interoperate for ASCII passwords, which are unchanged by both.
+ * Passwords are hashed after SASLprep (RFC 4013, as RFC 5802 asks; with
+ * libidn's stringprep): what a client that normalises (slixmpp, Gajim,
+ * Conversations do) derives its SCRAM proof from, and what PLAIN
+ * compares.  Code points unassigned in Unicode 3.2 pass unchanged, as in
+ * a query: refusing them would refuse today's emoji.  Printable ASCII is
+ * its own SASLprep and skips the library.
  */
 
 #define SCRAM_MSG_MAX		4096	/* any one SASL message */
@@ -156,25 +158,85 @@ fail:
  * An empty password is refused: RFC 4616 cannot carry one, so such an
  * account could only ever log in by SCRAM.
  */
+/*
+ * SASLprep of password (len bytes): *out is password itself or a new
+ * string (free it with free_prepped).  XF_ERR when SASLprep refuses it
+ * (a prohibited character, broken bidi) or it comes out empty.
+ */
+static int
+prep_password(const char *password, size_t len, char **out, size_t *outlen)
+{
+	const unsigned char *p = (const unsigned char *)password;
+	char	*tmp;
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < len && p[i] >= 0x20 && p[i] < 0x7f; i++)
+		;
+	if (i == len) {
+		*out = (char *)password;
+		*outlen = len;
+		return len ? XF_OK : XF_ERR;
+	}
+	if (memchr(password, '\0', len) != NULL ||
+	    (tmp = strndup(password, len)) == NULL)
+		return XF_ERR;
+	rc = stringprep_profile(tmp, out, "SASLprep", 0);
+	OPENSSL_cleanse(tmp, len);
+	free(tmp);
+	if (rc != STRINGPREP_OK)
+		return XF_ERR;
+	if ((*outlen = strlen(*out)) == 0) {
+		free(*out);
+		return XF_ERR;
+	}
+	return XF_OK;
+}
+
+static void
+free_prepped(const char *password, char *prepped, size_t len)
+{
+	if (prepped != password) {
+		OPENSSL_cleanse(prepped, len);
+		free(prepped);
+	}
+}
+
+int
+xf_password_ok(const char *password)
+{
+	char	*pw;
+	size_t	 len;
+
+	if (prep_password(password, strlen(password), &pw, &len) != XF_OK)
+		return XF_ERR;
+	free_prepped(password, pw, len);
+	return XF_OK;
+}
+
 int
 xf_cred_make(const char *password, unsigned iter, xf_cred_t *out)
 {
-	size_t		 pwlen = strlen(password);
+	char		*pw;
+	size_t		 pwlen;
 	xf_hash_t	 h;
 
 	memset(out, 0, sizeof(*out));
-	if (pwlen == 0 || iter < 1 || iter > SCRAM_ITER_MAX)
+	if (iter < 1 || iter > SCRAM_ITER_MAX ||
+	    prep_password(password, strlen(password), &pw, &pwlen) != XF_OK)
 		return XF_ERR;
 	out->cr_iter = iter;
 	if (RAND_bytes(out->cr_salt, sizeof(out->cr_salt)) != 1)
 		goto fail;
 	for (h = XF_HASH_SHA1; h <= XF_HASH_SHA256; h++)
-		if (xf_scram_keys(h, password, pwlen, out->cr_salt,
+		if (xf_scram_keys(h, pw, pwlen, out->cr_salt,
 		    sizeof(out->cr_salt), iter, out->cr_stored[h],
 		    out->cr_server[h]) != XF_OK)
 			goto fail;
+	free_prepped(password, pw, pwlen);
 	return XF_OK;
 fail:
+	free_prepped(password, pw, pwlen);
 	OPENSSL_cleanse(out, sizeof(*out));
 	return XF_ERR;
 }
@@ -184,15 +246,20 @@ int
 xf_cred_check(const xf_cred_t *cred, const char *password, size_t pwlen)
 {
 	uint8_t		 stored[XF_SCRAM_MAX_KEY], server[XF_SCRAM_MAX_KEY];
+	char		*pw;
+	size_t		 len;
 	int		 rc = XF_ERR;
 
-	if (xf_scram_keys(XF_HASH_SHA256, password, pwlen, cred->cr_salt,
+	if (prep_password(password, pwlen, &pw, &len) != XF_OK)
+		return XF_ERR;
+	if (xf_scram_keys(XF_HASH_SHA256, pw, len, cred->cr_salt,
 	    sizeof(cred->cr_salt), cred->cr_iter, stored, server) != XF_OK)
 		goto fail;
 	if (CRYPTO_memcmp(stored, cred->cr_stored[XF_HASH_SHA256],
 	    xf_hash_len(XF_HASH_SHA256)) == 0)
 		rc = XF_OK;
 fail:
+	free_prepped(password, pw, len);
 	OPENSSL_cleanse(stored, sizeof(stored));
 	OPENSSL_cleanse(server, sizeof(server));
 	return rc;

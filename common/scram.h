@@ -29,8 +29,11 @@ size_t	 xf_hash_len(xf_hash_t);		/* 20 or 32 */
 int	 xf_scram_keys(xf_hash_t, const char *password, size_t pwlen,
 	    const uint8_t *salt, size_t saltlen, unsigned iter,
 	    uint8_t *stored, uint8_t *server);
-/* Fills cred from a password with a fresh random salt. */
+/* Fills cred from a password (after SASLprep) with a fresh random salt. */
 int	 xf_cred_make(const char *password, unsigned iter, xf_cred_t *out);
+/* XF_OK when SASLprep (RFC 4013) takes password: not empty after it, no
+ * prohibited character, bidi rule kept.  XF_ERR otherwise. */
+int	 xf_password_ok(const char *password);
 /* XF_OK when password matches cred (constant-time compare), else XF_ERR. */
 int	 xf_cred_check(const xf_cred_t *, const char *password, size_t pwlen);
 

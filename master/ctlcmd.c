@@ -481,6 +481,9 @@ cmd_user_set(xf_master_t *m, json_t *req, int create)
 		return err;
 	if ((pw = req_password(req, &err)) == NULL)
 		return err;
+	if (xf_password_ok(pw) != XF_OK)
+		return reply_err("password refused: SASLprep (RFC 4013) "
+		    "prohibits a character in it, or leaves nothing");
 	if (m->m_store == NULL)
 		return reply_err("no account store");
 
@@ -592,7 +595,7 @@ cmd_user_list(xf_master_t *m, json_t *req, int arg)
 			    shorten(dom, sh, sizeof(sh)));
 		}
 		memcpy(d, dom, strlen(dom) + 1);
-		if (xf_jid_domainpart(d) != XF_OK)
+		if (xf_jid_domainpart(d, sizeof(d)) != XF_OK)
 			return reply_err("invalid domain '%s'",
 			    shorten(dom, sh, sizeof(sh)));
 		dom = d;

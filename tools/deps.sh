@@ -2,7 +2,7 @@
 # deps.sh: installs the Debian packages a target needs, only when missing.
 # usage: deps.sh build|test|bench
 set -e
-build="gcc make pkg-config libssl-dev libexpat1-dev liblmdb-dev libjansson-dev libpq-dev openssl"
+build="gcc make pkg-config libssl-dev libexpat1-dev liblmdb-dev libjansson-dev libpq-dev libidn-dev openssl"
 test="$build perl python3-slixmpp procps postgresql"
 bench="$build procps"
 case "$1" in

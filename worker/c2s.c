@@ -340,6 +340,7 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 	xf_worker_t	*w = c->c_w;
 	xf_el_t		*b = xf_el_child(iq, XF_NS_BIND, "bind"), *r;
 	char		*res = NULL, gen[24], payload[XF_JID_MAX + 128];
+	char		 rbuf[1024];
 	xf_sess_rec_t	 rec, old;
 	int		 had_old = 0, n;
 	unsigned char	 rnd[6];
@@ -359,13 +360,16 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 		snprintf(gen, sizeof(gen), "xfed-%02x%02x%02x%02x%02x%02x",
 		    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 	}
-	if (res != NULL && xf_jid_resourcepart(res) != XF_OK) {
+	/* Resourceprep may make it longer: room for the longest. */
+	if (res != NULL && (strlen(res) >= sizeof(rbuf) ||
+	    (strcpy(rbuf, res), xf_jid_resourcepart(rbuf, sizeof(rbuf))) !=
+	    XF_OK)) {
 		free(res);
 		iq_error(c, iq, "modify", "bad-request");
 		return;
 	}
 	n = snprintf(c->c_full, sizeof(c->c_full), "%s@%s/%s", c->c_user,
-	    c->c_host, res ? res : gen);
+	    c->c_host, res ? rbuf : gen);
 	free(res);
 	/* The session table's keys are LMDB keys: 511 bytes at most. */
 	if (n < 0 || (size_t)n >= sizeof(c->c_full)) {

@@ -157,9 +157,13 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 	if (user == NULL || pw == NULL || user[0] == '\0' || pw[0] == '\0' ||
 	    strlen(pw) > PASSWORD_MAX)
 		goto fail;
+	if (xf_password_ok(pw) != XF_OK) {
+		cond = "not-acceptable";	/* SASLprep refuses it */
+		goto fail;
+	}
 	n = snprintf(norm, sizeof(norm), "%s", user);
 	if (n <= 0 || (size_t)n >= sizeof(norm) ||
-	    xf_jid_localpart(norm) != XF_OK) {
+	    xf_jid_localpart(norm, sizeof(norm)) != XF_OK) {
 		cond = "jid-malformed";
 		goto fail;
 	}
@@ -425,11 +429,12 @@ change_password(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		goto fail;
 	n = snprintf(norm, sizeof(norm), "%s", user);
 	if (n <= 0 || (size_t)n >= sizeof(norm) ||
-	    xf_jid_localpart(norm) != XF_OK || strlen(norm) != ul ||
+	    xf_jid_localpart(norm, sizeof(norm)) != XF_OK || strlen(norm) != ul ||
 	    strncmp(norm, owner, ul) != 0)
 		goto fail;
 	/* An empty password never replaces the old one (3.3). */
-	if (pw == NULL || pw[0] == '\0' || strlen(pw) > PASSWORD_MAX) {
+	if (pw == NULL || pw[0] == '\0' || strlen(pw) > PASSWORD_MAX ||
+	    xf_password_ok(pw) != XF_OK) {
 		cond = "not-acceptable";
 		goto fail;
 	}

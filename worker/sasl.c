@@ -115,7 +115,7 @@ user_bare(xf_conn_t *c, const char *user, char *norm, size_t normlen,
 	int	 n;
 
 	n = snprintf(norm, normlen, "%s", user);
-	if (n <= 0 || (size_t)n >= normlen || xf_jid_localpart(norm) != XF_OK)
+	if (n <= 0 || (size_t)n >= normlen || xf_jid_localpart(norm, normlen) != XF_OK)
 		return XF_ERR;
 	n = snprintf(bare, barelen, "%s@%s", norm, c->c_host);
 	return (n < 0 || (size_t)n >= barelen) ? XF_ERR : XF_OK;

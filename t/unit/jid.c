@@ -117,8 +117,19 @@ test_local(void)
 	is_str(full("JuLiEt@Example.COM/Balcony"),
 	    "juliet@example.com/Balcony", "local and domain folded, "
 	    "resource kept");
-	is_str(full("\xc3\x84" "B@x"), "\xc3\x84" "b@x",
-	    "non-ASCII kept, ASCII folded (no Unicode tables)");
+	is_str(full("\xc3\x84" "B@x"), "\xc3\xa4" "b@x",
+	    "non-ASCII folded too (Nodeprep): \u00c4B -> \u00e4b");
+	is_str(full("\xd0\xae\xd0\xbb\xd0\xb8\xd1\x8f@x"),
+	    "\xd1\x8e\xd0\xbb\xd0\xb8\xd1\x8f@x", "Cyrillic capital folded");
+	is_str(full("Stra\xc3\x9f" "e@x"), "strasse@x",
+	    "\u00df folds to ss: the part grows");
+	is_str(full("\xef\xbd\x81" "b@x"), "ab@x",
+	    "fullwidth a (U+FF41) normalised (NFKC)");
+	is_int(parse("a\xef\xbc\xa0" "b@x"), XF_ERR,
+	    "fullwidth @ (U+FF20) becomes '@': refused");
+	is_int(parse("a\xc2\xad" "b@x") == XF_OK &&
+	    strcmp(full("a\xc2\xad" "b@x"), "ab@x") == 0, 1,
+	    "soft hyphen mapped to nothing");
 	is_str(full("user.name+tag_1-x@x"), "user.name+tag_1-x@x",
 	    "punctuation allowed in localpart");
 	for (i = 0; i < XF_NELEM(bad); i++) {
@@ -126,9 +137,30 @@ test_local(void)
 		is_int(parse(buf), XF_ERR, "localpart rejects char %zu", i);
 	}
 	strcpy(buf, "ABC");
-	is_int(xf_jid_localpart(buf), XF_OK, "xf_jid_localpart in place");
+	is_int(xf_jid_localpart(buf, sizeof(buf)), XF_OK,
+	    "xf_jid_localpart in place");
 	is_str(buf, "abc", "... folded in place");
-	is_int(xf_jid_localpart(""), XF_ERR, "empty localpart part");
+	buf[0] = '\0';
+	is_int(xf_jid_localpart(buf, sizeof(buf)), XF_ERR,
+	    "empty localpart part");
+	/* U+0130 (2 bytes) folds to i + U+0307 (3 bytes). */
+	strcpy(buf, "\xc4\xb0\xc4\xb0");
+	is_int(xf_jid_localpart(buf, 6), XF_ERR,
+	    "a part that outgrows its room is refused");
+	strcpy(buf, "\xc4\xb0\xc4\xb0");
+	ok(xf_jid_localpart(buf, 7) == XF_OK &&
+	    strcmp(buf, "i\xcc\x87i\xcc\x87") == 0,
+	    "and fits with one byte more");
+	{
+		char	*big = malloc(511 * 2 + 3);
+
+		for (i = 0; i < 511; i++)
+			memcpy(big + 2 * i, "\xc4\xb0", 2);
+		strcpy(big + 1022, "@x");
+		is_int(parse(big), XF_ERR, "a localpart folded past 1023 "
+		    "bytes is refused");
+		free(big);
+	}
 }
 
 static void
@@ -152,6 +184,12 @@ test_domain(void)
 	is_str(full("192.0.2.1"), "192.0.2.1", "IPv4 address domain");
 	is_str(full("m\xc3\xbcnchen.de"), "m\xc3\xbcnchen.de",
 	    "UTF-8 domain kept");
+	is_str(full("M\xc3\x9cNCHEN.de"), "m\xc3\xbcnchen.de",
+	    "non-ASCII domain folded (Nameprep)");
+	is_str(full("\xef\xbd\x98.com"), "x.com",
+	    "fullwidth x in a domain normalised");
+	is_int(parse("a\xef\xbc\x8f" "b.com"), XF_ERR,
+	    "fullwidth solidus in a domain becomes '/': refused");
 	for (i = 0; i < XF_NELEM(bad); i++)
 		is_int(parse(bad[i]), XF_ERR, "domainpart rejects '%s'",
 		    bad[i][0] == '\x01' || (unsigned char)bad[i][0] >= 0x80 ?
@@ -167,7 +205,8 @@ test_domain(void)
 	free(l64);
 
 	strcpy(buf, "Foo.Bar.");
-	is_int(xf_jid_domainpart(buf), XF_OK, "xf_jid_domainpart in place");
+	is_int(xf_jid_domainpart(buf, sizeof(buf)), XF_OK,
+	    "xf_jid_domainpart in place");
 	is_str(buf, "foo.bar", "... folded, dot stripped");
 }
 
@@ -178,8 +217,22 @@ test_resource(void)
 	is_str(full("x/\xe2\x98\x83"), "x/\xe2\x98\x83", "UTF-8 resource");
 	is_int(parse("x/a\nb"), XF_ERR, "control char in resource");
 	is_int(parse("x/a\x7f"), XF_ERR, "DEL in resource");
-	is_int(xf_jid_resourcepart("ok"), XF_OK, "xf_jid_resourcepart ok");
-	is_int(xf_jid_resourcepart(""), XF_ERR, "xf_jid_resourcepart empty");
+	char	 buf[16];
+
+	is_str(full("x/\xc3\x84" "B"), "x/\xc3\x84" "B",
+	    "resource case kept (Resourceprep)");
+	is_str(full("x/\xef\xac\x81" "le"), "x/file",
+	    "ligature fi (U+FB01) normalised (NFKC)");
+	is_str(full("x/Phone \xf0\x9f\x93\xb1"), "x/Phone \xf0\x9f\x93\xb1",
+	    "an emoji (unassigned in Unicode 3.2) passes");
+	is_str(full("x/a\xc2\xa0" "b"), "x/a b",
+	    "no-break space becomes a space (NFKC)");
+	strcpy(buf, "ok");
+	is_int(xf_jid_resourcepart(buf, sizeof(buf)), XF_OK,
+	    "xf_jid_resourcepart ok");
+	buf[0] = '\0';
+	is_int(xf_jid_resourcepart(buf, sizeof(buf)), XF_ERR,
+	    "xf_jid_resourcepart empty");
 }
 
 static void
@@ -191,7 +244,9 @@ test_utf8(void)
 	is_int(parse("\xed\xa0\x80@x"), XF_ERR, "surrogate U+D800");
 	is_int(parse("x/\xed\xbf\xbf"), XF_ERR, "surrogate U+DFFF in resource");
 	is_int(parse("\xf4\x90\x80\x80@x"), XF_ERR, "U+110000");
-	is_int(parse("x/\xf4\x8f\xbf\xbf"), XF_OK, "U+10FFFF allowed");
+	is_int(parse("x/\xf4\x8f\xbf\xbf"), XF_ERR,
+	    "U+10FFFF, a noncharacter, refused (Resourceprep)");
+	is_int(parse("x/\xf0\x9f\x98\x80"), XF_OK, "U+1F600 allowed");
 	is_int(parse("\x80@x"), XF_ERR, "stray continuation byte");
 	is_int(parse("a\xc3@x"), XF_ERR, "truncated sequence");
 	is_int(parse("x/\xe2\x98"), XF_ERR, "truncated at end of resource");

@@ -626,6 +626,30 @@ test_cred(void)
 	a.cr_iter = 0;
 	is_int(xf_cred_check(&a, "pencil", 6), XF_ERR,
 	    "cred_check: corrupt iteration count");
+
+	/* SASLprep, RFC 4013 section 3's examples. */
+	is_int(xf_cred_make("I\xc2\xadX", 16, &a), XF_OK,
+	    "saslprep: I<U+00AD>X stored");
+	xf_scram_keys(XF_HASH_SHA256, "IX", 2, a.cr_salt, sizeof(a.cr_salt),
+	    16, stored, server);
+	ok(memcmp(stored, a.cr_stored[XF_HASH_SHA256], 32) == 0,
+	    "saslprep: ... as the keys of IX (what a SCRAM client derives)");
+	is_int(xf_cred_check(&a, "IX", 2), XF_OK, "saslprep: PLAIN IX");
+	is_int(xf_cred_check(&a, "\xe2\x85\xa8", 3), XF_OK,
+	    "saslprep: PLAIN <U+2168> (NFKC: IX)");
+	is_int(xf_cred_check(&a, "ix", 2), XF_ERR, "saslprep: no case folding");
+	is_int(xf_cred_make("\xc2\xaa", 16, &a), XF_OK, "saslprep: <U+00AA>");
+	is_int(xf_cred_check(&a, "a", 1), XF_OK, "saslprep: ... is a");
+	is_int(xf_cred_make("a\x07", 16, &b), XF_ERR,
+	    "saslprep: a control character is prohibited");
+	is_int(xf_cred_make("\xd8\xa7" "1", 16, &b), XF_ERR,
+	    "saslprep: <U+0627>1 breaks the bidi rule");
+	is_int(xf_cred_make("\xc2\xad", 16, &b), XF_ERR,
+	    "saslprep: mapped to nothing at all");
+	is_int(xf_cred_make("p\xc3\xa4ss \xf0\x9f\x94\x91", 16, &b),
+	    XF_OK, "saslprep: an emoji (unassigned in Unicode 3.2) passes");
+	is_int(xf_cred_check(&b, "p\xc3\xa4ss \xf0\x9f\x94\x91", 10),
+	    XF_OK, "saslprep: ... and checks");
 }
 
 int
