@@ -181,6 +181,8 @@ xf_presence_keep(xf_conn_t *c)
 	xf_buf_t b = { 0 };
 	int	 bad = 0;
 
+	if (!xf_sm_resumable(c))
+		return;
 	if (p != NULL && (p->p_last != NULL || p->p_ndirected > 0)) {
 		if (p->p_last != NULL)
 			bad |= xf_el_write(p->p_last, XF_NS_CLIENT, &b);

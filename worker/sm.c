@@ -532,6 +532,12 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 		written(c, sm);
 }
 
+int
+xf_sm_resumable(xf_conn_t *c)
+{
+	return SM(c) != NULL && SM(c)->s_resume;
+}
+
 void
 xf_sm_keep_presence(xf_conn_t *c, const void *data, size_t len)
 {

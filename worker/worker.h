@@ -215,6 +215,8 @@ void	 xf_sm_wake(xf_worker_t *, xf_conn_t *);
 /* c's presence state (presence.c's, opaque; len 0: none) changed: kept
  * with a resumable session, for the worker that resumes it. */
 void	 xf_sm_keep_presence(xf_conn_t *, const void *data, size_t len);
+/* 1 when c's session may be resumed: then its presence state is kept. */
+int	 xf_sm_resumable(xf_conn_t *);
 
 /* ipc.c: the inbound ring and pushes into other workers' rings. */
 int	 xf_ipc_push(xf_worker_t *, xf_conn_t *from, unsigned slot,
