@@ -20,8 +20,9 @@
  * Prosody and ejabberd apply too, so "ÄB@x" and "äb@x" are one JID on
  * every server of a federation.  Code points unassigned in stringprep's
  * Unicode 3.2 (emoji in resources, say) pass unchanged, as in a query.
- * RFC 7622's PRECIS classes differ from these only on compatibility
- * characters, which stringprep maps and PRECIS refuses.
+ * RFC 7622's PRECIS classes differ from these mostly on compatibility
+ * characters, which stringprep maps and PRECIS refuses, and on a few
+ * foldings (stringprep makes U+00DF "ss", PRECIS keeps it).
  *
  * Before and after: valid shortest-form UTF-8 (no surrogates, nothing
  * above U+10FFFF), no C0/C1 controls, the characters RFC 7622 forbids in
