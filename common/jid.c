@@ -114,6 +114,25 @@ prep(char *s, size_t cap, const char *profile)
 	return XF_OK;
 }
 
+/*
+ * check(s), and for a part with non-ASCII (check says *wide) profile
+ * and check again: what came out of stringprep must pass too.
+ */
+static int
+normalise(char *s, size_t cap, int (*check)(char *, int *),
+    const char *profile)
+{
+	int	 wide;
+
+	if (check(s, &wide) != XF_OK)
+		return XF_ERR;
+	if (!wide)
+		return XF_OK;
+	if (prep(s, cap, profile) != XF_OK)
+		return XF_ERR;
+	return check(s, &wide);
+}
+
 /* The checks of a localpart; *wide when it holds non-ASCII. */
 static int
 local_check(char *s, int *wide)
@@ -147,15 +166,7 @@ local_check(char *s, int *wide)
 int
 xf_jid_localpart(char *s, size_t cap)
 {
-	int	 wide;
-
-	if (local_check(s, &wide) != XF_OK)
-		return XF_ERR;
-	if (!wide)
-		return XF_OK;
-	if (prep(s, cap, "Nodeprep") != XF_OK)
-		return XF_ERR;
-	return local_check(s, &wide);
+	return normalise(s, cap, local_check, "Nodeprep");
 }
 
 /* The inside of "[...]" must be an IPv6 address (RFC 7622 3.2, 3986). */
@@ -230,24 +241,17 @@ int
 xf_jid_domainpart(char *s, size_t cap)
 {
 	size_t	 len = strlen(s);
-	int	 wide;
 
 	if (len > 0 && s[0] == '[')
 		return ipv6_literal(s, len);
 	/* One trailing dot is the fully-qualified form of the same name. */
 	if (len > 0 && s[len - 1] == '.')
 		s[--len] = '\0';
-	if (domain_check(s, &wide) != XF_OK)
-		return XF_ERR;
-	if (!wide)
-		return XF_OK;
-	if (prep(s, cap, "Nameprep") != XF_OK)
-		return XF_ERR;
-	return domain_check(s, &wide);
+	return normalise(s, cap, domain_check, "Nameprep");
 }
 
 static int
-resource_check(const char *s, int *wide)
+resource_check(char *s, int *wide)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 len, i, n;
@@ -271,15 +275,7 @@ resource_check(const char *s, int *wide)
 int
 xf_jid_resourcepart(char *s, size_t cap)
 {
-	int	 wide;
-
-	if (resource_check(s, &wide) != XF_OK)
-		return XF_ERR;
-	if (!wide)
-		return XF_OK;
-	if (prep(s, cap, "Resourceprep") != XF_OK)
-		return XF_ERR;
-	return resource_check(s, &wide);
+	return normalise(s, cap, resource_check, "Resourceprep");
 }
 
 /*
