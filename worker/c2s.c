@@ -341,6 +341,7 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 	xf_el_t		*b = xf_el_child(iq, XF_NS_BIND, "bind"), *r;
 	char		*res = NULL, gen[24], payload[XF_JID_MAX + 128];
 	char		 rbuf[1024];
+	const char	*resource = gen;
 	xf_sess_rec_t	 rec, old;
 	int		 had_old = 0, n;
 	unsigned char	 rnd[6];
@@ -360,17 +361,20 @@ bind_resource(xf_conn_t *c, xf_el_t *iq)
 		snprintf(gen, sizeof(gen), "xfed-%02x%02x%02x%02x%02x%02x",
 		    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 	}
-	/* Resourceprep may make it longer: room for the longest. */
-	if (res != NULL && (strlen(res) >= sizeof(rbuf) ||
-	    (strcpy(rbuf, res), xf_jid_resourcepart(rbuf, sizeof(rbuf))) !=
-	    XF_OK)) {
+	/* Normalised as a stanza's 'to' will be; Resourceprep may make it
+	 * longer, so it moves to a buffer with room for the longest. */
+	if (res != NULL) {
+		n = snprintf(rbuf, sizeof(rbuf), "%s", res);
 		free(res);
-		iq_error(c, iq, "modify", "bad-request");
-		return;
+		if (n < 0 || (size_t)n >= sizeof(rbuf) ||
+		    xf_jid_resourcepart(rbuf, sizeof(rbuf)) != XF_OK) {
+			iq_error(c, iq, "modify", "bad-request");
+			return;
+		}
+		resource = rbuf;
 	}
 	n = snprintf(c->c_full, sizeof(c->c_full), "%s@%s/%s", c->c_user,
-	    c->c_host, res ? rbuf : gen);
-	free(res);
+	    c->c_host, resource);
 	/* The session table's keys are LMDB keys: 511 bytes at most. */
 	if (n < 0 || (size_t)n >= sizeof(c->c_full)) {
 		c->c_full[0] = '\0';
