@@ -544,7 +544,7 @@ xf_sm_keep_presence(xf_conn_t *c, const void *data, size_t len)
 	xf_worker_t	*w = c->c_w;
 	sm_t		*sm = SM(c);
 
-	if (sm == NULL || !sm->s_resume)
+	if (!xf_sm_resumable(c))
 		return;
 	/* Not ours any more (resumed elsewhere): the new owner keeps it. */
 	if (xf_sess_sm_set_pres(w->w_sess, sm->s_id, w->w_slot, c->c_id,
