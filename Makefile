@@ -32,7 +32,8 @@ PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson libpq libidn 2>/dev
 
 XCFLAGS	 = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -Wshadow -Wpointer-arith -Wstrict-prototypes \
-	   $(OPT) $(SANFLAGS) -Icommon -Ishm -Iworker -Imaster \
+	   $(OPT) $(SANFLAGS) -Icommon -Ishm -Iworker -Iworker/io \
+	   -Iworker/stream -Iworker/mod -Imaster \
 	   -D_GNU_SOURCE $(PC_CFLAGS) $(CFLAGS)
 XLDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS	 = $(PC_LIBS) -lpthread
@@ -46,19 +47,28 @@ SHM	 = shm/sess.c shm/smstate.c shm/ring.c
 # The master: argv and start-up, worker supervision, xfedctl's socket.
 MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
 	   master/ctlcmd.c
-# A worker: transport, stream, router.
-WORKER	 = worker/worker.c worker/conn.c worker/tls.c worker/c2s.c \
-	   worker/sasl.c worker/route.c worker/iq.c worker/ipc.c worker/mod.c \
-	   worker/roster.c worker/presence.c worker/offline.c \
-	   worker/blocking.c worker/csi.c worker/carbons.c worker/vcard.c \
-	   worker/private.c worker/pep.c worker/pepnode.c worker/register.c \
-	   worker/sm.c
+# A worker, by layer.  io/: bytes, no XMPP.  stream/: one XMPP stream,
+# its framings and kinds.  mod/: the IM features on module hooks.  The
+# worker itself: the process, the routing decision and its dispatch, the
+# rings, the server's own IQs.  Unit tests link only the layers below
+# what they test, so an upward call fails their build.
+WORKER_IO = worker/io/conn.c worker/io/tls.c
+WORKER_STREAM = worker/stream/stream.c worker/stream/tcp.c \
+	   worker/stream/c2s.c worker/stream/sasl.c
+WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/presence.c \
+	   worker/mod/offline.c worker/mod/blocking.c worker/mod/csi.c \
+	   worker/mod/carbons.c worker/mod/vcard.c worker/mod/private.c \
+	   worker/mod/pep.c worker/mod/pepnode.c worker/mod/register.c \
+	   worker/mod/sm.c
+WORKER	 = worker/worker.c worker/route.c worker/iq.c worker/ipc.c \
+	   $(WORKER_STREAM) $(WORKER_MOD)
 TOOLS	 = tools/xfedctl.c tools/ctldb.c
 UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop coro
 
 MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5
 
 LIBOBJ	 = $(COMMON:%.c=$(B)/%.o) $(SHM:%.c=$(B)/%.o)
+IOOBJ	 = $(WORKER_IO:%.c=$(B)/%.o)
 XFEDOBJ	 = $(MASTER:%.c=$(B)/%.o) $(WORKER:%.c=$(B)/%.o)
 CTLOBJ	 = $(TOOLS:%.c=$(B)/%.o)
 UNITBIN	 = $(UNIT:%=$(B)/t/%.t)
@@ -87,7 +97,10 @@ $(BIN)/xfed-relay: tools/relay.c
 $(B)/libxf.a: $(LIBOBJ)
 	ar rcs $@ $^
 
-$(BIN)/xfed: $(XFEDOBJ) $(B)/libxf.a
+$(B)/libxfio.a: $(IOOBJ)
+	ar rcs $@ $^
+
+$(BIN)/xfed: $(XFEDOBJ) $(B)/libxfio.a $(B)/libxf.a
 	@mkdir -p $(@D)
 	$(CC) $(XLDFLAGS) -o $@ $^ $(LIBS)
 
@@ -103,7 +116,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -MMD -MP -c -o $@ $<
 
--include $(LIBOBJ:.o=.d) $(XFEDOBJ:.o=.d) $(CTLOBJ:.o=.d)
+-include $(LIBOBJ:.o=.d) $(IOOBJ:.o=.d) $(XFEDOBJ:.o=.d) $(CTLOBJ:.o=.d)
 
 deps:
 	@sh tools/deps.sh build

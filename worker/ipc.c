@@ -11,7 +11,7 @@
 #include "mod.h"
 #include "im.h"
 
-void	 xf_presence_answer_probe(xf_worker_t *, xf_conn_t *, const char *);
+void	 xf_presence_answer_probe(xf_worker_t *, xf_stream_t *, const char *);
 
 #define RETRY_MS	2
 
@@ -20,7 +20,7 @@ static char	 hdrbuf[sizeof(xf_msg_t) + XF_JID_MAX + 1];
 static void	 retry_timer(xf_loop_t *, void *);
 
 static int
-enqueue(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
+enqueue(xf_worker_t *w, xf_stream_t *from, unsigned slot, uint32_t type,
     size_t hlen, const char *data, size_t len)
 {
 	xf_pend_t	*p;
@@ -35,15 +35,15 @@ enqueue(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
 	memcpy(p->p_data, hdrbuf, hlen);
 	memcpy(p->p_data + hlen, data, len);
 	if (from != NULL) {
-		if (from->c_pend_last)
-			from->c_pend_last->p_next = p;
+		if (from->s_pend_last)
+			from->s_pend_last->p_next = p;
 		else
-			from->c_pend = p;
-		from->c_pend_last = p;
-		if (!from->c_paused)
-			log_debug("c%llu: ring of slot %u full, not reading",
-			    (unsigned long long)from->c_id, slot);
-		xf_conn_pause(from, 1);
+			from->s_pend = p;
+		from->s_pend_last = p;
+		if (!(from->s_flags & XF_STREAM_PAUSED))
+			log_debug("s%llu: ring of slot %u full, not reading",
+			    (unsigned long long)from->s_id, slot);
+		xf_stream_pause(from, 1);
 	} else {
 		if (w->w_pend_last)
 			w->w_pend_last->p_next = p;
@@ -64,7 +64,7 @@ enqueue(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
  * keep their order because a sender with a queue always queues.
  */
 int
-xf_ipc_push(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
+xf_ipc_push(xf_worker_t *w, xf_stream_t *from, unsigned slot, uint32_t type,
     uint64_t conn, const char *to, const char *data, size_t len)
 {
 	xf_msg_t	 m;
@@ -80,7 +80,7 @@ xf_ipc_push(xf_worker_t *w, xf_conn_t *from, unsigned slot, uint32_t type,
 	memcpy(hdrbuf + sizeof(m), to, tolen);
 	hlen = sizeof(m) + tolen;
 
-	if ((from != NULL && from->c_pend != NULL) ||
+	if ((from != NULL && from->s_pend != NULL) ||
 	    (from == NULL && w->w_pend != NULL))
 		return enqueue(w, from, slot, type, hlen, data, len);
 	r = xf_ring_push(xf_rings_get(w->w_rings, slot), type, hdrbuf, hlen,
@@ -125,12 +125,11 @@ retry_timer(xf_loop_t *l, void *ud)
 	w->w_retry_timer = 0;
 	drain(w, &w->w_pend, &w->w_pend_last);
 	while (i < w->w_npaused) {
-		xf_conn_t	*c = w->w_paused[i];
+		xf_stream_t	*c = w->w_paused[i];
 
-		if (drain(w, &c->c_pend, &c->c_pend_last) == XF_OK) {
-			w->w_paused[i] = w->w_paused[--w->w_npaused];
-			xf_conn_pause(c, 0);
-		} else
+		if (drain(w, &c->s_pend, &c->s_pend_last) == XF_OK)
+			xf_stream_pause(c, 0);	/* takes it off w_paused */
+		else
 			i++;
 	}
 	if (w->w_npaused > 0 || w->w_pend != NULL)
@@ -186,14 +185,14 @@ later(xf_worker_t *w, uint32_t type, const char *to, const char *data,
 	xf_worker_run(w, run_job, j);
 }
 
-static xf_conn_t *
+static xf_stream_t *
 target(xf_worker_t *w, const xf_msg_t *m, const char *to)
 {
-	xf_conn_t	*c = xf_worker_conn(w, m->m_conn);
+	xf_stream_t	*c = xf_stream_find(w, m->m_conn);
 
-	if (c == NULL || c->c_state != C2S_BOUND ||
-	    strlen(c->c_full) != m->m_tolen ||
-	    memcmp(c->c_full, to, m->m_tolen) != 0)
+	if (c == NULL || c->s_state != C2S_BOUND ||
+	    strlen(c->s_full) != m->m_tolen ||
+	    memcmp(c->s_full, to, m->m_tolen) != 0)
 		return NULL;
 	return c;
 }
@@ -205,7 +204,7 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 	char		 tobuf[XF_JID_MAX + 1];
 	const char	*to, *data;
 	size_t		 dlen;
-	xf_conn_t	*c;
+	xf_stream_t	*c;
 
 	/* Sizes first: never read past what the ring handed over. */
 	if (len < sizeof(m)) {
@@ -227,7 +226,7 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 	switch (type) {
 	case XF_MSG_STANZA:
 		if (c != NULL) {
-			xf_c2s_write(c, 0, data, dlen);
+			xf_stream_write(c, 0, data, dlen);
 			return;
 		}
 		/* A detached SM session keeps it for its resumption. */
@@ -251,10 +250,10 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 		    (int)(dlen > cl ? dlen - cl - 1 : 0), text);
 		/* For a conflict the record belongs to the new session. */
 		if (strcmp(cbuf, "conflict") == 0) {
-			c->c_full[0] = '\0';
+			c->s_full[0] = '\0';
 			w->w_stats->ws_sessions--;
 		}
-		xf_c2s_stream_error(c, cbuf, tbuf[0] ? tbuf : NULL);
+		xf_stream_error(c, cbuf, tbuf[0] ? tbuf : NULL);
 		return;
 	}
 	case XF_MSG_PROBE: {

@@ -60,15 +60,15 @@ xf_iq_error(const xf_el_t *iq, const char *type, const char *cond)
  * worker's queue and does not stop c being read (ipc.c).
  */
 void
-xf_iq_reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
+xf_iq_reply(xf_worker_t *w, xf_stream_t *c, xf_el_t *r)
 {
 	const char	*to;
 
 	if (r == NULL)
 		return;
 	to = xf_el_attr(r, "to");
-	if (c != NULL && to != NULL && strcmp(to, c->c_full) == 0)
-		xf_c2s_send_el(c, r);
+	if (c != NULL && to != NULL && strcmp(to, c->s_full) == 0)
+		xf_stream_send_el(c, r);
 	else
 		xf_route(w, NULL, r);
 	xf_el_free(r);
@@ -80,7 +80,7 @@ xf_iq_reply(xf_worker_t *w, xf_conn_t *c, xf_el_t *r)
  * dealt with here.
  */
 static xf_el_t *
-payload(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+payload(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq)
 {
 	const char	*type = xf_el_attr(iq, "type");
 	xf_el_t		*p;
@@ -124,7 +124,7 @@ disco_info(xf_el_t *q, const char *category, const char *type,
 }
 
 void
-xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+xf_iq_server(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq)
 {
 	xf_el_t		*p, *r, *q;
 
@@ -173,7 +173,7 @@ xf_iq_server(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 /* IQs to a user's bare JID (or with no 'to'): the server answers for
  * the account (RFC 6120 10.3.3). */
 void
-xf_iq_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
+xf_iq_account(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner)
 {
 #define PS	"http://jabber.org/protocol/pubsub"
 	/* XEP-0163: the account is a PEP service. */

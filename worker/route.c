@@ -15,19 +15,19 @@ static xf_buf_t	 ser;
  * (its connection is gone): the caller treats the resource as offline.
  */
 int
-xf_route_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
+xf_route_deliver(xf_worker_t *w, xf_stream_t *from, const char *full,
     const xf_sess_rec_t *rec, const xf_el_t *st)
 {
-	xf_conn_t	*c;
+	xf_stream_t	*c;
 
 	if (rec->sr_node != 0)
 		return XF_DECLINED;	/* other nodes: the cluster issue */
 	if (xf_mod_deliver(w, from, full, rec, st) == XF_OK)
 		return XF_OK;
 	if (rec->sr_worker == w->w_slot) {
-		c = xf_worker_conn(w, rec->sr_conn);
-		if (c == NULL || c->c_state != C2S_BOUND ||
-		    strcmp(c->c_full, full) != 0) {
+		c = xf_stream_find(w, rec->sr_conn);
+		if (c == NULL || c->s_state != C2S_BOUND ||
+		    strcmp(c->s_full, full) != 0) {
 			/* No connection: a detached SM session may keep it. */
 			xf_buf_reset(&ser);
 			if (xf_el_write(st, XF_NS_CLIENT, &ser) == XF_OK &&
@@ -36,7 +36,7 @@ xf_route_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
 				return XF_OK;
 			return XF_DECLINED;
 		}
-		xf_c2s_send_el(c, st);
+		xf_stream_send_el(c, st);
 		w->w_stats->ws_stanzas_out++;
 		return XF_OK;
 	}
@@ -52,7 +52,7 @@ xf_route_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
  * answered with errors, so two servers cannot loop.
  */
 void
-xf_route_error(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
+xf_route_error(xf_worker_t *w, xf_stream_t *from, const xf_el_t *st,
     const char *type, const char *cond)
 {
 	xf_el_t		*e, *err;
@@ -68,16 +68,16 @@ xf_route_error(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
 		xf_el_free(e);
 		return;
 	}
-	xf_el_set_attr(e, "from", sto ? sto : (from && from->c_host[0] ?
-	    from->c_host : w->w_conf->cf_vhosts[0]));
+	xf_el_set_attr(e, "from", sto ? sto : (from && from->s_host[0] ?
+	    from->s_host : w->w_conf->cf_vhosts[0]));
 	xf_el_set_attr(e, "to", to);
 	xf_el_set_attr(e, "type", "error");
 	if ((err = xf_el_add(e, XF_NS_CLIENT, "error")) != NULL) {
 		xf_el_set_attr(err, "type", type);
 		xf_el_add(err, XF_NS_STANZAS, cond);
 	}
-	if (from != NULL && strcmp(to, from->c_full) == 0)
-		xf_c2s_send_el(from, e);
+	if (from != NULL && strcmp(to, from->s_full) == 0)
+		xf_stream_send_el(from, e);
 	else
 		xf_route(w, NULL, e);
 	free(to);
@@ -86,7 +86,7 @@ xf_route_error(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
 
 typedef struct each_s {
 	xf_worker_t	*w;
-	xf_conn_t	*from;
+	xf_stream_t	*from;
 	const xf_el_t	*st;
 	int		 delivered;
 	int		 need_avail;
@@ -110,7 +110,7 @@ deliver_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 
 /* RFC 6121 8.5.2: a stanza to a bare JID of a local user. */
 static void
-to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
+to_bare(xf_worker_t *w, xf_stream_t *from, const xf_el_t *st, const char *bare)
 {
 	const char	*type = xf_el_attr(st, "type");
 	char		 full[XF_JID_MAX + 1];
@@ -150,17 +150,17 @@ to_bare(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st, const char *bare)
 
 /* A stanza with no 'to': for the sender's own account (RFC 6120 10.3). */
 static void
-to_self(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
+to_self(xf_worker_t *w, xf_stream_t *from, xf_el_t *st)
 {
 	if (from == NULL)
 		return;
 	if (strcmp(st->e_name, "iq") == 0) {
-		xf_iq_account(w, from, st, from->c_bare);
+		xf_iq_account(w, from, st, from->s_bare);
 		return;
 	}
 	if (strcmp(st->e_name, "message") == 0) {
-		if (xf_mod_inbound(w, from, st, from->c_bare) != XF_OK)
-			to_bare(w, from, st, from->c_bare);
+		if (xf_mod_inbound(w, from, st, from->s_bare) != XF_OK)
+			to_bare(w, from, st, from->s_bare);
 		return;
 	}
 	/* Presence with no 'to' is the presence module's broadcast; what
@@ -168,7 +168,7 @@ to_self(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
 }
 
 void
-xf_route(xf_worker_t *w, xf_conn_t *from, xf_el_t *st)
+xf_route(xf_worker_t *w, xf_stream_t *from, xf_el_t *st)
 {
 	const char	*to = xf_el_attr(st, "to");
 	const char	*type = xf_el_attr(st, "type");

@@ -29,18 +29,6 @@ on_signal(int sig)
 		sig_quit = 1;
 }
 
-xf_conn_t *
-xf_worker_conn(xf_worker_t *w, uint64_t id)
-{
-	int		 fd = (int)(id & 0xffffff);
-	xf_conn_t	*c;
-
-	if (fd >= w->w_nconns || (c = w->w_conns[fd]) == NULL ||
-	    c->c_id != id || c->c_freeing)
-		return NULL;
-	return c;
-}
-
 /*
  * Runs fn(ud) where it may wait for the store: with pgsql on a coroutine
  * of its own (returning when it finishes or first waits; inline when
@@ -67,11 +55,9 @@ on_accept(xf_loop_t *l, int fd, int mask, void *ud)
 				log_warn("accept4 failed");
 			return;
 		}
-		if (xf_conn_new(&worker, cfd, ls->ls_kind == XF_LST_C2S_TLS)
-		    == NULL) {
-			log_warnx("cannot set up connection from fd %d", cfd);
-			close(cfd);
-		}
+		if (xf_tcp_accept(&worker, cfd, ls->ls_kind == XF_LST_C2S_TLS,
+		    &xf_kind_c2s) == NULL)
+			log_warnx("cannot set up a stream for fd %d", cfd);
 	}
 }
 
@@ -107,11 +93,11 @@ close_listeners(xf_worker_t *w)
 static void
 close_all(xf_worker_t *w, const char *cond, const char *text)
 {
-	for (int fd = 0; fd < w->w_nconns; fd++) {
-		xf_conn_t	*c = w->w_conns[fd];
+	for (uint32_t i = 0; i < w->w_nstreams; i++) {
+		xf_stream_t	*s = w->w_streams[i];
 
-		if (c != NULL && !c->c_closing && !c->c_freeing)
-			xf_c2s_stream_error(c, cond, text);
+		if (s != NULL && !xf_stream_closing(s))
+			xf_stream_error(s, cond, text);
 	}
 }
 
@@ -140,19 +126,18 @@ idle_sweep(xf_loop_t *l, void *ud)
 	xf_worker_t	*w = ud;
 	size_t		 parked = 0;
 
-	for (int fd = 0; fd < w->w_nconns; fd++) {
-		xf_conn_t	*c = w->w_conns[fd];
+	for (uint32_t i = 0; i < w->w_nstreams; i++) {
+		xf_stream_t	*s = w->w_streams[i];
+		xf_conn_t	*c;
 
-		if (c == NULL || c->c_closing || c->c_freeing ||
-		    c->c_co != NULL)
+		if (s == NULL || (c = s->s_conn) == NULL ||
+		    xf_stream_closing(s) || c->c_co != NULL)
 			continue;
-		if (!c->c_recent && c->c_state == C2S_BOUND &&
-		    xf_xmls_park(c->c_xml) == XF_OK) {
+		if (!xf_conn_recent(c) && s->s_state == C2S_BOUND &&
+		    xf_xmls_park(s->s_xml) == XF_OK) {
 			parked++;
-			if (xf_buf_size(&c->c_wbuf) == 0 && !c->c_in_flush)
-				xf_buf_free(&c->c_wbuf);
+			xf_conn_trim(c);
 		}
-		c->c_recent = 0;
 	}
 	if (parked > 0)
 		log_debug("idle sweep: %zu streams gave back their parser",
@@ -186,7 +171,7 @@ before_sleep(xf_loop_t *l, void *ud)
 			xf_loop_timer(l, (uint64_t)w->w_conf->cf_drain_timeout *
 			    1000, drain_expired, w);
 	}
-	xf_conn_flush_all(w);
+	xf_conn_flush_all(&w->w_io);
 	/* Stanzas still waiting for the store finish first (each within
 	 * the store's query timeout). */
 	if ((w->w_stopping || w->w_draining) && w->w_stats->ws_conns == 0 &&
@@ -253,6 +238,10 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	}
 	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
 		fatalx("tls: %s", err);
+	w->w_io.io_loop = w->w_loop;
+	w->w_io.io_ssl = w->w_ssl;
+	w->w_io.io_async = w->w_async;
+	w->w_io.io_nconns = &w->w_stats->ws_conns;
 	xf_mod_init(w);
 	w->w_msgcap = xf_ring_max_msg(w->w_ring);
 	if ((w->w_msgbuf = malloc(w->w_msgcap)) == NULL)
@@ -277,7 +266,8 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	xf_sess_close(w->w_sess);
 	xf_store_close(w->w_store);
 	SSL_CTX_free(w->w_ssl);
-	free(w->w_conns);
+	free(w->w_streams);
+	free(w->w_free);
 	free(w->w_paused);
 	free(w->w_msgbuf);
 	xf_loop_free(w->w_loop);

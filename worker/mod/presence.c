@@ -12,9 +12,9 @@
 
 #define MAX_DIRECTED	64
 
-void	 xf_roster_pending(xf_worker_t *, xf_conn_t *);
-void	 xf_offline_deliver(xf_worker_t *, xf_conn_t *);
-void	 xf_presence_answer_probe(xf_worker_t *, xf_conn_t *, const char *);
+void	 xf_roster_pending(xf_worker_t *, xf_stream_t *);
+void	 xf_offline_deliver(xf_worker_t *, xf_stream_t *);
+void	 xf_presence_answer_probe(xf_worker_t *, xf_stream_t *, const char *);
 
 extern xf_mod_t	 xf_mod_presence;
 
@@ -38,9 +38,9 @@ typedef struct pres_s {
 } pres_t;
 
 static pres_t *
-state(xf_conn_t *c, int create)
+state(xf_stream_t *c, int create)
 {
-	pres_t	**pp = (pres_t **)&c->c_mod[xf_mod_presence.m_index];
+	pres_t	**pp = (pres_t **)&c->s_mod[xf_mod_presence.m_index];
 
 	if (*pp == NULL && create)
 		*pp = calloc(1, sizeof(**pp));
@@ -48,7 +48,7 @@ state(xf_conn_t *c, int create)
 }
 
 static void
-pres_free(xf_conn_t *c)
+pres_free(xf_stream_t *c)
 {
 	pres_t	*p = state(c, 0);
 
@@ -58,7 +58,7 @@ pres_free(xf_conn_t *c)
 	for (int i = 0; i < p->p_ndirected; i++)
 		free(p->p_directed[i]);
 	free(p);
-	c->c_mod[xf_mod_presence.m_index] = NULL;
+	c->s_mod[xf_mod_presence.m_index] = NULL;
 }
 
 static void
@@ -83,13 +83,13 @@ typedef struct bc_s {
 	const char	*from;
 	const char	*type;
 	int		 probe;		/* initial presence: probe TO contacts */
-	xf_conn_t	*c;		/* whose broadcast, or NULL: no check */
+	xf_stream_t	*c;		/* whose broadcast, or NULL: no check */
 	uint64_t	 gen;		/* ... as its p_gen was then */
 } bc_t;
 
 /* Whether the broadcast of c numbered gen is still c's latest. */
 static int
-current(xf_conn_t *c, uint64_t gen)
+current(xf_stream_t *c, uint64_t gen)
 {
 	pres_t	*p;
 
@@ -142,7 +142,7 @@ own_each(void *ud, const char *full, const xf_sess_rec_t *rec)
  */
 static void
 broadcast(xf_worker_t *w, const xf_el_t *st, const char *full,
-    const char *bare, const char *type, int probe, xf_conn_t *c,
+    const char *bare, const char *type, int probe, xf_stream_t *c,
     uint64_t gen)
 {
 	bc_t	 b = { w, st, full, type, probe, c, gen };
@@ -175,7 +175,7 @@ prio_of(const xf_el_t *st)
  * target NUL-terminated.  Nothing at all when there is neither.
  */
 void
-xf_presence_keep(xf_conn_t *c)
+xf_presence_keep(xf_stream_t *c)
 {
 	pres_t	*p = state(c, 0);
 	xf_buf_t b = { 0 };
@@ -193,7 +193,7 @@ xf_presence_keep(xf_conn_t *c)
 	}
 	if (bad != XF_OK)
 		log_warnx("presence of %s not kept for a resume: out of "
-		    "memory", c->c_full);
+		    "memory", c->s_full);
 	else
 		xf_sm_keep_presence(c, xf_buf_data(&b), xf_buf_size(&b));
 	xf_buf_free(&b);
@@ -201,7 +201,7 @@ xf_presence_keep(xf_conn_t *c)
 
 /* The other half, on the connection that resumed the session. */
 void
-xf_presence_restore(xf_conn_t *c, const char *data, size_t len)
+xf_presence_restore(xf_stream_t *c, const char *data, size_t len)
 {
 	const char	*end = data + len, *z;
 	pres_t		*p;
@@ -247,10 +247,10 @@ directed_unavailable(xf_worker_t *w, const char *full, char **to, int n)
 
 /* Presence with no 'to': the user's broadcast (RFC 6121 4.2, 4.4, 4.5). */
 static int
-broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+broadcast_out(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	const char	*type = xf_el_attr(st, "type");
-	int		 avail = type == NULL, initial = avail && !c->c_avail;
+	int		 avail = type == NULL, initial = avail && !c->s_avail;
 	pres_t		*p = state(c, 1);
 	char		 full[XF_SESS_JID_MAX + 1], bare[XF_SESS_JID_MAX + 1];
 	char		*to[MAX_DIRECTED];
@@ -259,12 +259,12 @@ broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 
 	if (type != NULL && strcmp(type, "unavailable") != 0)
 		return XF_OK;	/* probe/error with no 'to': nothing to do */
-	if (!avail && !c->c_avail)
+	if (!avail && !c->s_avail)
 		return XF_OK;	/* unavailable twice */
-	c->c_avail = avail;
-	c->c_prio = avail ? prio_of(st) : 0;
-	if (xf_sess_update(w->w_sess, c->c_full, w->w_slot, c->c_id,
-	    c->c_prio, c->c_avail) == XF_ERR)
+	c->s_avail = avail;
+	c->s_prio = avail ? prio_of(st) : 0;
+	if (xf_sess_update(w->w_sess, c->s_full, w->w_slot, c->s_id,
+	    c->s_prio, c->s_avail) == XF_ERR)
 		log_warnx("session table: %s", xf_sess_error(w->w_sess));
 	if (p != NULL) {
 		xf_el_free(p->p_last);
@@ -275,8 +275,8 @@ broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 		}
 		gen = ++p->p_gen;
 	}
-	snprintf(full, sizeof(full), "%s", c->c_full);
-	snprintf(bare, sizeof(bare), "%s", c->c_bare);
+	snprintf(full, sizeof(full), "%s", c->s_full);
+	snprintf(bare, sizeof(bare), "%s", c->s_bare);
 	if (!avail)
 		n = take_directed(p, to);
 	xf_presence_keep(c);
@@ -288,18 +288,18 @@ broadcast_out(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	 * ended or a newer presence gone out meanwhile.  Then there is no
 	 * initial presence to act on any more.
 	 */
-	if (!initial || c->c_state != C2S_BOUND || c->c_full[0] == '\0' ||
+	if (!initial || c->s_state != C2S_BOUND || c->s_full[0] == '\0' ||
 	    (p != NULL && !current(c, gen)))
 		return XF_OK;
 	xf_roster_pending(w, c);
-	if (c->c_prio >= 0 && c->c_state == C2S_BOUND && c->c_full[0] != '\0')
+	if (c->s_prio >= 0 && c->s_state == C2S_BOUND && c->s_full[0] != '\0')
 		xf_offline_deliver(w, c);
 	return XF_OK;
 }
 
 /* Directed presence: remember targets so they hear when we go. */
 static void
-track_directed(xf_conn_t *c, const xf_el_t *st)
+track_directed(xf_stream_t *c, const xf_el_t *st)
 {
 	const char	*to = xf_el_attr(st, "to"), *type = xf_el_attr(st, "type");
 	pres_t		*p = state(c, 1);
@@ -325,7 +325,7 @@ track_directed(xf_conn_t *c, const xf_el_t *st)
 }
 
 static int
-pres_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+pres_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	if (strcmp(st->e_name, "presence") != 0)
 		return XF_DECLINED;
@@ -344,13 +344,13 @@ static int
 probe_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 {
 	probe_t		*p = ud;
-	xf_conn_t	*c;
+	xf_stream_t	*c;
 
 	if (!rec->sr_avail || rec->sr_node != 0)
 		return 0;
 	if (rec->sr_worker == p->w->w_slot) {
-		if ((c = xf_worker_conn(p->w, rec->sr_conn)) != NULL &&
-		    strcmp(c->c_full, full) == 0)
+		if ((c = xf_stream_find(p->w, rec->sr_conn)) != NULL &&
+		    strcmp(c->s_full, full) == 0)
 			xf_presence_answer_probe(p->w, c, p->to);
 		return 0;
 	}
@@ -389,18 +389,18 @@ xf_presence_send_unavailable(xf_worker_t *w, const char *owner,
 }
 
 void
-xf_presence_answer_probe(xf_worker_t *w, xf_conn_t *c, const char *to)
+xf_presence_answer_probe(xf_worker_t *w, xf_stream_t *c, const char *to)
 {
 	pres_t	*p = state(c, 0);
 
-	if (!c->c_avail)
+	if (!c->s_avail)
 		return;
-	send_from(w, p ? p->p_last : NULL, c->c_full, to, NULL);
+	send_from(w, p ? p->p_last : NULL, c->s_full, to, NULL);
 }
 
 /* Probes (RFC 6121 4.3.2): answered only for subscribers. */
 static int
-pres_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
+pres_inbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st, const char *owner)
 {
 	const char	*type = xf_el_attr(st, "type");
 	const char	*from = xf_el_attr(st, "from");
@@ -431,19 +431,19 @@ pres_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
  * after the first call that may wait.
  */
 static int
-pres_unbound(xf_conn_t *c)
+pres_unbound(xf_stream_t *c)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	pres_t		*p = state(c, 0);
 	char		 full[XF_SESS_JID_MAX + 1], bare[XF_SESS_JID_MAX + 1];
 	char		*to[MAX_DIRECTED];
-	int		 n, avail = c->c_avail;
+	int		 n, avail = c->s_avail;
 
-	snprintf(full, sizeof(full), "%s", c->c_full);
-	snprintf(bare, sizeof(bare), "%s", c->c_bare);
+	snprintf(full, sizeof(full), "%s", c->s_full);
+	snprintf(bare, sizeof(bare), "%s", c->s_bare);
 	n = take_directed(p, to);
 	if (avail) {
-		c->c_avail = 0;
+		c->s_avail = 0;
 		/* An available broadcast still on its way stops. */
 		if (p != NULL)
 			p->p_gen++;
@@ -470,5 +470,5 @@ xf_mod_t xf_mod_presence = {
 	.m_outbound = pres_outbound,
 	.m_inbound = pres_inbound,
 	.m_unbound = pres_unbound,
-	.m_conn_free = pres_free,
+	.m_stream_free = pres_free,
 };

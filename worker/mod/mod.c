@@ -45,7 +45,7 @@ xf_mod_init(xf_worker_t *w)
 }
 
 void
-xf_mod_features_preauth(xf_conn_t *c, xf_buf_t *b)
+xf_mod_features_preauth(xf_stream_t *c, xf_buf_t *b)
 {
 	EACH(m)
 		if (m->m_features_preauth)
@@ -53,7 +53,7 @@ xf_mod_features_preauth(xf_conn_t *c, xf_buf_t *b)
 }
 
 void
-xf_mod_features(xf_conn_t *c, xf_buf_t *b)
+xf_mod_features(xf_stream_t *c, xf_buf_t *b)
 {
 	EACH(m)
 		if (m->m_features)
@@ -61,7 +61,7 @@ xf_mod_features(xf_conn_t *c, xf_buf_t *b)
 }
 
 int
-xf_mod_element(xf_conn_t *c, xf_el_t *el)
+xf_mod_element(xf_stream_t *c, xf_el_t *el)
 {
 	EACH(m)
 		if (m->m_element && m->m_element(c, el) != XF_DECLINED)
@@ -70,7 +70,7 @@ xf_mod_element(xf_conn_t *c, xf_el_t *el)
 }
 
 int
-xf_mod_preauth(xf_conn_t *c, xf_el_t *el)
+xf_mod_preauth(xf_stream_t *c, xf_el_t *el)
 {
 	EACH(m)
 		if (m->m_preauth && m->m_preauth(c, el) != XF_DECLINED)
@@ -79,7 +79,7 @@ xf_mod_preauth(xf_conn_t *c, xf_el_t *el)
 }
 
 int
-xf_mod_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+xf_mod_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
 	EACH(m)
@@ -90,7 +90,7 @@ xf_mod_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 }
 
 void
-xf_mod_bound(xf_conn_t *c)
+xf_mod_bound(xf_stream_t *c)
 {
 	EACH(m)
 		if (m->m_bound)
@@ -98,7 +98,7 @@ xf_mod_bound(xf_conn_t *c)
 }
 
 int
-xf_mod_unbound(xf_conn_t *c)
+xf_mod_unbound(xf_stream_t *c)
 {
 	EACH(m)
 		if (m->m_unbound && m->m_unbound(c) == XF_OK)
@@ -107,15 +107,15 @@ xf_mod_unbound(xf_conn_t *c)
 }
 
 void
-xf_mod_conn_free(xf_conn_t *c)
+xf_mod_stream_free(xf_stream_t *c)
 {
 	EACH(m)
-		if (m->m_conn_free)
-			m->m_conn_free(c);
+		if (m->m_stream_free)
+			m->m_stream_free(c);
 }
 
 int
-xf_mod_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+xf_mod_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	EACH(m)
 		if (m->m_outbound && m->m_outbound(w, c, st) != XF_DECLINED)
@@ -124,7 +124,7 @@ xf_mod_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 }
 
 int
-xf_mod_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *bare)
+xf_mod_inbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st, const char *bare)
 {
 	EACH(m)
 		if (m->m_inbound && m->m_inbound(w, c, st, bare) !=
@@ -142,7 +142,7 @@ xf_mod_delivered(xf_worker_t *w, const xf_el_t *st, const char *full)
 }
 
 int
-xf_mod_undeliverable(xf_worker_t *w, xf_conn_t *c, const xf_el_t *st,
+xf_mod_undeliverable(xf_worker_t *w, xf_stream_t *c, const xf_el_t *st,
     const char *bare)
 {
 	EACH(m)
@@ -153,7 +153,7 @@ xf_mod_undeliverable(xf_worker_t *w, xf_conn_t *c, const xf_el_t *st,
 }
 
 int
-xf_mod_deliver(xf_worker_t *w, xf_conn_t *c, const char *full,
+xf_mod_deliver(xf_worker_t *w, xf_stream_t *c, const char *full,
     const xf_sess_rec_t *rec, const xf_el_t *st)
 {
 	EACH(m)
@@ -164,7 +164,7 @@ xf_mod_deliver(xf_worker_t *w, xf_conn_t *c, const char *full,
 }
 
 int
-xf_mod_send(xf_conn_t *c, const char *data, size_t len)
+xf_mod_send(xf_stream_t *c, const char *data, size_t len)
 {
 	EACH(m)
 		if (m->m_send && m->m_send(c, data, len) != XF_DECLINED)

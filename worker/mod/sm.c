@@ -73,12 +73,12 @@ typedef struct sm_s {
 	int		 s_again;	/* woken while writing the inbox */
 } sm_t;
 
-#define SM(c)	((sm_t *)(c)->c_mod[xf_mod_sm.m_index])
-#define CID(c)	((unsigned long long)(c)->c_id)
+#define SM(c)	((sm_t *)(c)->s_mod[xf_mod_sm.m_index])
+#define CID(c)	((unsigned long long)(c)->s_id)
 
 /* The inbox entry being written, so m_send knows it is one. */
 static struct {
-	xf_conn_t	*c;
+	xf_stream_t	*c;
 	const char	*data;
 	uint64_t	 seq;
 	int		 taken;		/* m_send saw it */
@@ -87,14 +87,14 @@ static struct {
 
 static xf_buf_t	 ser;		/* scratch for serialising */
 
-static void	 pump(xf_conn_t *);
+static void	 pump(xf_stream_t *);
 
 static void
-sendf(xf_conn_t *c, const char *fmt, ...)
+sendf(xf_stream_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-sendf(xf_conn_t *c, const char *fmt, ...)
+sendf(xf_stream_t *c, const char *fmt, ...)
 {
 	va_list		 ap;
 	char		 tmp[512];
@@ -104,11 +104,11 @@ sendf(xf_conn_t *c, const char *fmt, ...)
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n > 0 && (size_t)n < sizeof(tmp))
-		xf_conn_send(c, tmp, (size_t)n);
+		xf_stream_send_raw(c, tmp, (size_t)n);
 }
 
 static void
-failed(xf_conn_t *c, const char *cond)
+failed(xf_stream_t *c, const char *cond)
 {
 	sendf(c, "<failed xmlns='" NS_SM "'><%s xmlns='" XF_NS_STANZAS
 	    "'/></failed>", cond);
@@ -144,28 +144,28 @@ new_id(char *id)
 }
 
 static void
-sm_free(xf_conn_t *c)
+sm_free(xf_stream_t *c)
 {
 	sm_t	*sm = SM(c);
 
 	if (sm == NULL)
 		return;
-	xf_loop_timer_del(c->c_w->w_loop, sm->s_timer);
+	xf_loop_timer_del(c->s_w->w_loop, sm->s_timer);
 	free(sm);
-	c->c_mod[xf_mod_sm.m_index] = NULL;
+	c->s_mod[xf_mod_sm.m_index] = NULL;
 }
 
 /* Wakes the owner of a session that has something in its inbox. */
 static void
-wake(xf_worker_t *w, xf_conn_t *from, const xf_sm_rec_t *rec)
+wake(xf_worker_t *w, xf_stream_t *from, const xf_sm_rec_t *rec)
 {
-	xf_conn_t	*oc;
+	xf_stream_t	*oc;
 
 	if (rec->sm_state != XF_SM_ATTACHED || rec->sm_node != 0)
 		return;			/* the resume will write it */
 	if (rec->sm_worker == w->w_slot) {
-		if ((oc = xf_worker_conn(w, rec->sm_conn)) != NULL &&
-		    strcmp(oc->c_full, rec->sm_full) == 0)
+		if ((oc = xf_stream_find(w, rec->sm_conn)) != NULL &&
+		    strcmp(oc->s_full, rec->sm_full) == 0)
 			pump(oc);
 		return;
 	}
@@ -176,34 +176,34 @@ wake(xf_worker_t *w, xf_conn_t *from, const xf_sm_rec_t *rec)
 }
 
 void
-xf_sm_wake(xf_worker_t *w, xf_conn_t *c)
+xf_sm_wake(xf_worker_t *w, xf_stream_t *c)
 {
 	pump(c);
 }
 
 static void
-ask(xf_conn_t *c, sm_t *sm)
+ask(xf_stream_t *c, sm_t *sm)
 {
 	sendf(c, "<r xmlns='" NS_SM "'/>");
 	sm->s_asked = 1;
-	xf_loop_timer_del(c->c_w->w_loop, sm->s_timer);
+	xf_loop_timer_del(c->s_w->w_loop, sm->s_timer);
 	sm->s_timer = 0;
 }
 
 static void
 conn_timer(xf_loop_t *l, void *ud)
 {
-	xf_conn_t	*c = ud;
+	xf_stream_t	*c = ud;
 	sm_t		*sm = SM(c);
 
 	if (sm == NULL)
 		return;
 	sm->s_timer = 0;
-	if (c->c_state != C2S_BOUND)
+	if (c->s_state != C2S_BOUND)
 		return;
 	if (sm->s_over) {
 		/* Closing counts as clean: what is queued goes offline. */
-		xf_c2s_stream_error(c, "policy-violation",
+		xf_stream_error(c, "policy-violation",
 		    "Too many unacknowledged stanzas");
 		return;
 	}
@@ -213,9 +213,9 @@ conn_timer(xf_loop_t *l, void *ud)
 
 /* After a write: ask for an ack now, later, or close (too many). */
 static void
-written(xf_conn_t *c, sm_t *sm)
+written(xf_stream_t *c, sm_t *sm)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	uint64_t	 unacked = sm->s_sent - sm->s_acked;
 
 	if (unacked > (uint64_t)w->w_conf->cf_sm_max_unacked) {
@@ -241,9 +241,9 @@ written(xf_conn_t *c, sm_t *sm)
  * write woke us again), it only notes that there is more.
  */
 static void
-pump(xf_conn_t *c)
+pump(xf_stream_t *c)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	sm_t		*sm = SM(c);
 	xf_buf_t	 b = { 0 };
 	uint64_t	 after = 0, seq, len;
@@ -251,7 +251,7 @@ pump(xf_conn_t *c)
 	const char	*p;
 	int		 r, moved = 0;
 
-	if (sm == NULL || c->c_state != C2S_BOUND || c->c_closing)
+	if (sm == NULL || c->s_state != C2S_BOUND || xf_stream_closing(c))
 		return;
 	if (sm->s_pumping) {
 		sm->s_again = 1;
@@ -271,14 +271,14 @@ pump(xf_conn_t *c)
 		}
 		p = xf_buf_data(&b);
 		for (off = 0; off < xf_buf_size(&b) &&
-		    c->c_state == C2S_BOUND && !c->c_closing; off += 16 + len) {
+		    c->s_state == C2S_BOUND && !xf_stream_closing(c); off += 16 + len) {
 			memcpy(&seq, p + off, 8);
 			memcpy(&len, p + off + 8, 8);
 			cur.c = c;
 			cur.data = p + off + 16;
 			cur.seq = seq;
 			cur.taken = cur.moved = 0;
-			xf_c2s_write(c, 0, p + off + 16, len);
+			xf_stream_write(c, 0, p + off + 16, len);
 			cur.c = NULL;
 			if ((moved = cur.moved))
 				break;	/* the new owner writes the rest */
@@ -290,7 +290,7 @@ pump(xf_conn_t *c)
 			after = seq;
 		}
 	} while ((n == PUMP_BATCH || sm->s_again) && !moved &&
-	    c->c_state == C2S_BOUND && !c->c_closing);
+	    c->s_state == C2S_BOUND && !xf_stream_closing(c));
 	sm->s_pumping = 0;
 	xf_buf_free(&b);
 }
@@ -401,21 +401,21 @@ sm_init(xf_worker_t *w)
 }
 
 static void
-sm_features(xf_conn_t *c, xf_buf_t *b)
+sm_features(xf_stream_t *c, xf_buf_t *b)
 {
 	xf_buf_puts(b, "<sm xmlns='" NS_SM "'/>");
 }
 
 static void
-sm_enable(xf_conn_t *c, const xf_el_t *el)
+sm_enable(xf_stream_t *c, const xf_el_t *el)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	const char	*ra = xf_el_attr(el, "resume");
 	sm_t		*sm;
 	int		 resume, r;
 
 	/* XEP-0198 3: after binding, once. */
-	if (c->c_state != C2S_BOUND || SM(c) != NULL) {
+	if (c->s_state != C2S_BOUND || SM(c) != NULL) {
 		failed(c, "unexpected-request");
 		return;
 	}
@@ -426,8 +426,8 @@ sm_enable(xf_conn_t *c, const xf_el_t *el)
 		failed(c, "internal-server-error");
 		return;
 	}
-	r = xf_sess_sm_create(w->w_sess, sm->s_id, c->c_full, w->w_slot,
-	    c->c_id, resume, time(NULL));
+	r = xf_sess_sm_create(w->w_sess, sm->s_id, c->s_full, w->w_slot,
+	    c->s_id, resume, time(NULL));
 	if (r != XF_OK) {
 		if (r == XF_ERR)
 			log_warnx("c%llu: sm: %s", CID(c),
@@ -437,7 +437,7 @@ sm_enable(xf_conn_t *c, const xf_el_t *el)
 		return;
 	}
 	sm->s_resume = resume;
-	c->c_mod[xf_mod_sm.m_index] = sm;
+	c->s_mod[xf_mod_sm.m_index] = sm;
 	if (resume) {
 		xf_presence_keep(c);	/* a presence sent before <enable/> */
 		sendf(c, "<enabled xmlns='" NS_SM "' id='%s' resume='true' "
@@ -448,9 +448,9 @@ sm_enable(xf_conn_t *c, const xf_el_t *el)
 }
 
 static void
-sm_resume(xf_conn_t *c, const xf_el_t *el)
+sm_resume(xf_stream_t *c, const xf_el_t *el)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	const char	*previd = xf_el_attr(el, "previd");
 	char		 bare[XF_JID_MAX + 1];
 	xf_sess_rec_t	 srec;
@@ -463,7 +463,7 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 	int		 r;
 
 	/* XEP-0198 5: after authentication, instead of binding. */
-	if (c->c_state != C2S_AUTHED || c->c_full[0] || SM(c) != NULL) {
+	if (c->s_state != C2S_AUTHED || c->s_full[0] || SM(c) != NULL) {
 		failed(c, "unexpected-request");
 		return;
 	}
@@ -475,12 +475,12 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 		failed(c, "internal-server-error");
 		return;
 	}
-	snprintf(bare, sizeof(bare), "%s@%s", c->c_user, c->c_host);
+	snprintf(bare, sizeof(bare), "%s@%s", c->s_user, c->s_host);
 	memset(&srec, 0, sizeof(srec));
 	srec.sr_worker = w->w_slot;
-	srec.sr_conn = c->c_id;
+	srec.sr_conn = c->s_id;
 	srec.sr_since = time(NULL);
-	snprintf(srec.sr_ip, sizeof(srec.sr_ip), "%s", c->c_ip);
+	snprintf(srec.sr_ip, sizeof(srec.sr_ip), "%s", c->s_ip);
 	r = xf_sess_sm_take_over(w->w_sess, previd, bare, h, &srec, &prev,
 	    &rec, &resend);
 	if (r != XF_OK) {
@@ -501,7 +501,7 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 	sm->s_h_in = rec.sm_h_in;
 	sm->s_sent = rec.sm_sent;
 	sm->s_acked = rec.sm_acked;
-	c->c_mod[xf_mod_sm.m_index] = sm;
+	c->s_mod[xf_mod_sm.m_index] = sm;
 	xf_c2s_attach(c, rec.sm_full, srec.sr_prio, srec.sr_avail);
 	if ((r = xf_sess_sm_pres(w->w_sess, sm->s_id, &pres)) == XF_OK)
 		xf_presence_restore(c, xf_buf_data(&pres), xf_buf_size(&pres));
@@ -519,12 +519,12 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 	/* Counted already: past this module's m_send. */
 	for (off = 0; off < xf_buf_size(&resend); off += 8 + len, n++) {
 		memcpy(&len, xf_buf_data(&resend) + off, 8);
-		xf_c2s_write(c, xf_mod_sm.m_index + 1,
+		xf_stream_write(c, xf_mod_sm.m_index + 1,
 		    xf_buf_data(&resend) + off + 8, len);
 	}
 	xf_buf_free(&resend);
 	log_info("c%llu: %s resumed from %s (worker slot %u%s), h %u, %zu "
-	    "stanzas sent again, %llu waiting", CID(c), c->c_full, c->c_ip,
+	    "stanzas sent again, %llu waiting", CID(c), c->s_full, c->s_ip,
 	    prev.sm_worker, prev.sm_state == XF_SM_ATTACHED ? ", attached" :
 	    "", h, n, (unsigned long long)rec.sm_inlen);
 	pump(c);
@@ -533,30 +533,30 @@ sm_resume(xf_conn_t *c, const xf_el_t *el)
 }
 
 int
-xf_sm_resumable(xf_conn_t *c)
+xf_sm_resumable(xf_stream_t *c)
 {
 	return SM(c) != NULL && SM(c)->s_resume;
 }
 
 void
-xf_sm_keep_presence(xf_conn_t *c, const void *data, size_t len)
+xf_sm_keep_presence(xf_stream_t *c, const void *data, size_t len)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	sm_t		*sm = SM(c);
 
 	if (!xf_sm_resumable(c))
 		return;
 	/* Not ours any more (resumed elsewhere): the new owner keeps it. */
-	if (xf_sess_sm_set_pres(w->w_sess, sm->s_id, w->w_slot, c->c_id,
+	if (xf_sess_sm_set_pres(w->w_sess, sm->s_id, w->w_slot, c->s_id,
 	    data, len) == XF_ERR)
 		log_warnx("c%llu: sm: presence not kept for a resume: %s",
 		    CID(c), xf_sess_error(w->w_sess));
 }
 
 static void
-sm_ack(xf_conn_t *c, const xf_el_t *el)
+sm_ack(xf_stream_t *c, const xf_el_t *el)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	sm_t		*sm = SM(c);
 	uint32_t	 h, d;
 	char		 text[128];
@@ -569,12 +569,12 @@ sm_ack(xf_conn_t *c, const xf_el_t *el)
 		/* XEP-0198 4: an h beyond what was sent is a broken peer. */
 		snprintf(text, sizeof(text), "You acknowledged %u stanzas, but "
 		    "I only sent you %u so far.", h, (uint32_t)sm->s_sent);
-		xf_c2s_stream_error(c, "undefined-condition", text);
+		xf_stream_error(c, "undefined-condition", text);
 		return;
 	}
 	if (d == 0)
 		return;
-	if (xf_sess_sm_ack(w->w_sess, sm->s_id, w->w_slot, c->c_id,
+	if (xf_sess_sm_ack(w->w_sess, sm->s_id, w->w_slot, c->s_id,
 	    sm->s_acked + d) == XF_ERR)
 		log_warnx("c%llu: sm: %s", CID(c), xf_sess_error(w->w_sess));
 	else
@@ -582,7 +582,7 @@ sm_ack(xf_conn_t *c, const xf_el_t *el)
 }
 
 static int
-sm_element(xf_conn_t *c, xf_el_t *el)
+sm_element(xf_stream_t *c, xf_el_t *el)
 {
 	sm_t	*sm = SM(c);
 
@@ -606,7 +606,7 @@ sm_element(xf_conn_t *c, xf_el_t *el)
 /* Counts what the client sends: first of all modules, as h counts
  * every stanza whoever consumes it. */
 static int
-sm_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+sm_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	sm_t		*sm = SM(c);
 	uint64_t	 h;
@@ -614,7 +614,7 @@ sm_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 
 	if (sm == NULL)
 		return XF_DECLINED;
-	r = xf_sess_sm_handled(w->w_sess, sm->s_id, w->w_slot, c->c_id, &h);
+	r = xf_sess_sm_handled(w->w_sess, sm->s_id, w->w_slot, c->s_id, &h);
 	if (r == XF_OK) {
 		sm->s_h_in = h;
 		return XF_DECLINED;
@@ -632,9 +632,9 @@ sm_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 }
 
 static int
-sm_send(xf_conn_t *c, const char *data, size_t len)
+sm_send(xf_stream_t *c, const char *data, size_t len)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	sm_t		*sm = SM(c);
 	xf_sm_rec_t	 rec;
 	uint64_t	 inseq = 0;
@@ -646,12 +646,12 @@ sm_send(xf_conn_t *c, const char *data, size_t len)
 		inseq = cur.seq;
 		cur.taken = 1;
 	}
-	r = xf_sess_sm_sent(w->w_sess, sm->s_id, w->w_slot, c->c_id, inseq,
+	r = xf_sess_sm_sent(w->w_sess, sm->s_id, w->w_slot, c->s_id, inseq,
 	    data, len, &rec);
 	switch (r) {
 	case XF_OK:
 		sm->s_sent = rec.sm_sent;
-		xf_c2s_write(c, xf_mod_sm.m_index + 1, data, len);
+		xf_stream_write(c, xf_mod_sm.m_index + 1, data, len);
 		written(c, sm);
 		return XF_OK;
 	case XF_AGAIN:
@@ -672,7 +672,7 @@ sm_send(xf_conn_t *c, const char *data, size_t len)
 /* A stanza for a session with SM: into its inbox, unless it can be
  * written here and now. */
 static int
-sm_deliver(xf_worker_t *w, xf_conn_t *from, const char *full,
+sm_deliver(xf_worker_t *w, xf_stream_t *from, const char *full,
     const xf_sess_rec_t *srec, const xf_el_t *st)
 {
 	xf_sm_rec_t	 rec;
@@ -719,26 +719,26 @@ sm_orphan(xf_worker_t *w, const char *full, uint64_t conn, const char *data,
 
 /* A new bind of a JID whose old session waits detached replaces it. */
 static void
-sm_bound(xf_conn_t *c)
+sm_bound(xf_stream_t *c)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	xf_sm_rec_t	 rec;
 	char		 id[XF_SM_IDLEN + 1];
 
-	if (xf_sess_sm_find(w->w_sess, c->c_full, id, &rec) == XF_OK &&
+	if (xf_sess_sm_find(w->w_sess, c->s_full, id, &rec) == XF_OK &&
 	    rec.sm_state == XF_SM_DETACHED)
 		xf_sess_sm_detach(w->w_sess, id, XF_SM_NOWORKER, 0, 0);
 }
 
 /* XF_OK when the session now belongs to another connection. */
 static int
-moved(xf_conn_t *c, const char *id)
+moved(xf_stream_t *c, const char *id)
 {
 	xf_sm_rec_t	 rec;
 
-	return xf_sess_sm_get(c->c_w->w_sess, id, &rec) == XF_OK &&
+	return xf_sess_sm_get(c->s_w->w_sess, id, &rec) == XF_OK &&
 	    rec.sm_state == XF_SM_ATTACHED &&
-	    (rec.sm_worker != c->c_w->w_slot || rec.sm_conn != c->c_id);
+	    (rec.sm_worker != c->s_w->w_slot || rec.sm_conn != c->s_id);
 }
 
 /*
@@ -748,21 +748,21 @@ moved(xf_conn_t *c, const char *id)
  * ends.
  */
 static int
-sm_unbound(xf_conn_t *c)
+sm_unbound(xf_stream_t *c)
 {
-	xf_worker_t	*w = c->c_w;
+	xf_worker_t	*w = c->s_w;
 	sm_t		*sm = SM(c);
 	xf_sm_rec_t	 rec;
 	int		 timeout = w->w_conf->cf_sm_resume_timeout, r;
 
 	if (sm == NULL)
 		return XF_DECLINED;
-	if (!c->c_clean && sm->s_resume) {
-		r = xf_sess_sm_detach(w->w_sess, sm->s_id, w->w_slot, c->c_id,
+	if (!c->s_clean && sm->s_resume) {
+		r = xf_sess_sm_detach(w->w_sess, sm->s_id, w->w_slot, c->s_id,
 		    (int64_t)time(NULL) + timeout);
 		if (r == XF_OK) {
 			log_info("c%llu: %s: sm session %s kept for %d s",
-			    CID(c), c->c_full, sm->s_id, timeout);
+			    CID(c), c->s_full, sm->s_id, timeout);
 			sm_free(c);
 			return XF_OK;
 		}
@@ -770,7 +770,7 @@ sm_unbound(xf_conn_t *c)
 			log_warnx("c%llu: sm: %s", CID(c),
 			    xf_sess_error(w->w_sess));
 	}
-	r = xf_sess_sm_end(w->w_sess, sm->s_id, w->w_slot, c->c_id, &rec);
+	r = xf_sess_sm_end(w->w_sess, sm->s_id, w->w_slot, c->s_id, &rec);
 	if (r == XF_OK)
 		finish(w, sm->s_id, rec.sm_full);
 	else if (r == XF_DECLINED && moved(c, sm->s_id)) {
@@ -788,15 +788,15 @@ sm_unbound(xf_conn_t *c)
  * ends at the next expiry check, leaving the new bind's record alone.
  */
 static void
-sm_conn_free(xf_conn_t *c)
+sm_conn_free(xf_stream_t *c)
 {
 	sm_t	*sm = SM(c);
 
 	if (sm == NULL)
 		return;
-	if (xf_sess_sm_detach(c->c_w->w_sess, sm->s_id, c->c_w->w_slot,
-	    c->c_id, 0) == XF_ERR)
-		log_warnx("c%llu: sm: %s", CID(c), xf_sess_error(c->c_w->w_sess));
+	if (xf_sess_sm_detach(c->s_w->w_sess, sm->s_id, c->s_w->w_slot,
+	    c->s_id, 0) == XF_ERR)
+		log_warnx("c%llu: sm: %s", CID(c), xf_sess_error(c->s_w->w_sess));
 	sm_free(c);
 }
 
@@ -807,7 +807,7 @@ xf_mod_t xf_mod_sm = {
 	.m_element = sm_element,
 	.m_bound = sm_bound,
 	.m_unbound = sm_unbound,
-	.m_conn_free = sm_conn_free,
+	.m_stream_free = sm_conn_free,
 	.m_outbound = sm_outbound,
 	.m_deliver = sm_deliver,
 	.m_send = sm_send,

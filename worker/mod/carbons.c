@@ -98,7 +98,7 @@ fail:
 
 typedef struct copy_s {
 	xf_worker_t	*cp_w;
-	xf_conn_t	*cp_from;	/* for push-back, or NULL */
+	xf_stream_t	*cp_from;	/* for push-back, or NULL */
 	xf_el_t		*cp_msg;	/* the wrapper */
 	const char	*cp_skip;	/* a resource that had it already */
 	char	* const *cp_got;	/* more of them */
@@ -139,7 +139,7 @@ wanted(xf_worker_t *w, const char *owner, const char *skip)
 /* Sends one wrapper to each carbons-enabled resource of owner except
  * skip and got[]. */
 static void
-copy_to(xf_worker_t *w, xf_conn_t *from, const char *kind,
+copy_to(xf_worker_t *w, xf_stream_t *from, const char *kind,
     const xf_el_t *msg, const char *owner, const char *skip,
     char * const *got, size_t ngot)
 {
@@ -238,7 +238,7 @@ carbons_init(xf_worker_t *w)
 /* XEP-0280 4, 5: <enable/> and <disable/>, for the sending session only.
  * The flag lives in the session table so every worker sees it. */
 static int
-carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+carbons_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
 	int		 on;
@@ -252,7 +252,7 @@ carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 		on = 0;
 	else
 		return XF_DECLINED;
-	if (c == NULL || (target == XF_IQ_ACCOUNT && !xf_streq(owner, c->c_bare))) {
+	if (c == NULL || (target == XF_IQ_ACCOUNT && !xf_streq(owner, c->s_bare))) {
 		xf_route_error(w, c, iq, "cancel", "not-allowed");
 		return XF_OK;
 	}
@@ -260,18 +260,18 @@ carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 		xf_route_error(w, c, iq, "modify", "bad-request");
 		return XF_OK;
 	}
-	if (xf_sess_flags(w->w_sess, c->c_full, w->w_slot, c->c_id,
+	if (xf_sess_flags(w->w_sess, c->s_full, w->w_slot, c->s_id,
 	    on ? XF_SESS_CARBONS : 0, on ? 0 : XF_SESS_CARBONS) != XF_OK) {
 		log_warnx("c%llu: carbons: session table: %s",
-		    (unsigned long long)c->c_id, xf_sess_error(w->w_sess));
+		    (unsigned long long)c->s_id, xf_sess_error(w->w_sess));
 		xf_route_error(w, c, iq, "wait", "internal-server-error");
 		return XF_OK;
 	}
-	log_debug("c%llu: carbons %s", (unsigned long long)c->c_id,
+	log_debug("c%llu: carbons %s", (unsigned long long)c->s_id,
 	    on ? "enabled" : "disabled");
 	/* From the account whatever the request's 'to' (XEP-0280 4). */
 	if ((r = xf_iq_result(iq)) != NULL &&
-	    xf_el_set_attr(r, "from", c->c_bare) != XF_OK) {
+	    xf_el_set_attr(r, "from", c->s_bare) != XF_OK) {
 		xf_el_free(r);
 		r = NULL;
 	}
@@ -283,7 +283,7 @@ carbons_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
  * other carbons-enabled resources, whether the sender enabled carbons
  * or not. */
 static int
-carbons_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+carbons_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	const char	*to = xf_el_attr(st, "to");
 	char		 bare[XF_JID_MAX + 1];
@@ -294,10 +294,10 @@ carbons_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 		return XF_DECLINED;
 	/* To oneself: the received copies cover the other resources. */
 	if (xf_jid_bare_of(to, bare, sizeof(bare)) != XF_OK ||
-	    strcmp(bare, c->c_bare) == 0)
+	    strcmp(bare, c->s_bare) == 0)
 		return XF_DECLINED;
-	if (wanted(w, c->c_bare, c->c_full))
-		copy_to(w, c, "sent", st, c->c_bare, c->c_full, NULL, 0);
+	if (wanted(w, c->s_bare, c->s_full))
+		copy_to(w, c, "sent", st, c->s_bare, c->s_full, NULL, 0);
 	return XF_DECLINED;
 }
 
@@ -307,7 +307,7 @@ carbons_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
  * server removes it before delivery.
  */
 static int
-carbons_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
+carbons_inbound(xf_worker_t *w, xf_stream_t *from, xf_el_t *st,
     const char *to_bare)
 {
 	xf_el_t	*priv;

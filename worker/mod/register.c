@@ -24,9 +24,9 @@
 #define PASSWORD_MAX	1023
 #define BARE_MAX	511
 
-#define CID(c)	((unsigned long long)(c)->c_id)
+#define CID(c)	((unsigned long long)(c)->s_id)
 
-/* Per connection, in c->c_mod[]: registration attempts before auth. */
+/* Per connection, in c->s_mod[]: registration attempts before auth. */
 typedef struct reg_s {
 	int	 r_tries;
 	int	 r_done;
@@ -37,14 +37,14 @@ extern xf_mod_t	 xf_mod_register;
 /* Before authentication the client has no address: straight back on
  * its connection. */
 static void
-send_raw(xf_conn_t *c, xf_el_t *r)
+send_raw(xf_stream_t *c, xf_el_t *r)
 {
 	xf_buf_t	 b = { 0 };
 
 	if (r == NULL)
 		return;
 	if (xf_el_write(r, XF_NS_CLIENT, &b) == XF_OK)
-		xf_conn_send(c, xf_buf_data(&b), xf_buf_size(&b));
+		xf_stream_send_raw(c, xf_buf_data(&b), xf_buf_size(&b));
 	xf_buf_free(&b);
 	xf_el_free(r);
 }
@@ -70,9 +70,9 @@ wipe(char *s)
 /* Passwords cross only encrypted streams, whatever 'tls-required'
  * says (xfed.conf(5)). */
 static void
-features_preauth(xf_conn_t *c, xf_buf_t *b)
+features_preauth(xf_stream_t *c, xf_buf_t *b)
 {
-	if (c->c_w->w_conf->cf_c2s_registration && c->c_tls_up)
+	if (c->s_w->w_conf->cf_c2s_registration && c->s_secure)
 		xf_buf_puts(b, "<register xmlns='" NS_FEAT_REGISTER "'/>");
 }
 
@@ -121,10 +121,10 @@ put_password(xf_worker_t *w, const char *bare, const char *pw, int create)
 
 /* A registration on a stream that has not authenticated (XEP-0077 3.1). */
 static void
-signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
+signup(xf_stream_t *c, xf_el_t *iq, xf_el_t *q)
 {
-	xf_worker_t	*w = c->c_w;
-	reg_t		*rg = c->c_mod[xf_mod_register.m_index];
+	xf_worker_t	*w = c->s_w;
+	reg_t		*rg = c->s_mod[xf_mod_register.m_index];
 	char		*user = NULL, *pw = NULL, norm[1024];
 	char		 bare[XF_JID_MAX + 1];
 	const char	*etype = "modify", *cond = "not-acceptable";
@@ -136,7 +136,7 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 			cond = "resource-constraint";
 			goto fail;
 		}
-		c->c_mod[xf_mod_register.m_index] = rg;
+		c->s_mod[xf_mod_register.m_index] = rg;
 	}
 	if (xf_el_child(q, NS_REGISTER, "remove") != NULL) {
 		/* XEP-0077 3.2: nobody to remove before authentication. */
@@ -147,7 +147,7 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 	if (rg->r_done)
 		goto fail;
 	if (++rg->r_tries > REG_MAX_TRIES) {
-		xf_c2s_stream_error(c, "policy-violation",
+		xf_stream_error(c, "policy-violation",
 		    "Too many registration attempts");
 		return;
 	}
@@ -167,7 +167,7 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 		cond = "jid-malformed";
 		goto fail;
 	}
-	n = snprintf(bare, sizeof(bare), "%s@%s", norm, c->c_host);
+	n = snprintf(bare, sizeof(bare), "%s@%s", norm, c->s_host);
 	if (n < 0 || (size_t)n >= sizeof(bare)) {
 		cond = "jid-malformed";
 		goto fail;
@@ -178,7 +178,7 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 	rc = put_password(w, bare, pw, 1);
 	/* The store may have suspended us: c is ours still, but look its
 	 * state up again rather than trust the pointer from before. */
-	rg = c->c_mod[xf_mod_register.m_index];
+	rg = c->s_mod[xf_mod_register.m_index];
 	if (rc == XF_DECLINED) {
 		etype = "cancel";
 		cond = "conflict";
@@ -195,7 +195,7 @@ signup(xf_conn_t *c, xf_el_t *iq, xf_el_t *q)
 	}
 	if (rg != NULL)
 		rg->r_done = 1;
-	log_info("c%llu: registered %s from %s", CID(c), bare, c->c_ip);
+	log_info("c%llu: registered %s from %s", CID(c), bare, c->s_ip);
 	free(user);
 	wipe(pw);
 	send_raw(c, xf_iq_result(iq));
@@ -207,7 +207,7 @@ fail:
 }
 
 static int
-reg_preauth(xf_conn_t *c, xf_el_t *el)
+reg_preauth(xf_stream_t *c, xf_el_t *el)
 {
 	const char	*type = xf_el_attr(el, "type");
 	const char	*to = xf_el_attr(el, "to");
@@ -225,13 +225,13 @@ reg_preauth(xf_conn_t *c, xf_el_t *el)
 		return XF_OK;
 	}
 	/* The stream's host, or no address at all. */
-	if (!c->c_w->w_conf->cf_c2s_registration ||
-	    (to != NULL && strcmp(to, c->c_host) != 0)) {
+	if (!c->s_w->w_conf->cf_c2s_registration ||
+	    (to != NULL && strcmp(to, c->s_host) != 0)) {
 		send_raw(c, xf_iq_error(el, "cancel",
 		    "service-unavailable"));
 		return XF_OK;
 	}
-	if (!c->c_tls_up)
+	if (!c->s_secure)
 		send_raw(c, xf_iq_error(el, "modify", "not-authorized"));
 	else if (xf_streq(type, "get"))
 		send_raw(c, form(el));
@@ -274,13 +274,13 @@ collect_contact(void *ud, const char *jid, int sub)
 
 /* The presence the account's own client would send to contact jid. */
 static void
-sub_presence(xf_worker_t *w, xf_conn_t *c, const char *jid, const char *type)
+sub_presence(xf_worker_t *w, xf_stream_t *c, const char *jid, const char *type)
 {
 	xf_el_t	*p = xf_el_new(XF_NS_CLIENT, "presence");
 
 	if (p == NULL)
 		return;
-	xf_el_set_attr(p, "from", c->c_full);
+	xf_el_set_attr(p, "from", c->s_full);
 	xf_el_set_attr(p, "to", jid);
 	xf_el_set_attr(p, "type", type);
 	if (xf_mod_outbound(w, c, p) != XF_OK)
@@ -297,7 +297,7 @@ sub_presence(xf_worker_t *w, xf_conn_t *c, const char *jid, const char *type)
  * contacts are told.
  */
 static int
-cancel_subscriptions(xf_worker_t *w, xf_conn_t *c, const char *owner)
+cancel_subscriptions(xf_worker_t *w, xf_stream_t *c, const char *owner)
 {
 	contacts_t	 cs = { NULL, 0, 0 };
 	int		 rc;
@@ -355,17 +355,17 @@ collect_sess(void *ud, const char *full, const xf_sess_rec_t *rec)
 /* Ends every other session of the removed account, here or on another
  * worker (the records are copied first: closing one deletes it). */
 static void
-kick_sessions(xf_worker_t *w, xf_conn_t *c, const char *owner)
+kick_sessions(xf_worker_t *w, xf_stream_t *c, const char *owner)
 {
 	static const char payload[] = "not-authorized\0Account removed";
 	sesses_t	 ss = { NULL, 0, 0 };
-	xf_conn_t	*oc;
+	xf_stream_t	*oc;
 
 	xf_sess_resources(w->w_sess, owner, collect_sess, &ss);
 	for (size_t i = 0; i < ss.ss_n; i++) {
 		sess_t	*s = &ss.ss_v[i];
 
-		if (c != NULL && strcmp(s->s_full, c->c_full) == 0)
+		if (c != NULL && strcmp(s->s_full, c->s_full) == 0)
 			continue;
 		if (s->s_rec.sr_node != 0)
 			continue;	/* other nodes: the cluster issue */
@@ -378,16 +378,16 @@ kick_sessions(xf_worker_t *w, xf_conn_t *c, const char *owner)
 				    s->s_full);
 			continue;
 		}
-		oc = xf_worker_conn(w, s->s_rec.sr_conn);
-		if (oc != NULL && strcmp(oc->c_full, s->s_full) == 0)
-			xf_c2s_stream_error(oc, "not-authorized",
+		oc = xf_stream_find(w, s->s_rec.sr_conn);
+		if (oc != NULL && strcmp(oc->s_full, s->s_full) == 0)
+			xf_stream_error(oc, "not-authorized",
 			    "Account removed");
 	}
 	free(ss.ss_v);
 }
 
 static void
-remove_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
+remove_account(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner)
 {
 	int	 rc = XF_ERR;
 
@@ -409,13 +409,13 @@ remove_account(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
 	xf_iq_reply(w, c, xf_iq_result(iq));
 	kick_sessions(w, c, owner);
 	/* XEP-0077 3.2: then a not-authorized stream error. */
-	if (c != NULL && strcmp(c->c_bare, owner) == 0)
-		xf_c2s_stream_error(c, "not-authorized", "Account removed");
+	if (c != NULL && strcmp(c->s_bare, owner) == 0)
+		xf_stream_error(c, "not-authorized", "Account removed");
 }
 
 /* XEP-0077 3.3: a new password for the account that asks. */
 static void
-change_password(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
+change_password(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner)
 {
 	char		*user = field(q, "username");
@@ -438,7 +438,7 @@ change_password(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 		cond = "not-acceptable";
 		goto fail;
 	}
-	if (c != NULL && !c->c_tls_up) {
+	if (c != NULL && !c->s_secure) {
 		cond = "not-authorized";
 		goto fail;
 	}
@@ -464,7 +464,7 @@ fail:
 
 /* XEP-0077 3.1: an account asking about itself is registered. */
 static void
-registered(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
+registered(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner)
 {
 	xf_el_t	*r = xf_iq_result(iq), *q;
 
@@ -485,7 +485,7 @@ registered(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
  * an account already (Prosody's mod_register behaves the same).
  */
 static int
-reg_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+reg_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
 	const char	*to = xf_el_attr(iq, "to"), *domain;
@@ -506,7 +506,7 @@ reg_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 	if (target == XF_IQ_SERVER) {
 		/* Only this server's own users have a registration here. */
 		if (to == NULL || strcmp(domain, to) != 0 ||
-		    c == NULL || strcmp(c->c_bare, sender) != 0) {
+		    c == NULL || strcmp(c->s_bare, sender) != 0) {
 			xf_iq_reply(w, c, xf_iq_error(iq, "cancel",
 			    "service-unavailable"));
 			return XF_OK;
@@ -533,10 +533,10 @@ reg_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
 }
 
 static void
-reg_conn_free(xf_conn_t *c)
+reg_conn_free(xf_stream_t *c)
 {
-	free(c->c_mod[xf_mod_register.m_index]);
-	c->c_mod[xf_mod_register.m_index] = NULL;
+	free(c->s_mod[xf_mod_register.m_index]);
+	c->s_mod[xf_mod_register.m_index] = NULL;
 }
 
 xf_mod_t xf_mod_register = {
@@ -544,5 +544,5 @@ xf_mod_t xf_mod_register = {
 	.m_features_preauth = features_preauth,
 	.m_preauth = reg_preauth,
 	.m_iq = reg_iq,
-	.m_conn_free = reg_conn_free,
+	.m_stream_free = reg_conn_free,
 };

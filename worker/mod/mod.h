@@ -8,7 +8,7 @@
  * A feature module fills the hooks it needs and leaves the rest NULL;
  * worker/mod.c lists the modules in the order they are consulted (like
  * nginx's ngx_modules[]).  Hooks run inside a worker, on its loop: they
- * must not block.  Per-connection state lives in c->c_mod[m->m_index],
+ * must not block.  Per-connection state lives in c->s_mod[m->m_index],
  * allocated by the module and freed in its unbound or conn_free hook.
  *
  * Return conventions: XF_DECLINED = not mine, ask the next module;
@@ -27,47 +27,47 @@ struct xf_mod_s {
 
 	/* Stream features: before authentication (after TLS) and after
 	 * it (next to <bind/>). */
-	void	(*m_features_preauth)(xf_conn_t *, xf_buf_t *);
-	void	(*m_features)(xf_conn_t *, xf_buf_t *);
+	void	(*m_features_preauth)(xf_stream_t *, xf_buf_t *);
+	void	(*m_features)(xf_stream_t *, xf_buf_t *);
 
 	/* A top-level element on an authenticated stream that is not a
 	 * stanza (<enable/>, <r/>, <active/>, ...), or one before
 	 * authentication (<iq/> for in-band registration). */
-	int	(*m_element)(xf_conn_t *, xf_el_t *);
-	int	(*m_preauth)(xf_conn_t *, xf_el_t *);
+	int	(*m_element)(xf_stream_t *, xf_el_t *);
+	int	(*m_preauth)(xf_stream_t *, xf_el_t *);
 
 	/* An IQ get/set for the server (XF_IQ_SERVER) or for the account of
 	 * a local user (XF_IQ_ACCOUNT, owner = that user's bare JID).  from
 	 * is the sending local connection, or NULL. */
-	int	(*m_iq)(xf_worker_t *, xf_conn_t *from, xf_el_t *iq,
+	int	(*m_iq)(xf_worker_t *, xf_stream_t *from, xf_el_t *iq,
 		    xf_el_t *payload, int target, const char *owner);
 
 	/*
 	 * The connection bound its resource / is going away (still bound,
-	 * its record still in the table; c->c_clean says whether the stream
+	 * its record still in the table; c->s_clean says whether the stream
 	 * ended with </stream:stream> or a stream error we sent).  An
 	 * unbound hook returning XF_OK keeps the session (a detached SM
 	 * session): its record stays and the hooks after it do not run, so
 	 * no unavailable presence goes out.
 	 */
-	void	(*m_bound)(xf_conn_t *);
-	int	(*m_unbound)(xf_conn_t *);
+	void	(*m_bound)(xf_stream_t *);
+	int	(*m_unbound)(xf_stream_t *);
 	/* The connection's memory is about to be freed. */
-	void	(*m_conn_free)(xf_conn_t *);
+	void	(*m_stream_free)(xf_stream_t *);
 
 	/*
 	 * A stanza from a local client, after 'from' is stamped and before
 	 * routing (carbons copy sent chat messages; blocking refuses
 	 * stanzas to blocked JIDs).  XF_OK stops the routing.
 	 */
-	int	(*m_outbound)(xf_worker_t *, xf_conn_t *from, xf_el_t *st);
+	int	(*m_outbound)(xf_worker_t *, xf_stream_t *from, xf_el_t *st);
 
 	/*
 	 * A stanza for a local user, before it is delivered to a resource
 	 * or handled for the bare JID.  to_bare is the recipient.  XF_OK
 	 * means consumed (blocked, stored, ...).
 	 */
-	int	(*m_inbound)(xf_worker_t *, xf_conn_t *from, xf_el_t *st,
+	int	(*m_inbound)(xf_worker_t *, xf_stream_t *from, xf_el_t *st,
 		    const char *to_bare);
 
 	/* A message was delivered to full (carbons copy it to the user's
@@ -79,7 +79,7 @@ struct xf_mod_s {
 	 * A message for a local user who has no resource to take it
 	 * (offline storage).  XF_OK if kept.
 	 */
-	int	(*m_undeliverable)(xf_worker_t *, xf_conn_t *from,
+	int	(*m_undeliverable)(xf_worker_t *, xf_stream_t *from,
 		    const xf_el_t *st, const char *to_bare);
 
 	/*
@@ -88,16 +88,16 @@ struct xf_mod_s {
 	 * ring.  XF_OK: the module delivered it (SM queues it in the
 	 * session table and wakes the owner).
 	 */
-	int	(*m_deliver)(xf_worker_t *, xf_conn_t *from, const char *full,
+	int	(*m_deliver)(xf_worker_t *, xf_stream_t *from, const char *full,
 		    const xf_sess_rec_t *rec, const xf_el_t *st);
 
 	/*
 	 * Bytes of one stanza about to be written to a bound client (every
 	 * path: local, ring, resent).  A module may take them (CSI holds
 	 * presence back; SM counts and keeps them until acked): XF_OK
-	 * means taken, the module writes them later with xf_c2s_write().
+	 * means taken, the module writes them later with xf_stream_write().
 	 */
-	int	(*m_send)(xf_conn_t *, const char *data, size_t len);
+	int	(*m_send)(xf_stream_t *, const char *data, size_t len);
 
 	/* Stanza bytes for full that reached this worker with no live
 	 * connection behind them (a detached SM session).  XF_OK if kept. */
@@ -110,23 +110,23 @@ extern xf_mod_t	*xf_mods[];		/* NULL-terminated */
 void	 xf_mod_init(xf_worker_t *);
 
 /* Hook runners: each walks xf_mods[] in order. */
-void	 xf_mod_features_preauth(xf_conn_t *, xf_buf_t *);
-void	 xf_mod_features(xf_conn_t *, xf_buf_t *);
-int	 xf_mod_element(xf_conn_t *, xf_el_t *);
-int	 xf_mod_preauth(xf_conn_t *, xf_el_t *);
-int	 xf_mod_iq(xf_worker_t *, xf_conn_t *, xf_el_t *, xf_el_t *, int,
+void	 xf_mod_features_preauth(xf_stream_t *, xf_buf_t *);
+void	 xf_mod_features(xf_stream_t *, xf_buf_t *);
+int	 xf_mod_element(xf_stream_t *, xf_el_t *);
+int	 xf_mod_preauth(xf_stream_t *, xf_el_t *);
+int	 xf_mod_iq(xf_worker_t *, xf_stream_t *, xf_el_t *, xf_el_t *, int,
 	    const char *);
-void	 xf_mod_bound(xf_conn_t *);
-int	 xf_mod_unbound(xf_conn_t *);
-void	 xf_mod_conn_free(xf_conn_t *);
-int	 xf_mod_outbound(xf_worker_t *, xf_conn_t *, xf_el_t *);
-int	 xf_mod_inbound(xf_worker_t *, xf_conn_t *, xf_el_t *, const char *);
+void	 xf_mod_bound(xf_stream_t *);
+int	 xf_mod_unbound(xf_stream_t *);
+void	 xf_mod_stream_free(xf_stream_t *);
+int	 xf_mod_outbound(xf_worker_t *, xf_stream_t *, xf_el_t *);
+int	 xf_mod_inbound(xf_worker_t *, xf_stream_t *, xf_el_t *, const char *);
 void	 xf_mod_delivered(xf_worker_t *, const xf_el_t *, const char *);
-int	 xf_mod_undeliverable(xf_worker_t *, xf_conn_t *, const xf_el_t *,
+int	 xf_mod_undeliverable(xf_worker_t *, xf_stream_t *, const xf_el_t *,
 	    const char *);
-int	 xf_mod_deliver(xf_worker_t *, xf_conn_t *, const char *,
+int	 xf_mod_deliver(xf_worker_t *, xf_stream_t *, const char *,
 	    const xf_sess_rec_t *, const xf_el_t *);
-int	 xf_mod_send(xf_conn_t *, const char *, size_t);
+int	 xf_mod_send(xf_stream_t *, const char *, size_t);
 int	 xf_mod_orphan(xf_worker_t *, const char *, uint64_t, const char *,
 	    size_t);
 

@@ -56,7 +56,7 @@ make_key(const char *owner, const char *ns)
 }
 
 static void
-get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
+get(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner)
 {
 	xf_el_t		*want = xf_el_first(q), *e, *r, *rq;
@@ -184,7 +184,7 @@ broken(xf_worker_t *w, const char *owner)
 }
 
 static void
-set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
+set(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *q, const char *owner)
 {
 	xf_el_t		*e;
 	const char	*cond = "not-acceptable";
@@ -247,7 +247,7 @@ fail:
 }
 
 static int
-private_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
+private_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
     int target, const char *owner)
 {
 	char	 sender[XF_JID_MAX + 1];

@@ -619,7 +619,7 @@ add_items(xf_el_t *parent, const items_t *it)
 
 typedef struct push_s {
 	xf_worker_t	*p_w;
-	xf_conn_t	*p_c;
+	xf_stream_t	*p_c;
 	xf_el_t		*p_iq;
 } push_t;
 
@@ -645,7 +645,7 @@ push_each(void *ud, const char *full, const xf_sess_rec_t *rec)
  * (it answers with an error the server ignores).
  */
 static void
-push(xf_worker_t *w, xf_conn_t *c, const char *owner, const char *kind,
+push(xf_worker_t *w, xf_stream_t *c, const char *owner, const char *kind,
     const items_t *it)
 {
 	push_t	 p = { w, c, NULL };
@@ -733,15 +733,15 @@ presence_to(xf_worker_t *w, const char *owner, const items_t *items,
 
 /* A store call failed: the IQ may work later (coro rule: type 'wait'). */
 static void
-store_failed(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
+store_failed(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner)
 {
-	log_warnx("c%llu: blocking: %s: %s", (unsigned long long)c->c_id,
+	log_warnx("c%llu: blocking: %s: %s", (unsigned long long)c->s_id,
 	    owner, xf_store_error(w->w_store));
 	xf_iq_reply(w, c, xf_iq_error(iq, "wait", "internal-server-error"));
 }
 
 static void
-do_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner)
+do_get(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner)
 {
 	items_t	 it = { 0 };
 	xf_el_t	*r;
@@ -759,7 +759,7 @@ done:
 
 /* Answers a failed items_parse(); XF_OK when the items are usable. */
 static int
-items_check(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, int r,
+items_check(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, int r,
     const items_t *it, const char *owner)
 {
 	if (r == XF_ERR) {
@@ -784,7 +784,7 @@ items_check(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, int r,
  * list, here or on another worker.
  */
 static void
-do_block(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
+do_block(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
     const char *owner)
 {
 	items_t	 it = { 0 };
@@ -819,7 +819,7 @@ do_block(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 		store_failed(w, c, iq, owner);
 		goto done;
 	}
-	log_debug("c%llu: %s blocked %zu JID(s)", (unsigned long long)c->c_id,
+	log_debug("c%llu: %s blocked %zu JID(s)", (unsigned long long)c->s_id,
 	    owner, it.it_n);
 	xf_iq_reply(w, c, xf_iq_result(iq));
 	push(w, c, owner, "block", &it);
@@ -829,7 +829,7 @@ done:
 }
 
 static void
-do_unblock(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
+do_unblock(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
     const char *owner)
 {
 	items_t	 it = { 0 }, all = { 0 };
@@ -869,7 +869,7 @@ done:
 }
 
 static int
-blocking_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
+blocking_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
     int target, const char *owner)
 {
 	const char	*type = xf_el_attr(iq, "type");
@@ -878,12 +878,12 @@ blocking_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
 	if (!xf_el_in(p, NS_BLOCKING) || target != XF_IQ_ACCOUNT)
 		return XF_DECLINED;
 	/* Only the user's own sessions read or change the list. */
-	if (c == NULL || !xf_streq(owner, c->c_bare)) {
+	if (c == NULL || !xf_streq(owner, c->s_bare)) {
 		xf_route_error(w, c, iq, "auth", "forbidden");
 		return XF_OK;
 	}
 	/* Store calls may suspend: keep the owner in this frame. */
-	snprintf(own, sizeof(own), "%s", c->c_bare);
+	snprintf(own, sizeof(own), "%s", c->s_bare);
 	owner = own;
 	if (xf_streq(type, "get") && strcmp(p->e_name, "blocklist") == 0)
 		do_get(w, c, iq, owner);
@@ -904,7 +904,7 @@ blocking_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p,
  * other IQ vanishes.
  */
 static void
-refuse_inbound(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st)
+refuse_inbound(xf_worker_t *w, xf_stream_t *from, const xf_el_t *st)
 {
 	const char	*type = xf_el_attr(st, "type");
 
@@ -915,7 +915,7 @@ refuse_inbound(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st)
 }
 
 static int
-blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
+blocking_inbound(xf_worker_t *w, xf_stream_t *from, xf_el_t *st,
     const char *to_bare)
 {
 	const char	*sfrom = xf_el_attr(st, "from");
@@ -925,8 +925,8 @@ blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
 	char		 sbare[XF_JID_MAX + 1];
 
 	/* A local client's stanza, and neither side blocks anybody. */
-	if (from != NULL && sfrom != NULL && strcmp(sfrom, from->c_full) == 0 &&
-	    blocks_nobody(w, to_bare) && blocks_nobody(w, from->c_bare))
+	if (from != NULL && sfrom != NULL && strcmp(sfrom, from->s_full) == 0 &&
+	    blocks_nobody(w, to_bare) && blocks_nobody(w, from->s_bare))
 		return XF_DECLINED;
 	if (sfrom == NULL || xf_jid_parse(sfrom, strlen(sfrom), &j) != XF_OK ||
 	    xf_jid_bare(&j, sbare, sizeof(sbare)) != XF_OK ||
@@ -960,44 +960,44 @@ blocking_inbound(xf_worker_t *w, xf_conn_t *from, xf_el_t *st,
 
 /* XEP-0191 5.3: not-acceptable with <blocked/>, to the sender only. */
 static void
-bounce_blocked(xf_conn_t *c, const xf_el_t *st)
+bounce_blocked(xf_stream_t *c, const xf_el_t *st)
 {
 	xf_el_t	*e, *err;
 
 	if ((e = xf_el_copy(st)) == NULL)
 		return;
 	xf_el_set_attr(e, "from", xf_el_attr(st, "to"));
-	xf_el_set_attr(e, "to", c->c_full);
+	xf_el_set_attr(e, "to", c->s_full);
 	xf_el_set_attr(e, "type", "error");
 	if ((err = xf_el_add(e, XF_NS_CLIENT, "error")) != NULL) {
 		xf_el_set_attr(err, "type", "cancel");
 		xf_el_add(err, XF_NS_STANZAS, "not-acceptable");
 		xf_el_add(err, NS_BLOCKED, "blocked");
 	}
-	xf_c2s_send_el(c, e);
+	xf_stream_send_el(c, e);
 	xf_el_free(e);
 }
 
 static int
-blocking_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+blocking_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	const char	*to = xf_el_attr(st, "to");
 	const char	*type = xf_el_attr(st, "type");
 	xf_jid_t	 j;
 	char		 tbare[XF_JID_MAX + 1];
 
-	if (c == NULL || to == NULL || blocks_nobody(w, c->c_bare) ||
+	if (c == NULL || to == NULL || blocks_nobody(w, c->s_bare) ||
 	    xf_jid_parse(to, strlen(to), &j) != XF_OK ||
 	    xf_jid_bare(&j, tbare, sizeof(tbare)) != XF_OK ||
-	    strcmp(tbare, c->c_bare) == 0 || is_server(w, &j) ||
-	    !blocked(w, c->c_bare, &j))
+	    strcmp(tbare, c->s_bare) == 0 || is_server(w, &j) ||
+	    !blocked(w, c->s_bare, &j))
 		return XF_DECLINED;
-	log_debug("c%llu: %s -> %s: blocked", (unsigned long long)c->c_id,
-	    c->c_bare, to);
+	log_debug("c%llu: %s -> %s: blocked", (unsigned long long)c->s_id,
+	    c->s_bare, to);
 	/* The list may have been read on this coroutine (pgsql): the
 	 * stream may have ended meanwhile, and then there is nobody to
 	 * answer. */
-	if (c->c_state != C2S_BOUND || c->c_full[0] == '\0')
+	if (c->s_state != C2S_BOUND || c->s_full[0] == '\0')
 		return XF_OK;
 	/* Errors are never answered; an IQ result just goes nowhere. */
 	if (!xf_streq(type, "error") && !(strcmp(st->e_name, "iq") == 0 &&
@@ -1011,15 +1011,15 @@ blocking_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
  * the store anyway, so that its first stanzas need not (pgsql).
  */
 static void
-blocking_bound(xf_conn_t *c)
+blocking_bound(xf_stream_t *c)
 {
 	xf_jid_t	 self;
 	char		 owner[XF_JID_MAX + 1];
 
-	snprintf(owner, sizeof(owner), "%s", c->c_bare);
-	if (cache_hit(c->c_w, owner) == NULL &&
+	snprintf(owner, sizeof(owner), "%s", c->s_bare);
+	if (cache_hit(c->s_w, owner) == NULL &&
 	    xf_jid_parse(owner, strlen(owner), &self) == XF_OK)
-		(void)blocked(c->c_w, owner, &self);
+		(void)blocked(c->s_w, owner, &self);
 }
 
 xf_mod_t xf_mod_blocking = {

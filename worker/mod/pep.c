@@ -25,7 +25,7 @@ is_el(const xf_el_t *el, const char *ns, const char *name)
  * NULL); feature names the unsupported feature for <unsupported/>.
  */
 static void
-iq_error(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq, const char *type,
+iq_error(xf_worker_t *w, xf_stream_t *c, const xf_el_t *iq, const char *type,
     const char *cond, const char *app, const char *feature)
 {
 	xf_el_t	*r = xf_iq_error(iq, type, cond), *e, *a;
@@ -39,7 +39,7 @@ iq_error(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq, const char *type,
 }
 
 static void
-broken(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq, const char *owner)
+broken(xf_worker_t *w, xf_stream_t *c, const xf_el_t *iq, const char *owner)
 {
 	log_warnx("pep: %s: %s", owner, xf_store_error(w->w_store));
 	iq_error(w, c, iq, "wait", "internal-server-error", NULL, NULL);
@@ -49,7 +49,7 @@ broken(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq, const char *owner)
 
 /* XEP-0060 6.5.9: why a reader was refused. */
 static void
-refuse_read(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
+refuse_read(xf_worker_t *w, xf_stream_t *c, const xf_el_t *iq,
     const xf_pep_cfg_t *cfg)
 {
 	if (cfg->pc_access == XF_PEP_PRESENCE)
@@ -96,7 +96,7 @@ notify_node(xf_worker_t *w, const char *owner, const char *node,
 /* The node a request names, which must exist: XF_OK with *cfg, or an
  * error sent (XEP-0060 6.5.9.3 nodeid-required, 6.5.9.11 item-not-found). */
 static int
-node_existing(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
+node_existing(xf_worker_t *w, xf_stream_t *c, const xf_el_t *iq,
     const char *owner, const char *node, xf_pep_cfg_t *cfg)
 {
 	int	 rc;
@@ -120,7 +120,7 @@ node_existing(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
 /* Creates node with cfg, within the account's node quota; an error is
  * sent when it cannot. */
 static int
-node_create(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
+node_create(xf_worker_t *w, xf_stream_t *c, const xf_el_t *iq,
     const char *owner, const char *node, const xf_pep_cfg_t *cfg)
 {
 	int	 rc;
@@ -134,7 +134,7 @@ node_create(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
 
 /* The one item of a publish and its one payload, or an error sent. */
 static int
-publish_item(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
+publish_item(xf_worker_t *w, xf_stream_t *c, const xf_el_t *iq,
     const xf_el_t *pub, xf_el_t **item, xf_el_t **payload)
 {
 	xf_el_t	*e;
@@ -168,7 +168,7 @@ invalid:
 
 /* XEP-0060 7.1, XEP-0163 3: publish, creating the node if needed. */
 static void
-publish(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *ps,
+publish(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *ps,
     xf_el_t *pub, const char *owner)
 {
 	const char	*node = xf_el_attr(pub, "node"), *id;
@@ -251,7 +251,7 @@ publish(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *ps,
 
 /* XEP-0060 7.2: retract one item. */
 static void
-retract(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *rt,
+retract(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *rt,
     const char *owner)
 {
 	const char	*node = xf_el_attr(rt, "node"), *id;
@@ -308,7 +308,7 @@ add_item(xf_el_t *parent, const char *ns, const xf_pep_item_t *it)
 
 /* XEP-0060 6.5: items, all, the max_items most recent, or by id. */
 static void
-items(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
+items(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *req,
     const char *owner, const char *sender)
 {
 	const char	*node = xf_el_attr(req, "node");
@@ -373,7 +373,7 @@ items(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 
 /* XEP-0060 8.1: create a node, optionally configured. */
 static void
-create(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *ps, xf_el_t *cr,
+create(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *ps, xf_el_t *cr,
     const char *owner)
 {
 	const char	*node = xf_el_attr(cr, "node");
@@ -412,7 +412,7 @@ create(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *ps, xf_el_t *cr,
 
 /* XEP-0060 8.2: read or change a node's configuration. */
 static void
-configure(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
+configure(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *req,
     const char *owner)
 {
 	const char	*node = xf_el_attr(req, "node");
@@ -455,7 +455,7 @@ configure(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
 
 /* XEP-0060 8.4 delete and 8.5 purge. */
 static void
-delete_or_purge(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *req,
+delete_or_purge(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *req,
     const char *owner, int purge)
 {
 	const char	*node = xf_el_attr(req, "node");
@@ -494,7 +494,7 @@ list_node(void *ud, const char *node, const xf_pep_cfg_t *cfg)
 }
 
 static int
-disco(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
+disco(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner, const char *sender)
 {
 	const char	*node = xf_el_attr(q, "node");
@@ -574,7 +574,7 @@ disco(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
  * affiliations, subscription options, default configurations.
  */
 static void
-unsupported(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
+unsupported(xf_worker_t *w, xf_stream_t *c, const xf_el_t *iq,
     const xf_el_t *ps)
 {
 	static const char *const features[][2] = {
@@ -596,7 +596,7 @@ unsupported(xf_worker_t *w, xf_conn_t *c, const xf_el_t *iq,
 }
 
 static int
-pep_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+pep_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
 	char	 sender[XF_JID_MAX + 1];

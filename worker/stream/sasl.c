@@ -11,7 +11,7 @@
 /* RFC 6120 6.4.5: a few retries, then the stream is closed. */
 #define MAX_AUTH_FAILS	3
 
-#define CID(c)	((unsigned long long)(c)->c_id)
+#define CID(c)	((unsigned long long)(c)->s_id)
 
 /*
  * Scratch; a worker is single-threaded.  The account lookup may suspend
@@ -22,19 +22,19 @@
 static xf_buf_t	 dec, enc, msg;
 
 void
-xf_sasl_features(xf_conn_t *c, xf_buf_t *b)
+xf_sasl_features(xf_stream_t *c, xf_buf_t *b)
 {
 	xf_buf_puts(b, "<mechanisms xmlns='" XF_NS_SASL "'>"
 	    "<mechanism>SCRAM-SHA-256</mechanism>"
 	    "<mechanism>SCRAM-SHA-1</mechanism>");
 	/* PLAIN sends the password itself: only inside TLS. */
-	if (c->c_tls_up)
+	if (c->s_secure)
 		xf_buf_puts(b, "<mechanism>PLAIN</mechanism>");
 	xf_buf_puts(b, "</mechanisms>");
 }
 
 static void
-send_b64(xf_conn_t *c, const char *el, const char *data, size_t len)
+send_b64(xf_stream_t *c, const char *el, const char *data, size_t len)
 {
 	xf_buf_reset(&enc);
 	xf_buf_reset(&msg);
@@ -45,24 +45,24 @@ send_b64(xf_conn_t *c, const char *el, const char *data, size_t len)
 	else
 		xf_buf_printf(&msg, "<%s xmlns='" XF_NS_SASL "'>%s</%s>", el,
 		    xf_buf_cstr(&enc), el);
-	xf_conn_sendbuf(c, &msg);
+	xf_stream_send_buf(c, &msg);
 }
 
 static int
-fail(xf_conn_t *c, const char *cond)
+fail(xf_stream_t *c, const char *cond)
 {
 	char	 buf[160];
 
-	if (c->c_scram) {
-		xf_scram_free(c->c_scram);
-		c->c_scram = NULL;
+	if (c->s_scram) {
+		xf_scram_free(c->s_scram);
+		c->s_scram = NULL;
 	}
 	snprintf(buf, sizeof(buf), "<failure xmlns='" XF_NS_SASL "'><%s/>"
 	    "</failure>", cond);
-	xf_conn_send(c, buf, strlen(buf));
+	xf_stream_send_raw(c, buf, strlen(buf));
 	if (strcmp(cond, "not-authorized") == 0 &&
-	    ++c->c_auth_fails >= MAX_AUTH_FAILS) {
-		xf_c2s_stream_error(c, "policy-violation",
+	    ++c->s_auth_fails >= MAX_AUTH_FAILS) {
+		xf_stream_error(c, "policy-violation",
 		    "Too many failed authentication attempts");
 		return XF_ERR;
 	}
@@ -71,13 +71,13 @@ fail(xf_conn_t *c, const char *cond)
 
 /* Authenticated as user: success, then the client restarts the stream. */
 static int
-succeed(xf_conn_t *c, const char *user, const char *data, size_t len)
+succeed(xf_stream_t *c, const char *user, const char *data, size_t len)
 {
-	snprintf(c->c_user, sizeof(c->c_user), "%s", user);
+	snprintf(c->s_user, sizeof(c->s_user), "%s", user);
 	send_b64(c, "success", data, len);
-	log_info("c%llu: authenticated %s@%s", CID(c), c->c_user, c->c_host);
-	c->c_state = C2S_AUTHED;
-	c->c_header_sent = 0;
+	log_info("c%llu: authenticated %s@%s", CID(c), c->s_user, c->s_host);
+	c->s_state = C2S_AUTHED;
+	xf_stream_restart(c);
 	return XF_AGAIN;
 }
 
@@ -102,14 +102,14 @@ payload(xf_el_t *el)
  * stanza is handled) gets no answer and keeps its closing state.
  */
 static int
-gone(xf_conn_t *c)
+gone(xf_stream_t *c)
 {
-	return c->c_state == C2S_CLOSING || c->c_closing || c->c_free_later;
+	return xf_stream_closing(c);
 }
 
 /* A username as a localpart of this host; XF_ERR if it cannot be one. */
 static int
-user_bare(xf_conn_t *c, const char *user, char *norm, size_t normlen,
+user_bare(xf_stream_t *c, const char *user, char *norm, size_t normlen,
     char *bare, size_t barelen)
 {
 	int	 n;
@@ -117,7 +117,7 @@ user_bare(xf_conn_t *c, const char *user, char *norm, size_t normlen,
 	n = snprintf(norm, normlen, "%s", user);
 	if (n <= 0 || (size_t)n >= normlen || xf_jid_localpart(norm, normlen) != XF_OK)
 		return XF_ERR;
-	n = snprintf(bare, barelen, "%s@%s", norm, c->c_host);
+	n = snprintf(bare, barelen, "%s@%s", norm, c->s_host);
 	return (n < 0 || (size_t)n >= barelen) ? XF_ERR : XF_OK;
 }
 
@@ -128,16 +128,16 @@ user_bare(xf_conn_t *c, const char *user, char *norm, size_t normlen,
  * lands here: one log line a second says how many.
  */
 static int
-store_down(xf_conn_t *c)
+store_down(xf_stream_t *c)
 {
 	static uint64_t	 last, refused;
-	uint64_t	 now = xf_loop_now(c->c_w->w_loop);
+	uint64_t	 now = xf_loop_now(c->s_w->w_loop);
 
 	refused++;
 	if (last == 0 || now - last >= 1000) {
 		log_warnx("c%llu: login refused for now (%llu since the last "
 		    "report): store: %s", CID(c), (unsigned long long)refused,
-		    xf_store_error(c->c_w->w_store));
+		    xf_store_error(c->s_w->w_store));
 		last = now;
 		refused = 0;
 	}
@@ -145,7 +145,7 @@ store_down(xf_conn_t *c)
 }
 
 static int
-plain(xf_conn_t *c)
+plain(xf_stream_t *c)
 {
 	char		 authz[XF_JID_MAX + 1], user[1024], pass[1024];
 	char		 norm[XF_SESS_JID_MAX + 1], bare[XF_JID_MAX + 1];
@@ -164,7 +164,7 @@ plain(xf_conn_t *c)
 		explicit_bzero(pass, sizeof(pass));
 		return fail(c, "invalid-authzid");
 	}
-	r = xf_store_user_get(c->c_w->w_store, bare, &ac);
+	r = xf_store_user_get(c->s_w->w_store, bare, &ac);
 	if (gone(c)) {
 		explicit_bzero(pass, sizeof(pass));
 		return XF_ERR;
@@ -179,7 +179,7 @@ plain(xf_conn_t *c)
 	    != XF_OK) {
 		explicit_bzero(pass, sizeof(pass));
 		log_info("c%llu: authentication failed for %s from %s",
-		    CID(c), bare, c->c_ip);
+		    CID(c), bare, c->s_ip);
 		return fail(c, "not-authorized");
 	}
 	explicit_bzero(pass, sizeof(pass));
@@ -187,7 +187,7 @@ plain(xf_conn_t *c)
 }
 
 static int
-scram_first(xf_conn_t *c, xf_hash_t h)
+scram_first(xf_stream_t *c, xf_hash_t h)
 {
 	char		 user[1024], norm[XF_SESS_JID_MAX + 1], bare[XF_JID_MAX + 1];
 	const char	*cond = "malformed-request";
@@ -195,86 +195,86 @@ scram_first(xf_conn_t *c, xf_hash_t h)
 	const xf_cred_t	*cred = NULL;
 	int		 r;
 
-	if ((c->c_scram = xf_scram_new(h)) == NULL)
+	if ((c->s_scram = xf_scram_new(h)) == NULL)
 		return fail(c, "temporary-auth-failure");
-	if (xf_scram_client_first(c->c_scram, xf_buf_data(&dec),
+	if (xf_scram_client_first(c->s_scram, xf_buf_data(&dec),
 	    xf_buf_size(&dec), user, sizeof(user), &cond) != XF_OK)
 		return fail(c, cond);
-	c->c_pending_user[0] = '\0';
+	c->s_pending_user[0] = '\0';
 	if (user_bare(c, user, norm, sizeof(norm), bare, sizeof(bare))
 	    == XF_OK) {
-		r = xf_store_user_get(c->c_w->w_store, bare, &ac);
+		r = xf_store_user_get(c->s_w->w_store, bare, &ac);
 		if (gone(c))
 			return XF_ERR;
 		if (r == XF_ERR)
 			return store_down(c);
 		if (r == XF_OK)
 			cred = &ac.ac_cred;
-		snprintf(c->c_pending_user, sizeof(c->c_pending_user), "%s",
+		snprintf(c->s_pending_user, sizeof(c->s_pending_user), "%s",
 		    norm);
 	}
 	/* An unknown user gets a fake challenge and fails at the proof. */
 	xf_buf_reset(&msg);
-	if (xf_scram_server_first(c->c_scram, cred, NULL, &msg) != XF_OK)
+	if (xf_scram_server_first(c->s_scram, cred, NULL, &msg) != XF_OK)
 		return fail(c, "temporary-auth-failure");
-	c->c_state = C2S_SASL;
+	c->s_state = C2S_SASL;
 	send_b64(c, "challenge", xf_buf_data(&msg), xf_buf_size(&msg));
 	return XF_OK;
 }
 
 static int
-scram_final(xf_conn_t *c)
+scram_final(xf_stream_t *c)
 {
 	const char	*cond = "not-authorized";
 
 	xf_buf_reset(&msg);
-	if (xf_scram_client_final(c->c_scram, xf_buf_data(&dec),
+	if (xf_scram_client_final(c->s_scram, xf_buf_data(&dec),
 	    xf_buf_size(&dec), &msg, &cond) != XF_OK) {
 		log_info("c%llu: authentication failed for %s@%s from %s",
-		    CID(c), c->c_pending_user, c->c_host, c->c_ip);
-		c->c_state = C2S_FEATURES;
+		    CID(c), c->s_pending_user, c->s_host, c->s_ip);
+		c->s_state = C2S_FEATURES;
 		return fail(c, cond);
 	}
-	xf_scram_free(c->c_scram);
-	c->c_scram = NULL;
+	xf_scram_free(c->s_scram);
+	c->s_scram = NULL;
 	/* RFC 6120 6.3.10: the server's final message rides on success. */
-	return succeed(c, c->c_pending_user, xf_buf_data(&msg),
+	return succeed(c, c->s_pending_user, xf_buf_data(&msg),
 	    xf_buf_size(&msg));
 }
 
 int
-xf_sasl_handle(xf_conn_t *c, xf_el_t *el)
+xf_sasl_handle(xf_stream_t *c, xf_el_t *el)
 {
 	const char	*mech;
 
 	if (strcmp(el->e_name, "abort") == 0) {
-		c->c_state = C2S_FEATURES;
+		c->s_state = C2S_FEATURES;
 		return fail(c, "aborted");
 	}
 	if (strcmp(el->e_name, "response") == 0) {
-		if (c->c_scram == NULL)
+		if (c->s_scram == NULL)
 			return fail(c, "malformed-request");
 		if (payload(el) != XF_OK) {
-			c->c_state = C2S_FEATURES;
+			c->s_state = C2S_FEATURES;
 			return fail(c, "incorrect-encoding");
 		}
 		return scram_final(c);
 	}
 	if (strcmp(el->e_name, "auth") != 0) {
-		xf_c2s_stream_error(c, "unsupported-stanza-type", NULL);
+		xf_stream_error(c, "unsupported-stanza-type", NULL);
 		return XF_ERR;
 	}
-	if (c->c_scram != NULL) {
+	if (c->s_scram != NULL) {
 		/* A new <auth/> mid-exchange aborts the old one. */
-		xf_scram_free(c->c_scram);
-		c->c_scram = NULL;
+		xf_scram_free(c->s_scram);
+		c->s_scram = NULL;
 	}
 	if ((mech = xf_el_attr(el, "mechanism")) == NULL)
 		return fail(c, "invalid-mechanism");
 	if (payload(el) != XF_OK)
 		return fail(c, "incorrect-encoding");
 	if (strcmp(mech, "PLAIN") == 0) {
-		if (!c->c_tls_up)
+		if (!c->s_secure)
 			return fail(c, "encryption-required");
 		return plain(c);
 	}

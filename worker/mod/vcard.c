@@ -24,7 +24,7 @@
 static xf_buf_t	 val;
 
 static void
-get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner,
+get(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner,
     int own)
 {
 	xf_account_t	 ac;
@@ -78,7 +78,7 @@ get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, const char *owner,
 }
 
 static void
-set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *vc,
+set(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *vc,
     const char *owner)
 {
 	int	 rc;
@@ -109,7 +109,7 @@ set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *vc,
 }
 
 static int
-vcard_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+vcard_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
 	char	 sender[XF_JID_MAX + 1];

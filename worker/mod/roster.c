@@ -330,7 +330,7 @@ get_item(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
 }
 
 static void
-roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
+roster_get(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner)
 {
 	const char	*cver = xf_el_attr(q, "ver");
@@ -345,8 +345,8 @@ roster_get(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 	}
 	/* c is this stanza's own connection: allocated still after the
 	 * read, though its stream may have ended meanwhile (unbound). */
-	if (c != NULL && c->c_full[0] != '\0' && xf_sess_flags(w->w_sess,
-	    c->c_full, w->w_slot, c->c_id, XF_SESS_INTERESTED, 0) == XF_ERR)
+	if (c != NULL && c->s_full[0] != '\0' && xf_sess_flags(w->w_sess,
+	    c->s_full, w->w_slot, c->s_id, XF_SESS_INTERESTED, 0) == XF_ERR)
 		log_warnx("session table: %s", xf_sess_error(w->w_sess));
 	/* XEP-0237: nothing changed, pushes will follow. */
 	if (cver != NULL && strcmp(cver, ver) == 0) {
@@ -376,7 +376,7 @@ static void	 send_sub(xf_worker_t *, const char *, const char *,
 		    const char *);
 
 static void
-roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
+roster_set(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *q,
     const char *owner)
 {
 	xf_el_t		*in = xf_el_first(q), *g, *el;
@@ -486,7 +486,7 @@ roster_set(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *q,
 }
 
 static int
-roster_iq(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq, xf_el_t *p, int target,
+roster_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
     const char *owner)
 {
 	char		 bare[XF_JID_MAX + 1];
@@ -686,7 +686,7 @@ sub_update(xf_worker_t *w, const char *owner, sub_t *s)
  * this stanza's own connection: allocated until it is handled.
  */
 static int
-sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+sub_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	char	 contact[XF_JID_MAX + 1];
 	sub_t	 s = { DIR_OUT, xf_el_attr(st, "type"), contact, 0, 0, 0, NULL };
@@ -696,22 +696,22 @@ sub_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 	if (xf_jid_bare_of(xf_el_attr(st, "to"), contact, sizeof(contact)) !=
 	    XF_OK || strchr(contact, '@') == NULL)
 		return XF_DECLINED;
-	if (sub_update(w, c->c_bare, &s) == XF_ERR) {
+	if (sub_update(w, c->s_bare, &s) == XF_ERR) {
 		xf_route_error(w, c, st, "wait", "internal-server-error");
 		return XF_OK;
 	}
 	if (!s.s_pass)
 		return XF_OK;
 	if ((p = xf_el_copy(st)) != NULL) {
-		xf_el_set_attr(p, "from", c->c_bare);
+		xf_el_set_attr(p, "from", c->s_bare);
 		xf_el_set_attr(p, "to", contact);
 		xf_route(w, c, p);
 		xf_el_free(p);
 	}
 	if (strcmp(s.s_type, "subscribed") == 0)
-		xf_presence_send_current(w, c->c_bare, contact);
+		xf_presence_send_current(w, c->s_bare, contact);
 	else if (strcmp(s.s_type, "unsubscribed") == 0)
-		xf_presence_send_unavailable(w, c->c_bare, contact);
+		xf_presence_send_unavailable(w, c->s_bare, contact);
 	return XF_OK;
 }
 
@@ -741,7 +741,7 @@ deliver_avail(void *ud, const char *full, const xf_sess_rec_t *rec)
  * sender gets the presence back as an error and may send it again.
  */
 static int
-sub_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
+sub_inbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st, const char *owner)
 {
 	char		 contact[XF_JID_MAX + 1];
 	sub_t		 s = { DIR_IN, xf_el_attr(st, "type"), contact, 0, 0, 0,
@@ -788,7 +788,7 @@ is_sub_type(const char *type)
 }
 
 static int
-roster_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
+roster_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	if (strcmp(st->e_name, "presence") != 0 ||
 	    !is_sub_type(xf_el_attr(st, "type")) ||
@@ -798,7 +798,7 @@ roster_outbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st)
 }
 
 static int
-roster_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
+roster_inbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st, const char *owner)
 {
 	if (strcmp(st->e_name, "presence") != 0 ||
 	    !is_sub_type(xf_el_attr(st, "type")))
@@ -807,7 +807,7 @@ roster_inbound(xf_worker_t *w, xf_conn_t *c, xf_el_t *st, const char *owner)
 }
 
 typedef struct pend_s {
-	xf_conn_t	*c;
+	xf_stream_t	*c;
 } pend_t;
 
 static int
@@ -818,32 +818,32 @@ pending_each(void *ud, const char *contact, int sub)
 
 	/* The scan may have waited for the store: the stream may be gone
 	 * (the requests wait for the next initial presence). */
-	if (p->c->c_state != C2S_BOUND || p->c->c_full[0] == '\0')
+	if (p->c->s_state != C2S_BOUND || p->c->s_full[0] == '\0')
 		return 1;
 	if (!(sub & XF_SUB_PENDING_IN) ||
 	    (pr = xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
 		return 0;
 	xf_el_set_attr(pr, "from", contact);
-	xf_el_set_attr(pr, "to", p->c->c_bare);
+	xf_el_set_attr(pr, "to", p->c->s_bare);
 	xf_el_set_attr(pr, "type", "subscribe");
-	xf_c2s_send_el(p->c, pr);
+	xf_stream_send_el(p->c, pr);
 	xf_el_free(pr);
 	return 0;
 }
 
 /* RFC 6121 3.1.3: requests that waited are delivered on initial presence. */
 void
-xf_roster_pending(xf_worker_t *w, xf_conn_t *c)
+xf_roster_pending(xf_worker_t *w, xf_stream_t *c)
 {
 	pend_t	 p = { c };
 
-	if (xf_roster_each(w, c->c_bare, pending_each, &p) == XF_ERR)
-		log_warnx("roster of %s: pending requests: %s", c->c_bare,
+	if (xf_roster_each(w, c->s_bare, pending_each, &p) == XF_ERR)
+		log_warnx("roster of %s: pending requests: %s", c->s_bare,
 		    xf_store_error(w->w_store));
 }
 
 static void
-roster_features(xf_conn_t *c, xf_buf_t *b)
+roster_features(xf_stream_t *c, xf_buf_t *b)
 {
 	xf_buf_puts(b, "<ver xmlns='" NS_ROSTERVER "'/>");
 }

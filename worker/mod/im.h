@@ -28,8 +28,8 @@ void	 xf_presence_gone(xf_worker_t *, const char *full);
 
 /* Hands c's presence state to xf_sm_keep_presence() (SM enabled with
  * resumption), and puts it back on the connection that resumed. */
-void	 xf_presence_keep(xf_conn_t *);
-void	 xf_presence_restore(xf_conn_t *, const char *data, size_t len);
+void	 xf_presence_keep(xf_stream_t *);
+void	 xf_presence_restore(xf_stream_t *, const char *data, size_t len);
 
 /* Sends owner's current presence, from each available resource, to to
  * (a subscription was approved, a block lifted). */

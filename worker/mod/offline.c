@@ -106,7 +106,7 @@ storable(const xf_el_t *msg)
  * never service-unavailable (the account may well exist) nor silence.
  */
 static int
-offline_undeliverable(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
+offline_undeliverable(xf_worker_t *w, xf_stream_t *from, const xf_el_t *st,
     const char *bare)
 {
 	xf_account_t	 ac;
@@ -138,7 +138,7 @@ offline_undeliverable(xf_worker_t *w, xf_conn_t *from, const xf_el_t *st,
 }
 
 typedef struct dl_s {
-	xf_conn_t	*c;
+	xf_stream_t	*c;
 	xf_buf_t	 keys;		/* [size_t klen][key] of each written */
 	size_t		 n;
 } dl_t;
@@ -149,10 +149,10 @@ typedef struct dl_s {
  * frees it later), output not dropped.
  */
 static int
-reachable(const xf_conn_t *c)
+reachable(const xf_stream_t *c)
 {
-	return c->c_state == C2S_BOUND && c->c_full[0] != '\0' &&
-	    !c->c_closing && !c->c_mute && !c->c_free_later && !c->c_freeing;
+	return c->s_state == C2S_BOUND && c->s_full[0] != '\0' &&
+	    !xf_stream_closing(c);
 }
 
 /*
@@ -172,7 +172,7 @@ deliver_each(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
 	if (xf_buf_append(&d->keys, &klen, sizeof(klen)) != XF_OK ||
 	    xf_buf_append(&d->keys, k, klen) != XF_OK)
 		return 1;	/* not written, so kept */
-	xf_c2s_write(d->c, 0, v, vlen);
+	xf_stream_write(d->c, 0, v, vlen);
 	d->n++;
 	return 0;
 }
@@ -185,7 +185,7 @@ deliver_each(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
  * presence, in their order, at least once rather than at most once.
  */
 void
-xf_offline_deliver(xf_worker_t *w, xf_conn_t *c)
+xf_offline_deliver(xf_worker_t *w, xf_stream_t *c)
 {
 	dl_t		 d = { c, { 0 }, 0 };
 	const char	*p;
@@ -193,7 +193,7 @@ xf_offline_deliver(xf_worker_t *w, xf_conn_t *c)
 	char		 bare[XF_SESS_JID_MAX + 1];
 
 	/* c outlives this call (its own stanza), its JID may not. */
-	snprintf(bare, sizeof(bare), "%s", c->c_bare);
+	snprintf(bare, sizeof(bare), "%s", c->s_bare);
 	if (xf_store_scan(w->w_store, XF_T_OFFLINE, bare, strlen(bare) + 1,
 	    deliver_each, &d) == XF_ERR)
 		log_warnx("offline messages for %s: %s", bare,

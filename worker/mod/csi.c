@@ -26,7 +26,7 @@
  * other senders' presence stays held.  Going active sends the lot.
  *
  * Held bytes were not written yet: SM (after this module) counts them
- * only when they go out through xf_c2s_write(c, index + 1, ...).
+ * only when they go out through xf_stream_write(c, index + 1, ...).
  */
 typedef struct held_s held_t;
 struct held_s {
@@ -46,7 +46,7 @@ typedef struct csi_s {
 
 extern xf_mod_t	 xf_mod_csi;
 
-#define CSI(c)	((csi_t *)(c)->c_mod[xf_mod_csi.m_index])
+#define CSI(c)	((csi_t *)(c)->s_mod[xf_mod_csi.m_index])
 
 /* Attribute value to text: the five predefined entities. */
 static int
@@ -149,7 +149,7 @@ unlink_held(csi_t *cs, held_t **pp, held_t *h)
 }
 
 static void
-flush_all(xf_conn_t *c, csi_t *cs)
+flush_all(xf_stream_t *c, csi_t *cs)
 {
 	held_t	*h, *next;
 
@@ -161,7 +161,7 @@ flush_all(xf_conn_t *c, csi_t *cs)
 	cs->cs_bytes = 0;
 	for (; h != NULL; h = next) {
 		next = h->h_next;
-		xf_c2s_write(c, xf_mod_csi.m_index + 1, h->h_data, h->h_len);
+		xf_stream_write(c, xf_mod_csi.m_index + 1, h->h_data, h->h_len);
 		free(h);
 	}
 }
@@ -197,7 +197,7 @@ take(csi_t *cs, const char *from)
 }
 
 static int
-hold(xf_conn_t *c, csi_t *cs, const char *from, const char *data, size_t len)
+hold(xf_stream_t *c, csi_t *cs, const char *from, const char *data, size_t len)
 {
 	held_t	*h;
 	size_t	 fl = strlen(from);
@@ -220,7 +220,7 @@ hold(xf_conn_t *c, csi_t *cs, const char *from, const char *data, size_t len)
 }
 
 static int
-csi_send(xf_conn_t *c, const char *data, size_t len)
+csi_send(xf_stream_t *c, const char *data, size_t len)
 {
 	csi_t	*cs = CSI(c);
 	char	 name[16], type[32], from[XF_JID_MAX + 1];
@@ -232,30 +232,30 @@ csi_send(xf_conn_t *c, const char *data, size_t len)
 	    sizeof(from)) != XF_OK || from[0] == '\0')
 		return XF_DECLINED;
 	if (strcmp(name, "presence") == 0 && (type[0] == '\0' ||
-	    strcmp(type, "unavailable") == 0) && strcmp(from, c->c_full) != 0)
+	    strcmp(type, "unavailable") == 0) && strcmp(from, c->s_full) != 0)
 		return hold(c, cs, from, data, len);
 	if ((h = take(cs, from)) != NULL) {
-		xf_c2s_write(c, xf_mod_csi.m_index + 1, h->h_data, h->h_len);
+		xf_stream_write(c, xf_mod_csi.m_index + 1, h->h_data, h->h_len);
 		free(h);
 	}
 	return XF_DECLINED;
 }
 
 static csi_t *
-state(xf_conn_t *c)
+state(xf_stream_t *c)
 {
 	csi_t	*cs = CSI(c);
 
 	if (cs == NULL && (cs = calloc(1, sizeof(*cs))) != NULL) {
 		cs->cs_tail = &cs->cs_head;
-		c->c_mod[xf_mod_csi.m_index] = cs;
+		c->s_mod[xf_mod_csi.m_index] = cs;
 	}
 	return cs;
 }
 
 /* <active/> and <inactive/> are nonzas: no answer (XEP-0352). */
 static int
-csi_element(xf_conn_t *c, xf_el_t *el)
+csi_element(xf_stream_t *c, xf_el_t *el)
 {
 	csi_t	*cs;
 
@@ -271,12 +271,12 @@ csi_element(xf_conn_t *c, xf_el_t *el)
 		}
 	} else
 		return XF_DECLINED;
-	log_debug("c%llu: csi %s", (unsigned long long)c->c_id, el->e_name);
+	log_debug("c%llu: csi %s", (unsigned long long)c->s_id, el->e_name);
 	return XF_OK;
 }
 
 static void
-csi_features(xf_conn_t *c, xf_buf_t *b)
+csi_features(xf_stream_t *c, xf_buf_t *b)
 {
 	xf_buf_puts(b, "<csi xmlns='" NS_CSI "'/>");
 }
@@ -287,14 +287,14 @@ csi_features(xf_conn_t *c, xf_buf_t *b)
  * </stream:stream>, so it is dropped with the connection.
  */
 static int
-csi_unbound(xf_conn_t *c)
+csi_unbound(xf_stream_t *c)
 {
 	csi_t	*cs = CSI(c);
 
 	if (cs == NULL)
 		return XF_DECLINED;
 	cs->cs_inactive = 0;
-	if (c->c_clean)
+	if (c->s_clean)
 		drop_all(cs);
 	else
 		flush_all(c, cs);
@@ -302,7 +302,7 @@ csi_unbound(xf_conn_t *c)
 }
 
 static void
-csi_conn_free(xf_conn_t *c)
+csi_conn_free(xf_stream_t *c)
 {
 	csi_t	*cs = CSI(c);
 
@@ -310,7 +310,7 @@ csi_conn_free(xf_conn_t *c)
 		return;
 	drop_all(cs);
 	free(cs);
-	c->c_mod[xf_mod_csi.m_index] = NULL;
+	c->s_mod[xf_mod_csi.m_index] = NULL;
 }
 
 xf_mod_t xf_mod_csi = {
@@ -319,5 +319,5 @@ xf_mod_t xf_mod_csi = {
 	.m_element = csi_element,
 	.m_send = csi_send,
 	.m_unbound = csi_unbound,
-	.m_conn_free = csi_conn_free,
+	.m_stream_free = csi_conn_free,
 };
