@@ -63,7 +63,8 @@ WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/presence.c \
 	   worker/mod/sm.c
 WORKER	 = worker/worker.c worker/route.c worker/iq.c worker/ipc.c \
 	   $(WORKER_STREAM) $(WORKER_MOD)
-TOOLS	 = tools/xfedctl.c tools/ctldb.c
+TOOLS	 = tools/xfedctl.c tools/ctldb.c tools/ctldb_init.c \
+	   tools/ctldb_migrate.c
 UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop coro
 
 MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5

@@ -1,74 +1,26 @@
-/* ctldb.c: xfedctl db: create the PostgreSQL schema, copy an LMDB store into PostgreSQL. */
-#include <sys/stat.h>
-
+/* ctldb.c: xfedctl db: the dispatch, and the errors and PostgreSQL connection its commands share. */
 #include <errno.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
-#include <lmdb.h>
 
 #include "xf.h"
-#include "buf.h"
 #include "conf.h"
-#include "store.h"
 #include "ctldb.h"
+#include "ctldb_impl.h"
 
 #define DB_USAGE	"usage: xfedctl [-c file] [--json] " \
 			"db init | db migrate-from-lmdb DIR"
-#define SCHEMA_NAME	"pgsql.sql"
-/* db init's advisory lock ("xfed" 1): two at once would race on CREATE. */
-#define SCHEMA_LOCK	"8675733212346974209"
-
-/* The tables by XF_T_*, as the output and --json name them. */
-static const char *const tables[] = {
-	"roster", "offline", "vcard", "private", "pep", "block", "meta",
-};
-_Static_assert(XF_NELEM(tables) == XF_T_NTABLES, "tables[] and XF_T_*");
-
-/*
- * The LMDB backend keeps the node-wide sequence (xf_store_seq) in the
- * meta table under this key, no JID's: offline keys and PEP items carry
- * numbers from it, so PostgreSQL's sequence must start past it.
- */
-static const char lmdb_seq_key[] = "\0seq";
-#define LMDB_SEQ_KLEN	(sizeof(lmdb_seq_key) - 1)
-
-typedef struct mig_s {
-	xf_store_t	*m_src;		/* the LMDB store, only read */
-	xf_store_t	*m_dst;		/* the pgsql store */
-	char	       **m_users;	/* the source's accounts, sorted */
-	size_t		 m_nusers;
-	size_t		 m_cap;
-	size_t		 m_copied;	/* accounts created in PostgreSQL */
-	size_t		 m_skipped;	/* accounts PostgreSQL had already */
-	size_t		 m_recs[XF_T_NTABLES];
-	size_t		 m_theirs;	/* records of skipped accounts */
-	size_t		 m_orphans;	/* records no account owns */
-	const char	*m_user;	/* the account being copied */
-	int		 m_table;	/* the table being copied */
-	uint64_t	 m_maxseq;	/* largest sequence number seen */
-	int		 m_failed;	/* a put failed; m_err says why */
-	char		 m_err[512];
-} mig_t;
 
 /* The command running ("db init"), the start of its error messages. */
 static const char	*cmd;
 
 /* Every failure: one line on stderr; returns the exit status 1. */
-static int
-fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static int
-fail(const char *fmt, ...)
+int
+xf_ctldb_fail(const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -96,8 +48,8 @@ usage(const char *line)
  * server running...?\n"): keep the lines that are not indented hints,
  * joined by "; ", with runs of blanks squeezed, so an error is one line.
  */
-static void
-one_line(const char *msg, char *out, size_t outlen)
+void
+xf_ctldb_one_line(const char *msg, char *out, size_t outlen)
 {
 	size_t	 n = 0;
 	int	 hint = 0, sp = 0, bol = 1;
@@ -142,8 +94,8 @@ quiet(void *arg, const char *msg)
  * A blocking connection to the configured database.  connect_timeout
  * comes before the dsn so that one in the dsn wins.
  */
-static PGconn *
-pg_connect(const xf_conf_t *cf, char *err, size_t errlen)
+PGconn *
+xf_ctldb_pg_connect(const xf_conf_t *cf, char *err, size_t errlen)
 {
 	const char	*keys[] = { "connect_timeout", "dbname", NULL };
 	const char	*vals[] = { NULL, cf->cf_store_dsn, NULL };
@@ -157,7 +109,7 @@ pg_connect(const xf_conf_t *cf, char *err, size_t errlen)
 		return NULL;
 	}
 	if (PQstatus(pg) != CONNECTION_OK) {
-		one_line(PQerrorMessage(pg), msg, sizeof(msg));
+		xf_ctldb_one_line(PQerrorMessage(pg), msg, sizeof(msg));
 		snprintf(err, errlen, "cannot connect to PostgreSQL: %s", msg);
 		PQfinish(pg);
 		return NULL;
@@ -167,36 +119,19 @@ pg_connect(const xf_conf_t *cf, char *err, size_t errlen)
 }
 
 /* The error of a failed result, one line. */
-static void
-pg_error(PGconn *pg, const PGresult *res, char *out, size_t outlen)
+void
+xf_ctldb_pg_error(PGconn *pg, const PGresult *res, char *out, size_t outlen)
 {
 	const char	*m = NULL;
 
 	if (res != NULL)
 		m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	one_line(m != NULL ? m : PQerrorMessage(pg), out, outlen);
-}
-
-/* Runs a statement whose rows are not wanted; XF_OK, or XF_ERR and err. */
-static int
-pg_cmd(PGconn *pg, const char *sql, char *err, size_t errlen)
-{
-	PGresult	*res;
-	int		 ret = XF_OK;
-
-	res = PQexec(pg, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_error(pg, res, err, errlen);
-		ret = XF_ERR;
-	}
-	PQclear(res);
-	return ret;
+	xf_ctldb_one_line(m != NULL ? m : PQerrorMessage(pg), out, outlen);
 }
 
 /* Where the database is, for messages: "'xfed' on /run/postgresql:5432". */
-static void
-pg_where(PGconn *pg, char *out, size_t outlen)
+void
+xf_ctldb_pg_where(PGconn *pg, char *out, size_t outlen)
 {
 	const char	*host = PQhost(pg), *port = PQport(pg);
 
@@ -211,9 +146,9 @@ pg_where(PGconn *pg, char *out, size_t outlen)
  * missing gets the first of xfed's tables that does not exist (""
  * when all do).
  */
-static int
-pg_schema(PGconn *pg, int *version, char *missing, size_t mlen, char *err,
-    size_t errlen)
+int
+xf_ctldb_pg_schema(PGconn *pg, int *version, char *missing, size_t mlen,
+    char *err, size_t errlen)
 {
 	PGresult	*res;
 	int		 ret = XF_ERR;
@@ -225,7 +160,7 @@ pg_schema(PGconn *pg, int *version, char *missing, size_t mlen, char *err,
 	    "'xf_pep','xf_block','xf_meta','xf_offline_seq']) AS t "
 	    "WHERE to_regclass(t) IS NULL LIMIT 1)");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pg_error(pg, res, err, errlen);
+		xf_ctldb_pg_error(pg, res, err, errlen);
 		goto fail;
 	}
 	if (!PQgetisnull(res, 0, 0))
@@ -237,671 +172,13 @@ pg_schema(PGconn *pg, int *version, char *missing, size_t mlen, char *err,
 		return XF_OK;
 	res = PQexec(pg, "SELECT coalesce(max(version), 0) FROM xf_schema");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pg_error(pg, res, err, errlen);
+		xf_ctldb_pg_error(pg, res, err, errlen);
 		goto fail;
 	}
 	*version = atoi(PQgetvalue(res, 0, 0));
 	ret = XF_OK;
 fail:
 	PQclear(res);
-	return ret;
-}
-
-/* ---- db init --------------------------------------------------------- */
-
-/*
- * The schema file: $XFED_SCHEMA, else conf/pgsql.sql of the source tree
- * the binary was built in (build/bin/xfedctl), else PREFIX/share/xfed/
- * of an installed one (PREFIX/bin/xfedctl).  /proc/self/exe has the
- * symbolic links (bin/xfedctl -> ../build/bin/xfedctl) resolved.
- */
-static int
-schema_path(char *out, size_t outlen)
-{
-	const char	*env = getenv("XFED_SCHEMA"), *rel[2] = {
-	    "../../conf/" SCHEMA_NAME, "../share/xfed/" SCHEMA_NAME };
-	char		 exe[PATH_MAX], try[2][PATH_MAX + 32], *slash;
-	ssize_t		 n;
-
-	if (env != NULL && env[0] != '\0') {
-		snprintf(out, outlen, "%s", env);
-		return XF_OK;
-	}
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) == -1) {
-		fail("cannot find %s: readlink /proc/self/exe: %s; set "
-		    "XFED_SCHEMA", SCHEMA_NAME, strerror(errno));
-		return XF_ERR;
-	}
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	for (int i = 0; i < 2; i++) {
-		snprintf(try[i], sizeof(try[i]), "%s/%s", exe, rel[i]);
-		if (access(try[i], R_OK) == 0) {
-			if (realpath(try[i], out) != NULL)
-				return XF_OK;
-			if (strlen(try[i]) < outlen) {
-				memcpy(out, try[i], strlen(try[i]) + 1);
-				return XF_OK;
-			}
-		}
-	}
-	fail("cannot find %s (not in %s nor %s); set XFED_SCHEMA to its path",
-	    SCHEMA_NAME, try[0], try[1]);
-	return XF_ERR;
-}
-
-static int
-read_file(const char *path, xf_buf_t *b)
-{
-	FILE	*fp;
-	char	 chunk[8192];
-	size_t	 n;
-	int	 ret = XF_ERR;
-
-	if ((fp = fopen(path, "r")) == NULL)
-		return fail("%s: %s", path, strerror(errno)), XF_ERR;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (xf_buf_append(b, chunk, n) != XF_OK) {
-			fail("%s: out of memory", path);
-			goto fail;
-		}
-	if (ferror(fp)) {
-		fail("%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	/* PQexec takes a C string: a NUL would cut the schema short. */
-	if (memchr(xf_buf_data(b), '\0', xf_buf_size(b)) != NULL) {
-		fail("%s: not a text file", path);
-		goto fail;
-	}
-	if (xf_buf_cstr(b) == NULL) {
-		fail("%s: out of memory", path);
-		goto fail;
-	}
-	ret = XF_OK;
-fail:
-	fclose(fp);
-	return ret;
-}
-
-/*
- * The line of the schema an error points at: PostgreSQL counts the
- * position in characters from 1.  0 when it gave none.
- */
-static int
-error_line(const PGresult *res, const char *sql)
-{
-	const char	*pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
-	long		 chars;
-	int		 line = 1;
-
-	if (pos == NULL || (chars = strtol(pos, NULL, 10)) < 1)
-		return 0;
-	for (; *sql != '\0'; sql++) {
-		if (((unsigned char)*sql & 0xc0) != 0x80 && --chars == 0)
-			return line;
-		if (*sql == '\n')
-			line++;
-	}
-	return line;
-}
-
-static int
-db_init(const xf_conf_t *cf, int json)
-{
-	xf_buf_t	 sql = { 0 };
-	PGconn		*pg = NULL;
-	PGresult	*res = NULL;
-	char		 path[PATH_MAX + 64], err[1024], msg[512], where[512];
-	char		 missing[64];
-	int		 ret = 1, before, version, line;
-
-	if (cf->cf_store_backend != XF_STORE_PGSQL)
-		return fail("the storage backend of %s is 'lmdb': nothing to "
-		    "create", cf->cf_path);
-	if (schema_path(path, sizeof(path)) != XF_OK ||
-	    read_file(path, &sql) != XF_OK)
-		goto fail;
-	if ((pg = pg_connect(cf, err, sizeof(err))) == NULL) {
-		fail("%s", err);
-		goto fail;
-	}
-	pg_where(pg, where, sizeof(where));
-
-	/* One transaction: a failing statement leaves the database as it was. */
-	if (pg_cmd(pg, "BEGIN", err, sizeof(err)) != XF_OK ||
-	    pg_cmd(pg, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", err,
-	    sizeof(err)) != XF_OK ||
-	    pg_schema(pg, &before, missing, sizeof(missing), err,
-	    sizeof(err)) != XF_OK) {
-		fail("%s: %s", where, err);
-		goto fail;
-	}
-	/* PQexec runs every statement of the file, stopping at an error. */
-	res = PQexec(pg, xf_buf_data(&sql));
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_error(pg, res, msg, sizeof(msg));
-		if ((line = error_line(res, xf_buf_data(&sql))) > 0)
-			fail("%s:%d: %s", path, line, msg);
-		else
-			fail("%s: %s", path, msg);
-		goto fail;
-	}
-	PQclear(res);
-	res = NULL;
-	if (pg_schema(pg, &version, missing, sizeof(missing), err,
-	    sizeof(err)) != XF_OK) {
-		fail("%s: %s", where, err);
-		goto fail;
-	}
-	/* Not committed: PQfinish() rolls it back. */
-	if (missing[0] != '\0' || version < 1) {
-		fail("%s did not create %s", path, missing[0] != '\0' ?
-		    missing : "a schema version");
-		goto fail;
-	}
-	if (pg_cmd(pg, "COMMIT", err, sizeof(err)) != XF_OK) {
-		fail("%s: %s", where, err);
-		goto fail;
-	}
-
-	if (json) {
-		json_t	*o = json_pack("{s:i, s:s, s:b, s:s}", "version",
-		    version, "database", PQdb(pg), "created", before == 0,
-		    "schema", path);
-		char	*s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-
-		json_decref(o);
-		if (s == NULL) {
-			fail("out of memory");
-			goto fail;
-		}
-		printf("%s\n", s);
-		free(s);
-	} else if (before == 0)
-		printf("schema version %d created in database %s\n", version,
-		    where);
-	else
-		printf("schema version %d ready in database %s (it was there "
-		    "already)\n", version, where);
-	ret = 0;
-fail:
-	PQclear(res);
-	PQfinish(pg);
-	xf_buf_free(&sql);
-	return ret;
-}
-
-/* ---- db migrate-from-lmdb -------------------------------------------- */
-
-/*
- * Checks that dir holds an xfed store before xf_store_open_lmdb() goes
- * near it: that call creates what is missing, and must neither make an
- * empty store out of a typo nor add tables to another LMDB environment
- * (the session table's, say).  Opened read-only here.
- */
-static int
-lmdb_check(const char *dir)
-{
-	MDB_env		*env = NULL;
-	MDB_txn		*txn = NULL;
-	MDB_dbi		 dbi;
-	struct stat	 sb;
-	xf_buf_t	 path = { 0 };
-	int		 rc, ret = XF_ERR;
-
-	if (stat(dir, &sb) == -1)
-		return fail("%s: %s", dir, strerror(errno)), XF_ERR;
-	if (!S_ISDIR(sb.st_mode))
-		return fail("%s: not a directory", dir), XF_ERR;
-	if (xf_buf_printf(&path, "%s/data.mdb", dir) != XF_OK ||
-	    xf_buf_cstr(&path) == NULL) {
-		fail("out of memory");
-		goto fail;
-	}
-	if (stat(xf_buf_data(&path), &sb) == -1) {
-		if (errno == ENOENT)
-			fail("%s: no LMDB store here (no data.mdb)", dir);
-		else
-			fail("%s: %s", xf_buf_data(&path), strerror(errno));
-		goto fail;
-	}
-	if ((rc = mdb_env_create(&env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(env, 16)) != 0 ||
-	    (rc = mdb_env_open(env, dir, MDB_RDONLY, 0600)) != 0 ||
-	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0) {
-		fail("%s: %s", dir, mdb_strerror(rc));
-		goto fail;
-	}
-	if ((rc = mdb_dbi_open(txn, "accounts", 0, &dbi)) != 0) {
-		if (rc == MDB_NOTFOUND)
-			fail("%s: not an xfed store (no accounts in data.mdb)",
-			    dir);
-		else
-			fail("%s: %s", dir, mdb_strerror(rc));
-		goto fail;
-	}
-	ret = XF_OK;
-fail:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (env != NULL)
-		mdb_env_close(env);
-	xf_buf_free(&path);
-	return ret;
-}
-
-static int
-add_user(void *ud, const char *bare)
-{
-	mig_t	*m = ud;
-	char	**u;
-
-	if (m->m_nusers == m->m_cap) {
-		m->m_cap = m->m_cap ? m->m_cap * 2 : 256;
-		if ((u = reallocarray(m->m_users, m->m_cap,
-		    sizeof(*u))) == NULL)
-			goto fail;
-		m->m_users = u;
-	}
-	if ((m->m_users[m->m_nusers] = strdup(bare)) == NULL)
-		goto fail;
-	m->m_nusers++;
-	return 0;
-fail:
-	snprintf(m->m_err, sizeof(m->m_err), "out of memory");
-	m->m_failed = 1;
-	return 1;
-}
-
-static uint64_t
-be64(const uint8_t *p)
-{
-	uint64_t	 v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* The offline table's key ends in the message's sequence number. */
-static void
-see_key(mig_t *m, const void *key, size_t klen)
-{
-	const char	*nul;
-	uint64_t	 seq;
-
-	if (m->m_table != XF_T_OFFLINE ||
-	    (nul = memchr(key, '\0', klen)) == NULL ||
-	    klen - (size_t)(nul + 1 - (const char *)key) != 8)
-		return;
-	if ((seq = be64((const uint8_t *)nul + 1)) > m->m_maxseq)
-		m->m_maxseq = seq;
-}
-
-/* m_err: "bare: what: the store's error", on one line. */
-static void
-store_error(mig_t *m, xf_store_t *st, const char *what)
-{
-	char	 msg[400];
-
-	one_line(xf_store_error(st), msg, sizeof(msg));
-	snprintf(m->m_err, sizeof(m->m_err), "%s: %s: %s", m->m_user, what,
-	    msg);
-}
-
-static int
-copy_rec(void *ud, const void *key, size_t klen, const void *val,
-    size_t vlen)
-{
-	mig_t	*m = ud;
-
-	if (xf_store_put(m->m_dst, m->m_table, key, klen, val, vlen) !=
-	    XF_OK) {
-		store_error(m, m->m_dst, tables[m->m_table]);
-		m->m_failed = 1;
-		return 1;
-	}
-	see_key(m, key, klen);
-	m->m_recs[m->m_table]++;
-	return 0;
-}
-
-/*
- * Everything one user owns, then the account: a run cut short leaves
- * that user without an account in PostgreSQL, so the next run copies
- * the user again (puts overwrite, nothing doubles).  Per user rather
- * than a whole table at once: a scan holds its records in memory, and
- * one user's are bounded by the quotas.
- */
-static int
-copy_user(mig_t *m, const char *bare)
-{
-	xf_account_t	 acct;
-	xf_buf_t	 val = { 0 }, pfx = { 0 };
-	size_t		 blen = strlen(bare);
-	int		 rc, ret = XF_ERR;
-
-	m->m_user = bare;
-	/* The key "bare" alone (vcard), then "bare NUL ..." (the rest). */
-	if (xf_buf_append(&pfx, bare, blen + 1) != XF_OK) {
-		snprintf(m->m_err, sizeof(m->m_err), "out of memory");
-		goto fail;
-	}
-	for (m->m_table = 0; m->m_table < XF_T_NTABLES; m->m_table++) {
-		xf_buf_reset(&val);
-		rc = xf_store_get(m->m_src, m->m_table, bare, blen, &val);
-		if (rc == XF_ERR) {
-			store_error(m, m->m_src, tables[m->m_table]);
-			goto fail;
-		}
-		if (rc == XF_OK && copy_rec(m, bare, blen, xf_buf_data(&val),
-		    xf_buf_size(&val)) != 0)
-			goto fail;
-		rc = xf_store_scan(m->m_src, m->m_table, xf_buf_data(&pfx),
-		    blen + 1, copy_rec, m);
-		if (m->m_failed)
-			goto fail;
-		if (rc == XF_ERR) {
-			store_error(m, m->m_src, tables[m->m_table]);
-			goto fail;
-		}
-	}
-
-	if ((rc = xf_store_user_get(m->m_src, bare, &acct)) == XF_DECLINED) {
-		snprintf(m->m_err, sizeof(m->m_err), "%s: the account went away "
-		    "while it was copied (is xfed running on this store?)", bare);
-		goto fail;
-	}
-	if (rc != XF_OK) {
-		store_error(m, m->m_src, "account");
-		goto fail;
-	}
-	rc = xf_store_user_put(m->m_dst, bare, &acct, 1);
-	explicit_bzero(&acct, sizeof(acct));
-	if (rc == XF_ERR) {
-		store_error(m, m->m_dst, "account");
-		goto fail;
-	}
-	/* XF_DECLINED: created in PostgreSQL since we looked. */
-	if (rc == XF_OK)
-		m->m_copied++;
-	else
-		m->m_skipped++;
-	ret = XF_OK;
-fail:
-	xf_buf_free(&val);
-	xf_buf_free(&pfx);
-	return ret;
-}
-
-/* How many records bare owns in the source, into *n. */
-static int
-count_user(mig_t *m, const char *bare, size_t *n)
-{
-	xf_buf_t	 val = { 0 }, pfx = { 0 };
-	size_t		 blen = strlen(bare), c;
-	int		 rc, ret = XF_ERR;
-
-	*n = 0;
-	if (xf_buf_append(&pfx, bare, blen + 1) != XF_OK) {
-		snprintf(m->m_err, sizeof(m->m_err), "out of memory");
-		goto fail;
-	}
-	for (int t = 0; t < XF_T_NTABLES; t++) {
-		xf_buf_reset(&val);
-		if ((rc = xf_store_get(m->m_src, t, bare, blen, &val)) ==
-		    XF_ERR || xf_store_count(m->m_src, t, xf_buf_data(&pfx),
-		    blen + 1, &c) != XF_OK) {
-			m->m_user = bare;
-			store_error(m, m->m_src, tables[t]);
-			goto fail;
-		}
-		*n += c + (rc == XF_OK);
-	}
-	ret = XF_OK;
-fail:
-	xf_buf_free(&val);
-	xf_buf_free(&pfx);
-	return ret;
-}
-
-/*
- * What was not copied, all told: the records of skipped accounts (in
- * m_theirs already) and those no account owns (left behind by a user's
- * deletion that did not finish, say), which would otherwise go to the
- * next user of that name.  skip: keys left out on purpose.
- */
-static int
-count_orphans(mig_t *m, size_t skip)
-{
-	size_t	 total = 0, c;
-
-	for (int t = 0; t < XF_T_NTABLES; t++) {
-		if (xf_store_count(m->m_src, t, "", 0, &c) != XF_OK) {
-			m->m_user = "count";
-			store_error(m, m->m_src, tables[t]);
-			return XF_ERR;
-		}
-		total += c;
-		skip += m->m_recs[t];
-	}
-	skip += m->m_theirs;
-	/* The source may have changed under us: no node should run on it. */
-	m->m_orphans = total > skip ? total - skip : 0;
-	return XF_OK;
-}
-
-/*
- * Moves xf_offline_seq past seq, never back: nodes that already use the
- * database may have taken numbers beyond it.
- */
-static int
-raise_seq(PGconn *pg, uint64_t seq, char *err, size_t errlen)
-{
-	const char	*params[1];
-	char		 num[32];
-	PGresult	*res;
-	int		 ret = XF_OK;
-
-	if (seq == 0)
-		return XF_OK;	/* setval() refuses 0; nothing to pass */
-	if (seq > INT64_MAX) {
-		snprintf(err, errlen, "sequence number %" PRIu64 " does not "
-		    "fit a PostgreSQL bigint", seq);
-		return XF_ERR;
-	}
-	snprintf(num, sizeof(num), "%" PRIu64, seq);
-	params[0] = num;
-	res = PQexecParams(pg, "SELECT setval('xf_offline_seq', "
-	    "GREATEST($1::bigint, last_value)) FROM xf_offline_seq", 1, NULL,
-	    params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_error(pg, res, err, errlen);
-		ret = XF_ERR;
-	}
-	PQclear(res);
-	return ret;
-}
-
-static void
-print_counts(const mig_t *m, const char *dir, const char *where,
-    uint64_t seq, int json)
-{
-	json_t	*o;
-	char	*s = NULL;
-
-	if (json) {
-		if ((o = json_pack("{s:I, s:I}", "accounts",
-		    (json_int_t)m->m_copied, "skipped",
-		    (json_int_t)m->m_skipped)) != NULL) {
-			for (int t = 0; t < XF_T_NTABLES; t++)
-				json_object_set_new(o, tables[t],
-				    json_integer((json_int_t)m->m_recs[t]));
-			json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-			json_object_set_new(o, "skipped_records",
-			    json_integer((json_int_t)m->m_theirs));
-			json_object_set_new(o, "orphans",
-			    json_integer((json_int_t)m->m_orphans));
-			s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			json_decref(o);
-		}
-		if (s == NULL) {
-			fail("out of memory");
-			return;
-		}
-		printf("%s\n", s);
-		free(s);
-		return;
-	}
-	printf("copied %s to database %s:\n", dir, where);
-	printf("  %-9s %zu", "accounts", m->m_copied);
-	if (m->m_skipped > 0)
-		printf(" (%zu %s in the database already: skipped, with "
-		    "their %zu record%s)", m->m_skipped, m->m_skipped == 1 ?
-		    "was" : "were", m->m_theirs, m->m_theirs == 1 ? "" : "s");
-	printf("\n");
-	for (int t = 0; t < XF_T_NTABLES; t++)
-		printf("  %-9s %zu\n", tables[t], m->m_recs[t]);
-	if (m->m_orphans > 0)
-		printf("%zu record%s that no account owns not copied\n",
-		    m->m_orphans, m->m_orphans == 1 ? "" : "s");
-	if (seq > 0)
-		printf("xf_offline_seq is now at least %" PRIu64 "\n", seq);
-}
-
-static int
-db_migrate(const xf_conf_t *cf, const char *dir, int json)
-{
-	xf_store_conf_t	 sc;
-	mig_t		 m;
-	xf_buf_t	 val = { 0 };
-	xf_account_t	 acct;
-	PGconn		*pg = NULL;
-	char		 err[1024], where[512], missing[64];
-	uint64_t	 seq = 0;
-	int		 ret = 1, version, rc;
-	size_t		 i, n, seqkey;
-
-	memset(&m, 0, sizeof(m));
-	if (cf->cf_store_backend != XF_STORE_PGSQL)
-		return fail("the storage backend of %s is "
-		    "'lmdb'; set backend 'pgsql' and its dsn first", cf->cf_path);
-	if (lmdb_check(dir) != XF_OK)
-		return 1;
-
-	if ((pg = pg_connect(cf, err, sizeof(err))) == NULL) {
-		fail("%s", err);
-		goto fail;
-	}
-	pg_where(pg, where, sizeof(where));
-	if (pg_schema(pg, &version, missing, sizeof(missing), err,
-	    sizeof(err)) != XF_OK) {
-		fail("%s: %s", where, err);
-		goto fail;
-	}
-	if (missing[0] != '\0' || version < 1) {
-		fail("database %s has no xfed schema (no "
-		    "%s); run 'xfedctl db init' first", where,
-		    missing[0] != '\0' ? missing : "version");
-		goto fail;
-	}
-
-	if (xf_store_open_lmdb(dir, &m.m_src, err, sizeof(err)) != XF_OK) {
-		fail("%s", err);
-		goto fail;
-	}
-	memset(&sc, 0, sizeof(sc));
-	sc.sc_backend = XF_STORE_PGSQL;
-	sc.sc_dsn = cf->cf_store_dsn;
-	sc.sc_pool = cf->cf_store_pool;
-	sc.sc_timeout = cf->cf_store_timeout;
-	if (xf_store_open(&sc, &m.m_dst, err, sizeof(err)) != XF_OK) {
-		fail("%s", err);
-		goto fail;
-	}
-
-	rc = xf_store_get(m.m_src, XF_T_META, lmdb_seq_key, LMDB_SEQ_KLEN,
-	    &val);
-	if (rc == XF_ERR) {
-		m.m_user = dir;
-		store_error(&m, m.m_src, "meta");
-		fail("%s", m.m_err);
-		goto fail;
-	}
-	seqkey = rc == XF_OK;
-	/* Little-endian, as store_lmdb.c writes it. */
-	if (rc == XF_OK && xf_buf_size(&val) == 8)
-		for (int b = 7; b >= 0; b--)
-			seq = seq << 8 | (uint8_t)xf_buf_data(&val)[b];
-	/* Raised first, so that a node already on the database numbers its
-	 * new messages after every migrated one from the start. */
-	if (raise_seq(pg, seq, err, sizeof(err)) != XF_OK) {
-		fail("%s: %s", where, err);
-		goto fail;
-	}
-
-	if (xf_store_user_list(m.m_src, NULL, add_user, &m) != XF_OK) {
-		if (!m.m_failed) {
-			m.m_user = dir;
-			store_error(&m, m.m_src, "accounts");
-		}
-		fail("%s", m.m_err);
-		goto fail;
-	}
-	for (i = 0; i < m.m_nusers; i++) {
-		/*
-		 * An account PostgreSQL has already is someone else's (or a
-		 * finished earlier run's): left alone, with all it owns.
-		 */
-		rc = xf_store_user_get(m.m_dst, m.m_users[i], &acct);
-		explicit_bzero(&acct, sizeof(acct));
-		if (rc == XF_ERR) {
-			m.m_user = m.m_users[i];
-			store_error(&m, m.m_dst, "account");
-			fail("%s", m.m_err);
-			goto fail;
-		}
-		if (rc == XF_OK) {
-			m.m_skipped++;
-			if (count_user(&m, m.m_users[i], &n) != XF_OK) {
-				fail("%s", m.m_err);
-				goto fail;
-			}
-			m.m_theirs += n;
-			continue;
-		}
-		if (copy_user(&m, m.m_users[i]) != XF_OK) {
-			fail("%s (%zu account%s copied; running again "
-			    "resumes)", m.m_err, m.m_copied,
-			    m.m_copied == 1 ? "" : "s");
-			goto fail;
-		}
-	}
-	/* The counter covers every offline key, unless it was lost. */
-	if (m.m_maxseq > seq) {
-		seq = m.m_maxseq;
-		if (raise_seq(pg, seq, err, sizeof(err)) != XF_OK) {
-			fail("%s: %s", where, err);
-			goto fail;
-		}
-	}
-	if (count_orphans(&m, seqkey) != XF_OK) {
-		fail("%s: %s", dir, m.m_err);
-		goto fail;
-	}
-	print_counts(&m, dir, where, seq, json);
-	ret = 0;
-fail:
-	for (i = 0; i < m.m_nusers; i++)
-		free(m.m_users[i]);
-	free(m.m_users);
-	xf_buf_free(&val);
-	xf_store_close(m.m_dst);
-	xf_store_close(m.m_src);
-	PQfinish(pg);
 	return ret;
 }
 
@@ -928,14 +205,14 @@ xf_ctl_db(const char *conf_path, int argc, char **argv, int json)
 		return usage(DB_USAGE);
 
 	if (xf_conf_load(conf_path, &cf, err, sizeof(err)) != XF_OK)
-		return fail("%s", err);
+		return xf_ctldb_fail("%s", err);
 	cmd = sub[0] == 'i' ? "db init" : "db migrate-from-lmdb";
 	if (sub[0] == 'i')
-		ret = db_init(cf, json);
+		ret = xf_ctldb_init(cf, json);
 	else
-		ret = db_migrate(cf, argv[2], json);
+		ret = xf_ctldb_migrate(cf, argv[2], json);
 	xf_conf_free(cf);
 	if (ret == 0 && (fflush(stdout) == EOF || ferror(stdout)))
-		ret = fail("cannot write output: %s", strerror(errno));
+		ret = xf_ctldb_fail("cannot write output: %s", strerror(errno));
 	return ret;
 }
