@@ -13,6 +13,7 @@
 
 #include "xf.h"
 #include "ring.h"
+#include "ring_test.h"
 
 /*
  * Layout.  One MAP_SHARED|MAP_ANONYMOUS region made by the master
@@ -382,13 +383,7 @@ xf_ring_ack(xf_ring_t *r)
 	drain(r->r_efd);
 }
 
-/*
- * Test-only: takes the slot's producer lock and returns without
- * releasing it, so t/unit/ring.c can kill a holder and check that the
- * next push recovers.  Not in ring.h; nothing else may call it.
- */
-int	 xf_ring_test_lock(xf_ring_t *);
-
+/* Test-only, declared in ring_test.h: see there. */
 int
 xf_ring_test_lock(xf_ring_t *r)
 {

@@ -13,9 +13,7 @@
 #include "tap.h"
 #include "xf.h"
 #include "ring.h"
-
-/* Test-only hook defined in shm/ring.c; not part of ring.h. */
-int	 xf_ring_test_lock(xf_ring_t *);
+#include "ring_test.h"
 
 #define NPROD		3
 #define PERPROD		20000
