@@ -14,8 +14,7 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CO_ASAN	1
-void	 __sanitizer_start_switch_fiber(void **, const void *, size_t);
-void	 __sanitizer_finish_switch_fiber(void *, const void **, size_t *);
+#include <sanitizer/common_interface_defs.h>
 #else
 #define CO_ASAN	0
 #endif
