@@ -12,19 +12,13 @@ const char *const xf_store_tables[XF_T_NTABLES] = {
 	"roster", "offline", "vcard", "private", "pep", "block", "meta",
 };
 
-void
-xf_store_vfail(xf_store_t *st, const char *fmt, va_list ap)
-{
-	vsnprintf(st->st_err, sizeof(st->st_err), fmt, ap);
-}
-
 int
 xf_store_fail(xf_store_t *st, const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	xf_store_vfail(st, fmt, ap);
+	vsnprintf(st->st_err, sizeof(st->st_err), fmt, ap);
 	va_end(ap);
 	return XF_ERR;
 }

@@ -2,8 +2,6 @@
 #ifndef XF_STORE_IMPL_H
 #define XF_STORE_IMPL_H
 
-#include <stdarg.h>
-
 #include "buf.h"
 #include "store.h"
 
@@ -50,7 +48,6 @@ struct xf_store_s {
 /* Sets st_err; returns XF_ERR. */
 int	 xf_store_fail(xf_store_t *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	 xf_store_vfail(xf_store_t *, const char *fmt, va_list);
 
 /* The names of the per-user tables, by XF_T_*. */
 extern const char *const xf_store_tables[XF_T_NTABLES];
