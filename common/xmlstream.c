@@ -90,6 +90,7 @@ struct xf_xmls_s {
 	int		 x_suspended;	/* XF_AGAIN given; reset next */
 	int		 x_parked;	/* parser freed while idle */
 	int		 x_priming;	/* feeding the replacement header */
+	int		 x_restarted;	/* reset, nothing but blanks fed yet */
 	const char	*x_err;		/* condition, or NULL */
 	char		 x_errtext[256];
 };
@@ -554,6 +555,7 @@ int
 xf_xmls_reset(xf_xmls_t *x)
 {
 	clear(x);
+	x->x_restarted = 1;
 	/* Reset keeps the namespace mode but clears every handler. */
 	if (x->x_p == NULL || XML_ParserReset(x->x_p, "UTF-8") != XML_TRUE) {
 		if (x->x_p != NULL)
@@ -642,7 +644,7 @@ xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 {
 	XML_Index		 start;
 	enum XML_Status		 st;
-	size_t			 off = 0, n;
+	size_t			 off = 0, skip, n;
 
 	if (used != NULL)
 		*used = 0;
@@ -656,6 +658,24 @@ xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 		    "feed after XF_AGAIN without a reset");
 		return XF_ERR;
 	}
+	/*
+	 * Clients end the element before a restart (</auth>, <starttls/>)
+	 * with a newline, and it arrives at the restarted stream, where
+	 * expat allows nothing before an XML declaration.  Blanks between
+	 * two XML documents belong to neither: skipped, and counted as used.
+	 */
+	if (x->x_restarted) {
+		while (off < len && (buf[off] == ' ' || buf[off] == '\t' ||
+		    buf[off] == '\r' || buf[off] == '\n'))
+			off++;
+		if (off == len) {
+			if (used != NULL)
+				*used = len;
+			return XF_OK;
+		}
+		x->x_restarted = 0;
+	}
+	skip = off;
 
 	do {
 		n = len - off < FEED_CHUNK ? len - off : FEED_CHUNK;
@@ -678,7 +698,7 @@ xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 		if (st == XML_STATUS_SUSPENDED) {
 			/* Deferral is off, so the event ended in this feed. */
 			if (used != NULL && x->x_again_at > start)
-				*used = (size_t)(x->x_again_at - start);
+				*used = skip + (size_t)(x->x_again_at - start);
 			return XF_AGAIN;
 		}
 		/* A stanza or start tag that has not ended yet. */

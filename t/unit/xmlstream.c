@@ -648,6 +648,50 @@ test_park(void)
 	xf_buf_free(&b.log);
 }
 
+/*
+ * go-sendxmpp ends </auth> with a newline: blanks before a restarted
+ * stream's XML declaration are skipped, in the feed that stopped or in
+ * feeds of their own; a first stream gets no such leniency.
+ */
+static void
+test_restart_blanks(void)
+{
+	static const char auth[] = "<?xml version='1.0'?>" HDR
+	    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>\n";
+	static const char again[] = "<?xml version='1.0'?>" HDR "<presence/>";
+	rec_t		 r = { 0 };
+	xf_xmls_t	*x;
+	size_t		 used;
+	int		 rc;
+
+	r.again_on = " auth ";
+	x = xf_xmls_new(0, &cbs, &r);
+	rc = xf_xmls_feed(x, auth, strlen(auth), &used);
+	is_int(rc, XF_AGAIN, "restart blanks: AGAIN after </auth>");
+	is_int(strlen(auth) - used, 1, "... the newline left over");
+	xf_xmls_reset(x);
+	rc = xf_xmls_feed(x, auth + used, strlen(auth) - used, &used);
+	is_int(rc, XF_OK, "the newline alone goes into the restarted stream");
+	is_int(used, 1, "... and counts as used");
+	rc = xf_xmls_feed(x, " \r\n\t", 4, &used);
+	is_int(rc, XF_OK, "more blanks in a feed of their own");
+	rc = xf_xmls_feed(x, "\n" "<?xml version='1.0'?>" HDR "<presence/>",
+	    strlen(again) + 1, &used);
+	is_int(rc, XF_OK, "then blanks and the XML declaration");
+	is_int(r.nstanza, 2, "... and the stanza after the new header");
+	rc = xf_xmls_feed(x, "\n<message/>", 11, &used);
+	is_int(rc, XF_OK, "blanks inside the stream are the stream's");
+	xf_xmls_free(x);
+
+	x = xf_xmls_new(0, &cbs, &r);
+	rc = xf_xmls_feed(x, "\n" "<?xml version='1.0'?>" HDR,
+	    strlen("\n" "<?xml version='1.0'?>" HDR), &used);
+	is_int(rc, XF_ERR, "blanks before a first stream's declaration");
+	is_str(xf_xmls_error(x), "not-well-formed", "... are not-well-formed");
+	xf_xmls_free(x);
+	xf_buf_free(&r.log);
+}
+
 int
 main(void)
 {
@@ -659,5 +703,6 @@ main(void)
 	test_prefixed_roundtrip();
 	test_server_stream();
 	test_park();
+	test_restart_blanks();
 	return done_testing();
 }
