@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 # stream_defects.t: stream defects real clients ran into, seen on the wire:
-# whitespace before a restarted stream's header (go-sendxmpp).
+# whitespace before a restarted stream's header (go-sendxmpp) and nothing
+# after </stream:stream> (RFC 6120 4.4).
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
     'lib'))
 from xfedtest import *				# noqa: E402,F403
+
+CLOSE = b'</stream:stream>'
 
 
 def auth_cred(user, password):
@@ -69,12 +72,107 @@ def restart_blanks(node):
 	    (features_list(feats),))
 
 
+def bytes_until_eof(raw, timeout=5):
+	"""Every byte the server sends until it closes the connection."""
+	got = b''
+	deadline = time.monotonic() + timeout
+	while time.monotonic() < deadline:
+		raw.sock.settimeout(max(0.05, deadline - time.monotonic()))
+		try:
+			data = raw.sock.recv(65536)
+		except (socket.timeout, ssl.SSLError, OSError):
+			break
+		if not data:
+			break
+		got += data
+	return got
+
+
+def available_raw(node, resource):
+	"""dave/resource over a raw stream, available (its own presence
+	read back)."""
+	raw = RawClient(node.port)
+	raw.login('dave@localhost', 'dave-pw', resource=resource)
+	raw.send('<presence/>')
+	me = 'dave@localhost/' + resource
+	_, other = read_bodies(raw, timeout=5, until=lambda el:
+	    local_name(el) == 'presence' and el.get('from') == me)
+	if not [el for el in other if el.get('from') == me]:
+		raise RuntimeError('%s: no own presence back' % me)
+	return raw
+
+
+# Nothing after </stream:stream>, yet the unavailable presence
+# reaches a contact and the account's other resource.
+def nothing_after_close(node):
+	bob = login(node, 'bob@localhost/b', 'bob-pw')
+	other = login(node, 'dave@localhost/other', 'dave-pw')
+	other.xmpp.auto_authorize = True
+	bob.xmpp.auto_subscribe = True
+	bpres, opres = asyncio.Queue(), asyncio.Queue()
+	for c, q in ((bob, bpres), (other, opres)):
+		c.xmpp.register_handler(Callback('test presence', MatchXPath(
+		    '{%s}presence' % NS_CLIENT), lambda p, q=q:
+		    q.put_nowait(p)))
+	bob.xmpp.send_presence(pto='dave@localhost', ptype='subscribe')
+	ok(wait_for(lambda: pump(0.1) or [i for i in node.ctl('roster',
+	    'dave@localhost').data['roster'] if i['jid'] == 'bob@localhost'
+	    and i['subscription'] in ('from', 'both')], 5),
+	    'bob is subscribed to dave')
+
+	def unavailable_from(q, full, timeout=5):
+		async def get():
+			while True:
+				p = await q.get()
+				if p['type'] == 'unavailable' and \
+				    str(p['from']) == full:
+					return p
+		try:
+			return run(get(), timeout)
+		except asyncio.TimeoutError:
+			return None
+
+	def ends(what, resource, trigger):
+		raw = available_raw(node, resource)
+		trigger(raw)
+		got = bytes_until_eof(raw)
+		raw.close()
+		i = got.find(CLOSE)
+		ok(i >= 0, '%s: </stream:stream> sent' % what)
+		is_(got[i + len(CLOSE):] if i >= 0 else None, b'',
+		    '%s: nothing after </stream:stream>' % what)
+		full = 'dave@localhost/' + resource
+		ok(unavailable_from(bpres, full) is not None,
+		    '%s: bob hears dave/%s go' % (what, resource))
+		ok(unavailable_from(opres, full) is not None,
+		    '%s: dave/other hears dave/%s go' % (what, resource))
+
+	ends('client closes', 'close', lambda r: r.send(CLOSE))
+	ends('not-well-formed', 'bad', lambda r: r.send('<message></mess>'))
+	ends('kick', 'kicked', lambda r: node.ctl('kick',
+	    'dave@localhost/kicked'))
+
+	# A conflict hands the session on: nobody hears it go.
+	raw = available_raw(node, 'twice')
+	again = RawClient(node.port)
+	again.login('dave@localhost', 'dave-pw', resource='twice')
+	got = bytes_until_eof(raw)
+	raw.close()
+	again.close()
+	i = got.find(CLOSE)
+	ok(i >= 0 and b'conflict' in got[:i],
+	    'conflict: stream error and </stream:stream> sent')
+	is_(got[i + len(CLOSE):] if i >= 0 else None, b'',
+	    'conflict: nothing after </stream:stream>')
+
+
 def test():
-	plan(4)
+	plan(19)
 	node = Node(workers=1)
 	for u in ('alice', 'bob', 'dave'):
 		node.add_user(u + '@localhost', u + '-pw')
 	restart_blanks(node)
+	nothing_after_close(node)
 
 
 main(test)

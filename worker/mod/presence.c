@@ -85,6 +85,7 @@ typedef struct bc_s {
 	int		 probe;		/* initial presence: probe TO contacts */
 	xf_stream_t	*c;		/* whose broadcast, or NULL: no check */
 	uint64_t	 gen;		/* ... as its p_gen was then */
+	int		 gone;		/* from's stream has ended */
 } bc_t;
 
 /* Whether the broadcast of c numbered gen is still c's latest. */
@@ -123,6 +124,10 @@ own_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 		return 1;
 	if (!rec->sr_avail && strcmp(full, b->from) != 0)
 		return 0;
+	/* A stream that has ended wrote </stream:stream>, after which
+	 * nothing may follow (RFC 6120 4.4); its record is still there. */
+	if (b->gone && strcmp(full, b->from) == 0)
+		return 0;
 	if ((p = b->st ? xf_el_copy(b->st) :
 	    xf_el_new(XF_NS_CLIENT, "presence")) == NULL)
 		return 0;
@@ -137,15 +142,15 @@ own_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 
 /*
  * Presence of full to its contacts (FROM) and the account's resources;
- * c and gen as in bc_t.  full and bare must not be c's own buffers: the
- * broadcast may outlive c's stream.
+ * c, gen and gone as in bc_t.  full and bare must not be c's own
+ * buffers: the broadcast may outlive c's stream.
  */
 static void
 broadcast(xf_worker_t *w, const xf_el_t *st, const char *full,
     const char *bare, const char *type, int probe, xf_stream_t *c,
-    uint64_t gen)
+    uint64_t gen, int gone)
 {
-	bc_t	 b = { w, st, full, type, probe, c, gen };
+	bc_t	 b = { w, st, full, type, probe, c, gen, gone };
 
 	/* Without the roster the contacts are not told; the session's own
 	 * resources still are. */
@@ -280,7 +285,8 @@ broadcast_out(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 	if (!avail)
 		n = take_directed(p, to);
 	xf_presence_keep(c);
-	broadcast(w, st, full, bare, NULL, initial, p != NULL ? c : NULL, gen);
+	broadcast(w, st, full, bare, NULL, initial, p != NULL ? c : NULL, gen,
+	    0);
 	directed_unavailable(w, full, to, n);
 	/*
 	 * c is this stanza's own connection, allocated until it is handled;
@@ -447,7 +453,7 @@ pres_unbound(xf_stream_t *c)
 		/* An available broadcast still on its way stops. */
 		if (p != NULL)
 			p->p_gen++;
-		broadcast(w, NULL, full, bare, "unavailable", 0, NULL, 0);
+		broadcast(w, NULL, full, bare, "unavailable", 0, NULL, 0, 1);
 	}
 	directed_unavailable(w, full, to, n);
 	return XF_DECLINED;
@@ -462,7 +468,7 @@ xf_presence_gone(xf_worker_t *w, const char *full)
 	if (xf_jid_bare_of(full, bare, sizeof(bare)) != XF_OK ||
 	    (size_t)snprintf(from, sizeof(from), "%s", full) >= sizeof(from))
 		return;
-	broadcast(w, NULL, from, bare, "unavailable", 0, NULL, 0);
+	broadcast(w, NULL, from, bare, "unavailable", 0, NULL, 0, 1);
 }
 
 xf_mod_t xf_mod_presence = {
