@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # stream_defects.t: stream defects real clients ran into, seen on the wire:
-# whitespace before a restarted stream's header (go-sendxmpp) and nothing
-# after </stream:stream> (RFC 6120 4.4).
+# whitespace before a restarted stream's header (go-sendxmpp), nothing after
+# </stream:stream> (RFC 6120 4.4) and <show/> checked (RFC 6121 4.7.2.1).
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -166,13 +166,47 @@ def nothing_after_close(node):
 	    'conflict: nothing after </stream:stream>')
 
 
+# <show/>: empty is the same as none, an unknown value refused.
+def show(node):
+	raw = available_raw(node, 'show')
+	me = 'dave@localhost/show'
+	raw.send("<presence><show/><status>here</status></presence>")
+	_, other_els = read_bodies(raw, timeout=5, until=lambda el:
+	    local_name(el) == 'presence' and el.get('from') == me)
+	p = other_els[-1] if other_els else None
+	ok(p is not None and p.get('type') is None,
+	    'empty <show/>: the presence goes out (got %r)' % (
+	    ET.tostring(p) if p is not None else None,))
+	ok(p is not None and p.find('{%s}show' % NS_CLIENT) is None and
+	    p.find('{%s}status' % NS_CLIENT) is not None,
+	    'empty <show/>: dropped from the broadcast, the rest kept')
+	raw.send("<presence><show>busy</show></presence>")
+	_, other_els = read_bodies(raw, timeout=5, until=lambda el:
+	    local_name(el) == 'presence' and el.get('to') == me)
+	p = other_els[-1] if other_els else None
+	err = p.find('{%s}error' % NS_CLIENT) if p is not None else None
+	ok(p is not None and p.get('type') == 'error' and err is not None and
+	    err.find('{%s}bad-request' % NS_STANZAS) is not None,
+	    "<show>busy</show>: presence error bad-request (got %r)" % (
+	    ET.tostring(p) if p is not None else None,))
+	raw.send("<presence><show>away</show></presence>")
+	_, more = read_bodies(raw, timeout=5, until=lambda el:
+	    local_name(el) == 'presence' and el.get('from') == me)
+	shows = [el.findtext('{%s}show' % NS_CLIENT) for el in
+	    other_els + more if el.get('from') == me]
+	is_(shows, ['away'], 'busy was not broadcast, a valid show still is')
+	raw.send(CLOSE)
+	raw.close()
+
+
 def test():
-	plan(19)
+	plan(23)
 	node = Node(workers=1)
 	for u in ('alice', 'bob', 'dave'):
 		node.add_user(u + '@localhost', u + '-pw')
 	restart_blanks(node)
 	nothing_after_close(node)
+	show(node)
 
 
 main(test)

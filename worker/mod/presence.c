@@ -330,11 +330,42 @@ track_directed(xf_stream_t *c, const xf_el_t *st)
 	xf_presence_keep(c);
 }
 
+/*
+ * RFC 6121 4.7.2.1: <show/> is away, chat, dnd or xa.  An empty one is
+ * taken for none (available), as clients that write it mean, and left
+ * out so contacts get a valid stanza; any other value does not follow
+ * the schema: bad-request to the sender (RFC 6120 8.3.3.1), no broadcast.
+ */
+static int
+show_ok(xf_el_t *st)
+{
+	static const char *const shows[] = { "away", "chat", "dnd", "xa" };
+	xf_el_t		*sh = xf_el_child(st, XF_NS_CLIENT, "show");
+	char		*t;
+	int		 good = 0;
+
+	if (sh == NULL)
+		return 1;
+	t = xf_el_text(sh);
+	if (t == NULL || t[strspn(t, " \t\r\n")] == '\0') {
+		xf_el_remove(st, sh);
+		good = 1;
+	} else
+		for (size_t i = 0; i < XF_NELEM(shows); i++)
+			good |= strcmp(t, shows[i]) == 0;
+	free(t);
+	return good;
+}
+
 static int
 pres_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	if (strcmp(st->e_name, "presence") != 0)
 		return XF_DECLINED;
+	if (xf_el_attr(st, "type") == NULL && !show_ok(st)) {
+		xf_route_error(w, c, st, "modify", "bad-request");
+		return XF_OK;
+	}
 	if (xf_el_attr(st, "to") == NULL)
 		return broadcast_out(w, c, st);
 	track_directed(c, st);
