@@ -75,6 +75,31 @@ xf_iq_reply(xf_worker_t *w, xf_stream_t *c, xf_el_t *r)
 }
 
 /*
+ * RFC 6120 8.1.3: an IQ must have an id, which the answer echoes.  Told
+ * in words: a bare bad-request leaves the sender guessing, and an answer
+ * without an id cannot be matched to its request.  Like
+ * xf_route_error(), the answer carries no id and comes from the host.
+ */
+static void
+missing_id(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+{
+	static const char	 text[] = "The IQ has no 'id' attribute";
+	xf_el_t			*r = xf_iq_error(iq, "modify", "bad-request");
+	xf_el_t			*e, *t;
+
+	if (r == NULL)
+		return;
+	xf_el_set_attr(r, "id", NULL);
+	if (xf_el_attr(iq, "to") == NULL)
+		xf_el_set_attr(r, "from", c != NULL && c->c_host[0] ?
+		    c->c_host : w->w_conf->cf_vhosts[0]);
+	if ((e = xf_el_child(r, XF_NS_CLIENT, "error")) != NULL &&
+	    (t = xf_el_add(e, XF_NS_STANZAS, "text")) != NULL)
+		xf_el_add_text(t, text, sizeof(text) - 1);
+	xf_iq_reply(w, c, r);
+}
+
+/*
  * RFC 6120 8.2.3: get/set carry exactly one payload element; results and
  * errors are not answered.  Returns the payload, or NULL when the IQ was
  * dealt with here.
@@ -88,9 +113,12 @@ payload(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq)
 	if (type == NULL || (strcmp(type, "result") == 0 ||
 	    strcmp(type, "error") == 0))
 		return NULL;
+	if (xf_el_attr(iq, "id") == NULL) {
+		missing_id(w, c, iq);
+		return NULL;
+	}
 	if ((strcmp(type, "get") != 0 && strcmp(type, "set") != 0) ||
-	    xf_el_attr(iq, "id") == NULL || (p = xf_el_first(iq)) == NULL ||
-	    xf_el_next(p) != NULL) {
+	    (p = xf_el_first(iq)) == NULL || xf_el_next(p) != NULL) {
 		xf_route_error(w, c, iq, "modify", "bad-request");
 		return NULL;
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # stream_defects.t: stream defects real clients ran into, seen on the wire:
 # whitespace before a restarted stream's header (go-sendxmpp), nothing after
-# </stream:stream> (RFC 6120 4.4) and <show/> checked (RFC 6121 4.7.2.1).
+# </stream:stream> (RFC 6120 4.4), <show/> checked (RFC 6121 4.7.2.1) and an
+# id-less IQ told why it is refused.
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -199,14 +200,38 @@ def show(node):
 	raw.close()
 
 
+# An IQ with no id is refused, saying why.
+def iq_without_id(node):
+	raw = RawClient(node.port)
+	raw.login('alice@localhost', 'alice-pw', resource='noid')
+	raw.send("<iq type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/>"
+	    "</iq>")
+	el = raw.read_element()
+	err = el.find('{%s}error' % NS_CLIENT) if el is not None else None
+	ok(err is not None and err.find('{%s}bad-request' % NS_STANZAS)
+	    is not None, 'iq without id: bad-request (got %r)' % (
+	    ET.tostring(el) if el is not None else None,))
+	text = err.find('{%s}text' % NS_STANZAS) if err is not None else None
+	like(text.text if text is not None else None, r'\bid\b',
+	    'iq without id: the error text names the missing id')
+	raw.send("<iq type='get' id='p2' to='localhost'>"
+	    "<ping xmlns='urn:xmpp:ping'/></iq>")
+	el = raw.read_element()
+	is_(el.get('type') if el is not None else None, 'result',
+	    'the stream goes on after the error')
+	raw.send(CLOSE)
+	raw.close()
+
+
 def test():
-	plan(23)
+	plan(26)
 	node = Node(workers=1)
 	for u in ('alice', 'bob', 'dave'):
 		node.add_user(u + '@localhost', u + '-pw')
 	restart_blanks(node)
 	nothing_after_close(node)
 	show(node)
+	iq_without_id(node)
 
 
 main(test)
