@@ -14,6 +14,7 @@ static const char *const server_features[] = {
 	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION,
 	"urn:xmpp:carbons:2", "urn:xmpp:blocking", "vcard-temp",
 	"jabber:iq:private", "jabber:iq:roster", "jabber:iq:register",
+	"msgoffline",		/* XEP-0160: offline storage (offline.c) */
 };
 
 /* The reply skeleton of xf_iq_result() and xf_iq_error(). */

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # stream_defects.t: stream defects real clients ran into, seen on the wire:
 # whitespace before a restarted stream's header (go-sendxmpp), nothing after
-# </stream:stream> (RFC 6120 4.4), <show/> checked (RFC 6121 4.7.2.1) and an
-# id-less IQ told why it is refused.
+# </stream:stream> (RFC 6120 4.4), <show/> checked (RFC 6121 4.7.2.1), an
+# id-less IQ told why it is refused and XEP-0160's msgoffline in the
+# server's disco#info.
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -10,6 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from xfedtest import *				# noqa: E402,F403
 
 CLOSE = b'</stream:stream>'
+DISCO_INFO = 'http://jabber.org/protocol/disco#info'
 
 
 def auth_cred(user, password):
@@ -223,8 +225,19 @@ def iq_without_id(node):
 	raw.close()
 
 
+# XEP-0160: msgoffline.
+def msgoffline(node):
+	alice = login(node, 'alice@localhost/disco', 'alice-pw')
+	r = alice.iq("<query xmlns='%s'/>" % DISCO_INFO, to='localhost')
+	q = r.xml.find('{%s}query' % DISCO_INFO) if r is not None else None
+	feats = [f.get('var') for f in q.findall('{%s}feature' % DISCO_INFO)] \
+	    if q is not None else []
+	ok('msgoffline' in feats, 'disco#info has msgoffline (got %r)' %
+	    (feats,))
+
+
 def test():
-	plan(26)
+	plan(27)
 	node = Node(workers=1)
 	for u in ('alice', 'bob', 'dave'):
 		node.add_user(u + '@localhost', u + '-pw')
@@ -232,6 +245,7 @@ def test():
 	nothing_after_close(node)
 	show(node)
 	iq_without_id(node)
+	msgoffline(node)
 
 
 main(test)
