@@ -82,7 +82,7 @@ xf_iq_reply(xf_worker_t *w, xf_stream_t *c, xf_el_t *r)
  * xf_route_error(), the answer carries no id and comes from the host.
  */
 static void
-missing_id(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
+missing_id(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq)
 {
 	static const char	 text[] = "The IQ has no 'id' attribute";
 	xf_el_t			*r = xf_iq_error(iq, "modify", "bad-request");
@@ -92,8 +92,8 @@ missing_id(xf_worker_t *w, xf_conn_t *c, xf_el_t *iq)
 		return;
 	xf_el_set_attr(r, "id", NULL);
 	if (xf_el_attr(iq, "to") == NULL)
-		xf_el_set_attr(r, "from", c != NULL && c->c_host[0] ?
-		    c->c_host : w->w_conf->cf_vhosts[0]);
+		xf_el_set_attr(r, "from", c != NULL && c->s_host[0] ?
+		    c->s_host : w->w_conf->cf_vhosts[0]);
 	if ((e = xf_el_child(r, XF_NS_CLIENT, "error")) != NULL &&
 	    (t = xf_el_add(e, XF_NS_STANZAS, "text")) != NULL)
 		xf_el_add_text(t, text, sizeof(text) - 1);

@@ -412,16 +412,9 @@ on_close(void *ud)
 	return XF_AGAIN;
 }
 
-static int
-is_ws(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
 /*
  * Bytes in.  A restart (after SASL) goes on with the rest of the bytes
- * in a fresh parser; whitespace before its header still belongs to the
- * old stream (go-sendxmpp sends a newline after </auth>) and is skipped.
+ * in a fresh parser (which skips whitespace before the new header).
  * After <proceed/> whatever plaintext followed is dropped (RFC 6120
  * 5.4.3.3: nothing may be sent before the TLS handshake).
  */
@@ -433,13 +426,8 @@ xf_stream_feed(xf_stream_t *s, const char *buf, size_t len)
 
 	xf_stream_hold(s);
 	while (len > 0 && s->s_state != C2S_CLOSING) {
+		/* Not from inside the parser's callback that asked for it. */
 		if (s->s_flags & XF_STREAM_RESTART) {
-			while (len > 0 && is_ws(*buf)) {
-				buf++;
-				len--;
-			}
-			if (len == 0)
-				break;
 			s->s_flags &= ~XF_STREAM_RESTART;
 			xf_xmls_reset(s->s_xml);
 		}
