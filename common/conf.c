@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -118,6 +119,8 @@ static const opt_t opts[] = {
 	    F(cf_store_pool), 0, 1, 64 },
 	{ "storage", "query-timeout", "10", set_int,
 	    F(cf_store_timeout), 0, 1, 3600 },
+	{ "storage", "map-size", "'1G'", set_size,
+	    F(cf_store_map_size), 0, 65536, 1LL << 46 },
 
 	{ "tls", "cert", "'/etc/xfed/xfed.crt'", set_path,
 	    F(cf_tls_cert), 0, 0, 0 },
@@ -273,11 +276,38 @@ set_int(load_t *l, const opt_t *o, const node_t *n)
 	return XF_OK;
 }
 
+/*
+ * A byte count: an integer, or a string of one with a binary suffix
+ * ('64k', '16M', '1G'), which the syntax cannot take bare: a word
+ * starting with a digit is an invalid number there.
+ */
 static int
 set_size(load_t *l, const opt_t *o, const node_t *n)
 {
 	long long	 v = 0;
+	node_t		 num;
+	char		*end;
+	int		 shift = 0;
 
+	if (n->n_type == V_STR) {
+		errno = 0;
+		num = *n;
+		num.n_type = V_INT;
+		num.n_int = strtoll(n->n_str, &end, 10);
+		if (*end != '\0' && end[1] == '\0')
+			switch (*end) {
+			case 'k': case 'K': shift = 10; end++; break;
+			case 'm': case 'M': shift = 20; end++; break;
+			case 'g': case 'G': shift = 30; end++; break;
+			}
+		if (end == n->n_str || !isdigit((unsigned char)*n->n_str) ||
+		    *end != '\0' || errno == ERANGE ||
+		    num.n_int > (LLONG_MAX >> shift))
+			return lerr(l, n->n_line, "'%s' must be a number of "
+			    "bytes, with an optional k, M or G", o->o_name);
+		num.n_int <<= shift;
+		n = &num;
+	}
 	if (get_int(l, o, n, &v) != XF_OK)
 		return XF_ERR;
 	*FIELD(l->l_conf, o->o_off, size_t) = (size_t)v;

@@ -49,6 +49,7 @@ typedef struct xf_conf_s {
 	char		*cf_store_dsn;		/* 'dsn' (libpq conninfo) */
 	int		 cf_store_pool;		/* 'pool-size', per process */
 	int		 cf_store_timeout;	/* 'query-timeout', s */
+	size_t		 cf_store_map_size;	/* 'map-size', bytes (lmdb) */
 
 	/* tls { ... } */
 	char		*cf_tls_cert;		/* 'cert', absolute */

@@ -29,7 +29,7 @@ xf_store_open(const xf_store_conf_t *sc, xf_store_t **out, char *err,
 {
 	switch (sc->sc_backend) {
 	case XF_STORE_LMDB:
-		return xf_store_open_lmdb(sc->sc_dir, out, err, errlen);
+		return xf_store_lmdb_open(sc, out, err, errlen);
 	case XF_STORE_PGSQL:
 		return xf_store_pg_open(sc, out, err, errlen);
 	}
@@ -53,6 +53,7 @@ xf_store_open_conf(const xf_conf_t *cf, xf_store_t **out, char *err,
 	sc.sc_dsn = cf->cf_store_dsn;
 	sc.sc_pool = cf->cf_store_pool;
 	sc.sc_timeout = cf->cf_store_timeout;
+	sc.sc_map_size = cf->cf_store_map_size;
 	return xf_store_open(&sc, out, err, errlen);
 }
 
@@ -73,6 +74,12 @@ const char *
 xf_store_error(const xf_store_t *st)
 {
 	return st->st_err;
+}
+
+int
+xf_store_full(const xf_store_t *st)
+{
+	return st->st_full;
 }
 
 int

@@ -29,6 +29,8 @@ typedef struct xf_store_conf_s {
 	const char	*sc_dsn;	/* pgsql */
 	int		 sc_pool;	/* pgsql: connections per process */
 	int		 sc_timeout;	/* pgsql: seconds per query */
+	size_t		 sc_map_size;	/* lmdb: bytes the map may take
+					   (storage 'map-size'); 0: 1 GiB */
 } xf_store_conf_t;
 
 typedef struct xf_account_s {
@@ -141,5 +143,14 @@ int	 xf_store_notify(xf_store_t *, const char *channel,
 	    const char *payload);
 
 const char *xf_store_error(const xf_store_t *);
+/*
+ * Non-zero while the store is out of space: set by a write that failed
+ * for want of room (lmdb: its map of storage 'map-size' bytes is used
+ * up, or the disk is full; pgsql: the server's disk is full), cleared
+ * by the next write that succeeds.  A caller that fails writes one
+ * after another (a stanza each) logs the state once with it rather than
+ * a line per write.
+ */
+int	 xf_store_full(const xf_store_t *);
 
 #endif /* XF_STORE_H */

@@ -43,6 +43,7 @@ typedef struct xf_store_ops_s {
 struct xf_store_s {
 	const xf_store_ops_t	*st_ops;
 	char			 st_err[256];
+	int			 st_full;	/* xf_store_full() */
 };
 
 /* Sets st_err; returns XF_ERR. */
@@ -52,6 +53,8 @@ int	 xf_store_fail(xf_store_t *, const char *fmt, ...)
 /* The names of the per-user tables, by XF_T_*. */
 extern const char *const xf_store_tables[XF_T_NTABLES];
 
+int	 xf_store_lmdb_open(const xf_store_conf_t *, xf_store_t **, char *,
+	    size_t);
 int	 xf_store_pg_open(const xf_store_conf_t *, xf_store_t **, char *,
 	    size_t);
 

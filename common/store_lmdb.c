@@ -38,8 +38,9 @@
  * crash or power loss.
  */
 
-#define STORE_MAPSIZE	((size_t)1 << 30)	/* sparse file; grows on use */
+#define STORE_MAPSIZE	((size_t)1 << 30)	/* default storage 'map-size' */
 #define STORE_MAXDBS	16			/* accounts + tables + room */
+#define STORE_HEADROOM	(32 * 1024)		/* kept free for deletes */
 #define STORE_ITER_MAX	10000000
 
 /*
@@ -70,11 +71,17 @@ typedef struct lmdb_s {
 	MDB_txn		*st_rtxn;	/* kept reset between reads */
 	MDB_dbi		 st_accounts;
 	MDB_dbi		 st_tables[XF_T_NTABLES];
+	size_t		 st_mapsize;
 } lmdb_t;
 
 #define st_err	st_base.st_err
 
-/* The one place an LMDB (or errno) code becomes the store's error. */
+/*
+ * The one place an LMDB (or errno) code becomes the store's error.  Out
+ * of room is said plainly, with the setting that bounds the map: the map
+ * is a sparse file, so MDB_MAP_FULL comes long before the disk is full
+ * unless storage 'map-size' was set larger than the disk.
+ */
 static int
 store_fail(lmdb_t *st, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -88,10 +95,61 @@ store_fail(lmdb_t *st, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(st->st_err, sizeof(st->st_err), fmt, ap);
 	va_end(ap);
-	if (rc != 0 && n >= 0 && (size_t)n < sizeof(st->st_err))
+	if (n < 0 || (size_t)n >= sizeof(st->st_err))
+		n = 0;
+	if (rc == MDB_MAP_FULL) {
+		MDB_envinfo	 ei;
+
+		/* What the map is, which the data may have made larger. */
+		if (mdb_env_info(st->st_env, &ei) != 0)
+			ei.me_mapsize = st->st_mapsize;
+		st->st_base.st_full = 1;
+		snprintf(st->st_err + n, sizeof(st->st_err) - (size_t)n,
+		    ": store full: its map of %zu bytes is used up (storage "
+		    "'map-size')", ei.me_mapsize);
+	} else if (rc == ENOSPC || rc == EDQUOT) {
+		st->st_base.st_full = 1;
+		snprintf(st->st_err + n, sizeof(st->st_err) - (size_t)n,
+		    ": store full: %s", mdb_strerror(rc));
+	} else if (rc != 0)
 		snprintf(st->st_err + n, sizeof(st->st_err) - (size_t)n,
 		    ": %s", mdb_strerror(rc));
 	return XF_ERR;
+}
+
+/* Commits a write; one that goes through means there is room again.
+ * Commit frees the txn, failed or not. */
+static int
+wcommit(lmdb_t *st, MDB_txn *txn)
+{
+	int	 rc;
+
+	if ((rc = mdb_txn_commit(txn)) == 0)
+		st->st_base.st_full = 0;
+	return rc;
+}
+
+/*
+ * LMDB copies every page a write touches, a delete too, so a map with
+ * no free page left refuses even the deletes that would make room: a
+ * full store would stay full however many messages were delivered.  A
+ * write that adds data must therefore leave STORE_HEADROOM free: it
+ * takes that much more in its transaction and gives it back before the
+ * commit, so the pages go to the free list where deletes find them, or
+ * it fails with MDB_MAP_FULL as if its own data had not fitted.
+ */
+static int
+headroom(lmdb_t *st, MDB_txn *txn)
+{
+	static const char key[] = "\0room";	/* no JID starts with NUL */
+	MDB_val		 k = { sizeof(key) - 1, (void *)key };
+	MDB_val		 v = { STORE_HEADROOM, NULL };
+	int		 rc;
+
+	if ((rc = mdb_put(txn, st->st_tables[XF_T_META], &k, &v,
+	    MDB_RESERVE)) != 0)
+		return rc;
+	return mdb_del(txn, st->st_tables[XF_T_META], &k, NULL);
 }
 
 static void
@@ -256,6 +314,21 @@ rend(lmdb_t *st, MDB_txn *txn)
 int
 xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err, size_t errlen)
 {
+	xf_store_conf_t	 sc = { .sc_dir = dir };
+
+	return xf_store_lmdb_open(&sc, out, err, errlen);
+}
+
+/*
+ * The map size is each process's own: a process opening with a smaller
+ * one than the data already takes gets the data's size (LMDB grows it),
+ * and a larger one takes effect for all at the next write.
+ */
+int
+xf_store_lmdb_open(const xf_store_conf_t *sc, xf_store_t **out, char *err,
+    size_t errlen)
+{
+	const char	*dir = sc->sc_dir;
 	lmdb_t		*st;
 	MDB_txn		*txn = NULL;
 	int		 rc, dead;
@@ -273,7 +346,8 @@ xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err, size_t errlen)
 		store_fail(st, rc, "mdb_env_create");
 		goto fail;
 	}
-	if ((rc = mdb_env_set_mapsize(st->st_env, STORE_MAPSIZE)) != 0 ||
+	st->st_mapsize = sc->sc_map_size ? sc->sc_map_size : STORE_MAPSIZE;
+	if ((rc = mdb_env_set_mapsize(st->st_env, st->st_mapsize)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->st_env, STORE_MAXDBS)) != 0) {
 		store_fail(st, rc, "mdb_env_set");
 		goto fail;
@@ -300,7 +374,7 @@ xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err, size_t errlen)
 			store_fail(st, rc, "open %s in %s", table_names[i], dir);
 			goto fail;
 		}
-	rc = mdb_txn_commit(txn);
+	rc = wcommit(st, txn);
 	txn = NULL;
 	if (rc != 0) {
 		store_fail(st, rc, "open accounts in %s", dir);
@@ -394,10 +468,12 @@ lmdb_user_put(xf_store_t *base, const char *bare, const xf_account_t *a,
 		mdb_txn_abort(txn);
 		return XF_DECLINED;
 	}
+	if (rc == 0)
+		rc = headroom(st, txn);
 	if (rc != 0)
 		goto fail;
 	/* Commit frees the txn, failed or not. */
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = wcommit(st, txn)) != 0)
 		return store_fail(st, rc, "put %s", bare);
 	return XF_OK;
 fail:
@@ -436,7 +512,7 @@ lmdb_user_del(xf_store_t *base, const char *bare)
 		mdb_txn_abort(txn);
 		return store_fail(st, rc, "del %s", bare);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = wcommit(st, txn)) != 0)
 		return store_fail(st, rc, "del %s", bare);
 	return XF_OK;
 }
@@ -554,11 +630,12 @@ lmdb_put(xf_store_t *base, int table, const void *key, size_t klen,
 		return XF_ERR;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
 		return store_fail(st, rc, "put %s", table_names[table]);
-	if ((rc = mdb_put(txn, st->st_tables[table], &k, &v, 0)) != 0) {
+	if ((rc = mdb_put(txn, st->st_tables[table], &k, &v, 0)) != 0 ||
+	    (rc = headroom(st, txn)) != 0) {
 		mdb_txn_abort(txn);
 		return store_fail(st, rc, "put %s", table_names[table]);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = wcommit(st, txn)) != 0)
 		return store_fail(st, rc, "put %s", table_names[table]);
 	return XF_OK;
 }
@@ -586,7 +663,8 @@ lmdb_update(xf_store_t *base, int table, const void *key, size_t klen,
 	if (r == XF_OK) {
 		MDB_val	 nv = { xf_buf_size(&out), xf_buf_data(&out) };
 
-		rc = mdb_put(txn, st->st_tables[table], &k, &nv, 0);
+		if ((rc = mdb_put(txn, st->st_tables[table], &k, &nv, 0)) == 0)
+			rc = headroom(st, txn);
 	} else if (r == XF_DECLINED && rc == 0)
 		rc = mdb_del(txn, st->st_tables[table], &k, NULL);
 	else {
@@ -600,7 +678,7 @@ lmdb_update(xf_store_t *base, int table, const void *key, size_t klen,
 		mdb_txn_abort(txn);
 		return store_fail(st, rc, "update %s", table_names[table]);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = wcommit(st, txn)) != 0)
 		return store_fail(st, rc, "update %s", table_names[table]);
 	return r;
 }
@@ -626,7 +704,7 @@ lmdb_del(xf_store_t *base, int table, const void *key, size_t klen)
 		mdb_txn_abort(txn);
 		return store_fail(st, rc, "del %s", table_names[table]);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = wcommit(st, txn)) != 0)
 		return store_fail(st, rc, "del %s", table_names[table]);
 	return XF_OK;
 }
@@ -678,7 +756,7 @@ lmdb_del_prefix(xf_store_t *base, int table, const void *prefix,
 		mdb_txn_abort(txn);
 		return store_fail(st, rc, "del %s", table_names[table]);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = wcommit(st, txn)) != 0)
 		return store_fail(st, rc, "del %s", table_names[table]);
 	return XF_OK;
 }
@@ -813,9 +891,10 @@ lmdb_seq(xf_store_t *base, uint64_t *seq)
 	put_u64(b, ++n);
 	v.mv_data = b;
 	v.mv_size = 8;
-	if ((rc = mdb_put(txn, st->st_tables[XF_T_META], &k, &v, 0)) != 0)
+	if ((rc = mdb_put(txn, st->st_tables[XF_T_META], &k, &v, 0)) != 0 ||
+	    (rc = headroom(st, txn)) != 0)
 		goto fail;
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = wcommit(st, txn)) != 0)
 		return store_fail(st, rc, "seq");
 	*seq = n;
 	return XF_OK;

@@ -226,12 +226,21 @@ collect(pg_t *pg, pgc_t *pc, uint64_t deadline)
 		goto broken;
 	es = PQresultStatus(res);
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+		const char	*state = PQresultErrorField(res,
+		    PG_DIAG_SQLSTATE);
+
+		/* Class 53, insufficient resources: disk_full and kin. */
+		if (state != NULL && strncmp(state, "53", 2) == 0)
+			pg->st_base.st_full = 1;
 		pg_fail(pg, "query", PQresultErrorMessage(res));
 		PQclear(res);
 		if (PQstatus(c) != CONNECTION_OK)
 			xf_pg_drop(pc);
 		return NULL;
 	}
+	/* Writes answer COMMAND_OK (reads and RETURNING, TUPLES_OK). */
+	if (es == PGRES_COMMAND_OK)
+		pg->st_base.st_full = 0;
 	return res;
 
 timeout:

@@ -153,7 +153,8 @@ test_sample_defaults(void)
 	ok(cf->cf_nadmins == 0 && cf->cf_log_level == XF_LOG_INFO &&
 	    cf->cf_scram_iterations == 4096 && cf->cf_drain_timeout == 600 &&
 	    cf->cf_c2s_tls_required == 1 && cf->cf_c2s_max_stanza == 262144 &&
-	    cf->cf_c2s_handshake_timeout == 60,
+	    cf->cf_c2s_handshake_timeout == 60 &&
+	    cf->cf_store_map_size == (size_t)1 << 30,
 	    "the sample's commented values are the defaults");
 	xf_conf_free(cf);
 }
@@ -190,6 +191,7 @@ test_defaults(void)
 	is_int(cf->cf_c2s_tls_required, 1, "default tls-required");
 	is_int(cf->cf_c2s_max_stanza, 262144, "default max-stanza-size");
 	is_int(cf->cf_c2s_handshake_timeout, 60, "default handshake-timeout");
+	ok(cf->cf_store_map_size == (size_t)1 << 30, "default map-size 1G");
 	is_str(cf->cf_tls_cert, "/etc/xfed/xfed.crt", "default cert");
 	is_str(cf->cf_tls_key, "/etc/xfed/xfed.key", "default key");
 	ok(xf_conf_is_vhost(cf, "LocalHost"), "is_vhost ignores case");
@@ -306,6 +308,17 @@ test_full(void)
 	    cf->cf_drain_timeout == 86400 && cf->cf_log_level == XF_LOG_ERR,
 	    "upper bounds accepted");
 	xf_conf_free(cf);
+
+	rc = load("c2s { 'max-stanza-size' = '64k' }\n"
+	    "storage { 'map-size' = '16M' }\n", &cf);
+	ok(rc == XF_OK && cf->cf_c2s_max_stanza == 65536 &&
+	    cf->cf_store_map_size == (size_t)16 << 20,
+	    "sizes take a k, M or G suffix in a string");
+	xf_conf_free(cf);
+	rc = load("storage { 'map-size' = 131072L }\n", &cf);
+	ok(rc == XF_OK && cf->cf_store_map_size == 131072,
+	    "a size is an integer too");
+	xf_conf_free(cf);
 }
 
 static void
@@ -407,6 +420,15 @@ test_errors(void)
 	fails("c2s {\n 'max-stanza-size' = 1023\n}\n", 2,
 	    "'max-stanza-size' must be between 1024 and 67108864",
 	    "max-stanza-size too small");
+	fails("storage {\n 'map-size' = '1T'\n}\n", 2,
+	    "'map-size' must be a number of bytes, with an optional k, M "
+	    "or G", "unknown size suffix");
+	fails("storage {\n 'map-size' = 'M'\n}\n", 2,
+	    "'map-size' must be a number of bytes, with an optional k, M "
+	    "or G", "suffix without a number");
+	fails("storage { 'map-size' = '4k' }\n", 1,
+	    "'map-size' must be between 65536 and 70368744177664",
+	    "map-size too small");
 	fails("c2s {\n\n 'handshake-timeout' = -1\n}\n", 3,
 	    "'handshake-timeout' must be between 1 and 3600",
 	    "negative handshake-timeout");

@@ -241,6 +241,56 @@ like_schema(const char *msg)
 }
 
 /*
+ * A map of storage 'map-size' that fills up: writes fail and say so
+ * (xf_store_full(), the option in the message), reads go on, and once
+ * records are deleted writes go through again.
+ */
+static void
+full(const char *dir)
+{
+	xf_store_conf_t	 sc = { XF_STORE_LMDB, dir, NULL, 0, 0, 262144 };
+	xf_store_t	*st;
+	char		 err[256], key[64], val[200];
+	size_t		 n, count = 0;
+	int		 rc = XF_OK, i;
+	xf_buf_t	 v = { 0 };
+
+	if (xf_store_open(&sc, &st, err, sizeof(err)) != XF_OK) {
+		ok(0, "open a 256k map: %s", err);
+		return;
+	}
+	memset(val, 'x', sizeof(val));
+	ok(!xf_store_full(st), "a new store is not full");
+	for (i = 0; i < 100000 && rc == XF_OK; i++) {
+		n = (size_t)snprintf(key, sizeof(key), "u@example.org%c%06d",
+		    '\0', i);
+		rc = xf_store_put(st, XF_T_OFFLINE, key, n, val, sizeof(val));
+	}
+	ok(rc == XF_ERR && i > 10, "a 256k map fills up after %d records", i);
+	ok(xf_store_full(st), "xf_store_full() says so");
+	ok(strstr(xf_store_error(st), "store full") != NULL &&
+	    strstr(xf_store_error(st), "'map-size'") != NULL,
+	    "the error names the option: %s", xf_store_error(st));
+	is_int(xf_store_get(st, XF_T_OFFLINE, key, n, &v),
+	    XF_DECLINED, "reads still work (the refused record is not there)");
+	is_int(xf_store_count(st, XF_T_OFFLINE, "u@example.org", 14, &count),
+	    XF_OK, "count works on a full map");
+	is_int(count, i - 1, "every write that said yes is there");
+	for (rc = XF_OK, i = 0; i < (int)count && rc == XF_OK; i++) {
+		n = (size_t)snprintf(key, sizeof(key), "u@example.org%c%06d",
+		    '\0', i);
+		rc = xf_store_del(st, XF_T_OFFLINE, key, n);
+	}
+	is_int(rc, XF_OK, "a full map can still be emptied one by one "
+	    "(%d deletes)", i);
+	is_int(xf_store_put(st, XF_T_OFFLINE, key, n, val, sizeof(val)),
+	    XF_OK, "then takes writes again");
+	ok(!xf_store_full(st), "and is no longer full");
+	xf_buf_free(&v);
+	xf_store_close(st);
+}
+
+/*
  * The same against PostgreSQL when XFED_TEST_PG_DSN names a database
  * with the schema (t/pgsql/store_unit.t sets one up): accounts and
  * tables, what a node and xfedctl see.
@@ -248,7 +298,7 @@ like_schema(const char *msg)
 static void
 pgsql(const char *dsn)
 {
-	xf_store_conf_t	 sc = { XF_STORE_PGSQL, NULL, dsn, 2, 10 };
+	xf_store_conf_t	 sc = { XF_STORE_PGSQL, NULL, dsn, 2, 10, 0 };
 	xf_store_t	*st;
 	xf_account_t	 a, b;
 	xf_buf_t	 names = { 0 };
@@ -469,6 +519,8 @@ main(void)
 
 	snprintf(cmd, sizeof(cmd), "%s/tables", tmp);
 	tables(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/full", tmp);
+	full(cmd);
 	if (getenv("XFED_TEST_PG_DSN") != NULL)
 		pgsql(getenv("XFED_TEST_PG_DSN"));
 

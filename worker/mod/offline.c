@@ -26,6 +26,28 @@ okey(char *k, size_t klen, const char *bare, uint64_t seq)
 	return (int)(bl + 9);
 }
 
+/*
+ * Says why a message was not stored.  A full store fails every message
+ * until there is room again: that is said once, when it starts, rather
+ * than once a message (each sender is told by its bounce).
+ */
+static int
+store_failed(xf_worker_t *w, const char *bare)
+{
+	static int	 full_said;
+
+	if (!xf_store_full(w->w_store)) {
+		full_said = 0;
+		log_warnx("offline message for %s: %s", bare,
+		    xf_store_error(w->w_store));
+	} else if (!full_said) {
+		full_said = 1;
+		log_warnx("offline messages go back to their senders until "
+		    "the store has room: %s", xf_store_error(w->w_store));
+	}
+	return XF_ERR;
+}
+
 int
 xf_offline_store_raw(xf_worker_t *w, const char *bare, const char *data,
     size_t len)
@@ -39,19 +61,16 @@ xf_offline_store_raw(xf_worker_t *w, const char *bare, const char *data,
 		return XF_ERR;
 	if (xf_store_count(w->w_store, XF_T_OFFLINE, bare, strlen(bare) + 1,
 	    &n) != XF_OK)
-		return XF_ERR;
+		return store_failed(w, bare);
 	if (n >= (size_t)w->w_conf->cf_offline_quota)
 		return XF_DECLINED;
 	if (xf_store_seq(w->w_store, &seq) != XF_OK)
-		return XF_ERR;
+		return store_failed(w, bare);
 	kl = okey(k, sizeof(k), bare, seq);
 	/* The commit is synced: acknowledged means on disk. */
 	if (xf_store_put(w->w_store, XF_T_OFFLINE, k, (size_t)kl, data, len)
-	    != XF_OK) {
-		log_warnx("offline message for %s: %s", bare,
-		    xf_store_error(w->w_store));
-		return XF_ERR;
-	}
+	    != XF_OK)
+		return store_failed(w, bare);
 	return XF_OK;
 }
 

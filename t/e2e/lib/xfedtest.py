@@ -546,9 +546,11 @@ class Node:
 		    ''])
 
 	def storage_conf(self):
-		"""The storage block's lines (none for LMDB, the default)."""
+		"""The storage block's lines (for LMDB, the default, only
+		storage_extra's)."""
 		if self.store != 'pgsql':
-			return []
+			return ['storage {', self.storage_extra, '}'] if \
+			    self.storage_extra else []
 		return ['storage {',
 		    "    'backend' = 'pgsql'",
 		    "    'dsn' = '%s'" % self.pg.dsn(self.pg_db),
