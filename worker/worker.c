@@ -1,5 +1,6 @@
 /* worker.c: a worker process: init, its own listeners, accept, signals, drain and stop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,6 +42,69 @@ xf_worker_run(xf_worker_t *w, void (*fn)(void *), void *ud)
 		fn(ud);
 }
 
+/*
+ * Out of descriptors (EMFILE, ENFILE) the pending connection stays in the
+ * backlog and the listener readable: the level-triggered loop would call
+ * on_accept at once, forever, and the log would take a line each time.
+ * So a spare descriptor is kept (/dev/null): given up, it lets one pending
+ * connection be accepted and closed, which its client sees at once rather
+ * than hanging; then the listener rests for ACCEPT_PAUSE_MS, and the log
+ * gets a line a second at most, with how many were refused meanwhile.
+ */
+#define ACCEPT_PAUSE_MS	100
+#define ACCEPT_LOG_MS	1000
+
+static int		 spare_fd = -1;
+static unsigned long	 refused;	/* since the last line */
+static uint64_t		 refused_logged;	/* loop ms of that line */
+
+static void
+spare_open(void)
+{
+	if (spare_fd == -1)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void
+accept_resume(xf_loop_t *l, void *ud)
+{
+	xf_lst_t	*ls = ud;
+
+	/* Closed meanwhile (drain, stop): its fd may be a connection's. */
+	if (ls >= worker.w_lst + worker.w_nlst)
+		return;
+	spare_open();
+	if (xf_loop_mod(l, ls->ls_fd, XF_EV_READ) != XF_OK)
+		log_warn("epoll_ctl(listener) failed");
+}
+
+static void
+accept_starved(xf_loop_t *l, xf_lst_t *ls, int err)
+{
+	uint64_t	 now = xf_loop_now(l);
+	int		 cfd;
+
+	refused++;
+	if ((err == EMFILE || err == ENFILE) && spare_fd != -1) {
+		close(spare_fd);
+		spare_fd = -1;
+		if ((cfd = accept4(ls->ls_fd, NULL, NULL, SOCK_CLOEXEC)) != -1)
+			close(cfd);
+		spare_open();
+	}
+	if (refused_logged == 0 || now - refused_logged >= ACCEPT_LOG_MS) {
+		log_warnx("accept4 failed: %s: %lu connection%s refused, "
+		    "accepting again in %d ms", strerror(err), refused,
+		    refused == 1 ? "" : "s", ACCEPT_PAUSE_MS);
+		refused = 0;
+		refused_logged = now;
+	}
+	if (xf_loop_mod(l, ls->ls_fd, 0) != XF_OK ||
+	    xf_loop_timer(l, ACCEPT_PAUSE_MS, accept_resume, ls) == 0)
+		/* Cannot rest: keep accepting rather than stop for good. */
+		xf_loop_mod(l, ls->ls_fd, XF_EV_READ);
+}
+
 static void
 on_accept(xf_loop_t *l, int fd, int mask, void *ud)
 {
@@ -51,8 +115,9 @@ on_accept(xf_loop_t *l, int fd, int mask, void *ud)
 	for (int i = 0; i < 64; i++) {
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_warn("accept4 failed");
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				accept_starved(l, ls, errno);
 			return;
 		}
 		if (xf_tcp_accept(&worker, cfd, ls->ls_kind == XF_LST_C2S_TLS,
@@ -247,6 +312,7 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	if ((w->w_msgbuf = malloc(w->w_msgcap)) == NULL)
 		fatal("malloc");
 
+	spare_open();
 	fd = xf_ring_fd(w->w_ring);
 	if (xf_loop_add(w->w_loop, fd, XF_EV_READ, xf_ipc_readable, w) != XF_OK)
 		fatal("epoll_ctl(ring eventfd)");
