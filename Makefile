@@ -61,11 +61,13 @@ WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/presence.c \
 	   worker/mod/carbons.c worker/mod/vcard.c worker/mod/private.c \
 	   worker/mod/pep.c worker/mod/pepnode.c worker/mod/register.c \
 	   worker/mod/sm.c
-WORKER	 = worker/worker.c worker/route.c worker/iq.c worker/ipc.c \
+WORKER	 = worker/worker.c worker/route.c worker/router.c worker/iq.c \
+	   worker/ipc.c \
 	   $(WORKER_STREAM) $(WORKER_MOD)
 TOOLS	 = tools/xfedctl.c tools/ctldb.c tools/ctldb_init.c \
 	   tools/ctldb_migrate.c
-UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop coro
+UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop coro \
+	   conn route
 
 MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5
 
@@ -110,9 +112,17 @@ $(BIN)/xfedctl: $(CTLOBJ) $(B)/libxf.a
 	@mkdir -p $(@D)
 	$(CC) $(XLDFLAGS) -o $@ $^ $(LIBS)
 
+# Each unit test links only the layers below what it tests: the worker's
+# connection layer alone (libxfio.a), the routing decision alone.
+$(B)/t/conn.t: UNITLIBS = $(B)/libxfio.a
+$(B)/t/conn.t: $(B)/libxfio.a
+$(B)/t/route.t: UNITLIBS = $(B)/worker/route.o
+$(B)/t/route.t: $(B)/worker/route.o
+
 $(B)/t/%.t: t/unit/%.c t/unit/tap.h $(B)/libxf.a
 	@mkdir -p $(@D)
-	$(CC) $(XCFLAGS) -It/unit $(XLDFLAGS) -o $@ $< $(B)/libxf.a $(LIBS)
+	$(CC) $(XCFLAGS) -It/unit $(XLDFLAGS) -o $@ $< $(UNITLIBS) \
+	    $(B)/libxf.a $(LIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)

@@ -307,6 +307,10 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	w->w_io.io_ssl = w->w_ssl;
 	w->w_io.io_async = w->w_async;
 	w->w_io.io_nconns = &w->w_stats->ws_conns;
+	w->w_route.rc_sess = w->w_sess;
+	w->w_route.rc_conf = conf;
+	w->w_route.rc_node = 0;
+	w->w_route.rc_slot = slot;
 	xf_mod_init(w);
 	w->w_msgcap = xf_ring_max_msg(w->w_ring);
 	if ((w->w_msgbuf = malloc(w->w_msgcap)) == NULL)

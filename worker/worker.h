@@ -8,6 +8,7 @@
 #include "xf.h"
 #include "conn.h"
 #include "stream.h"
+#include "route.h"
 #include "buf.h"
 #include "conf.h"
 #include "jid.h"
@@ -43,6 +44,7 @@ struct xf_worker_s {
 	xf_lst_t	 w_lst[32];
 	size_t		 w_nlst;
 	xf_io_t		 w_io;		/* connections: loop, TLS, flush list */
+	xf_route_ctx_t	 w_route;	/* what routing decisions read */
 	xf_stream_t    **w_streams;	/* by the index in their id */
 	uint32_t	 w_nstreams;	/* indexes handed out */
 	uint32_t	 w_capstreams;
@@ -86,8 +88,10 @@ void	 xf_c2s_replace(xf_stream_t *, uint32_t slot, uint64_t conn,
 void	 xf_sasl_features(xf_stream_t *, xf_buf_t *);
 int	 xf_sasl_handle(xf_stream_t *, xf_el_t *);
 
-/* route.c: where a stanza goes. */
+/* router.c: stanzas taken where route.c decides. */
 void	 xf_route(xf_worker_t *, xf_stream_t *from, xf_el_t *stanza);
+void	 xf_route_to(xf_worker_t *, xf_stream_t *from, xf_el_t *stanza,
+	    xf_dest_t *);
 void	 xf_route_error(xf_worker_t *, xf_stream_t *from, const xf_el_t *stanza,
 	    const char *type, const char *cond);
 int	 xf_route_deliver(xf_worker_t *, xf_stream_t *from, const char *full,
