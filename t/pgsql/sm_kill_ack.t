@@ -1,0 +1,1 @@
+../e2e/sm_kill_ack.t
