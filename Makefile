@@ -31,7 +31,7 @@ PC_CFLAGS := $(shell pkg-config --cflags openssl expat jansson libpq libidn 2>/d
 PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson libpq libidn 2>/dev/null) -llmdb
 
 XCFLAGS	 = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-	   -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
 	   $(OPT) $(SANFLAGS) -Icommon -Ishm -Iworker -Iworker/io \
 	   -Iworker/stream -Iworker/mod -Imaster \
 	   -D_GNU_SOURCE $(PC_CFLAGS) $(CFLAGS)

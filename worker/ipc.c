@@ -9,9 +9,6 @@
 #include "msg.h"
 #include "worker.h"
 #include "mod.h"
-#include "im.h"
-
-void	 xf_presence_answer_probe(xf_worker_t *, xf_stream_t *, const char *);
 
 #define RETRY_MS	2
 
@@ -136,16 +133,33 @@ retry_timer(xf_loop_t *l, void *ud)
 		w->w_retry_timer = xf_loop_timer(l, RETRY_MS, retry_timer, w);
 }
 
+/* The handlers, by type (XF_MSG_*). */
+#define NTYPES	32
+
+static struct {
+	xf_ipc_fn	 fn;
+	size_t		 min_len;
+} handlers[NTYPES];
+
+void
+xf_ipc_handle(uint32_t type, size_t min_len, xf_ipc_fn fn)
+{
+	if (type < NTYPES) {
+		handlers[type].fn = fn;
+		handlers[type].min_len = min_len;
+	}
+}
+
 /*
- * A ring message whose handling may reach the store (a stale session's
- * stanza routed again, a dead worker's users going offline): with the
- * pgsql store it runs on a coroutine of its own, so the ring is not held
- * up while it waits.  Their order against later messages does not
- * matter: each is about sessions that are gone.
+ * A copy of a ring message whose handling may reach the store (a stale
+ * session's stanza routed again, a dead worker's users going offline):
+ * with the pgsql store it runs on a coroutine of its own, so the ring is
+ * not held up while it waits.
  */
 typedef struct job_s {
 	xf_worker_t	*j_w;
-	uint32_t	 j_type;
+	xf_ipc_fn	 j_fn;
+	xf_msg_t	 j_m;
 	size_t		 j_len;
 	char		 j_to[XF_JID_MAX + 1];
 	char		 j_data[];
@@ -154,57 +168,111 @@ typedef struct job_s {
 static void
 run_job(void *ud)
 {
-	job_t	*j = ud;
-	xf_el_t	*el;
+	job_t		*j = ud;
+	xf_ipc_in_t	 in = { &j->j_m, j->j_to, j->j_data, j->j_len, NULL };
 
-	if (j->j_type == XF_MSG_GONE)
-		xf_presence_gone(j->j_w, j->j_to);
-	else if ((el = xf_xml_parse(j->j_data, j->j_len, XF_NS_CLIENT)) !=
-	    NULL) {
-		xf_route(j->j_w, NULL, el);
-		xf_el_free(el);
-	}
+	j->j_fn(j->j_w, &in);
 	free(j);
 }
 
-static void
-later(xf_worker_t *w, uint32_t type, const char *to, const char *data,
-    size_t len)
+void
+xf_ipc_later(xf_worker_t *w, const xf_ipc_in_t *in, xf_ipc_fn fn)
 {
 	job_t	*j;
 
-	if ((j = malloc(sizeof(*j) + len)) == NULL) {
-		log_warnx("ring message for %s dropped: out of memory", to);
+	if ((j = malloc(sizeof(*j) + in->in_len + 1)) == NULL) {
+		log_warnx("ring message for %s dropped: out of memory",
+		    in->in_to);
 		return;
 	}
 	j->j_w = w;
-	j->j_type = type;
-	j->j_len = len;
-	snprintf(j->j_to, sizeof(j->j_to), "%s", to);
-	memcpy(j->j_data, data, len);
+	j->j_fn = fn;
+	j->j_m = *in->in_m;
+	j->j_len = in->in_len;
+	snprintf(j->j_to, sizeof(j->j_to), "%s", in->in_to);
+	memcpy(j->j_data, in->in_data, in->in_len);
+	j->j_data[in->in_len] = '\0';
 	xf_worker_run(w, run_job, j);
 }
 
+/* The stream m_conn while it is still bound to the target JID. */
 static xf_stream_t *
 target(xf_worker_t *w, const xf_msg_t *m, const char *to)
 {
-	xf_stream_t	*c = xf_stream_find(w, m->m_conn);
+	xf_stream_t	*s = xf_stream_find(w, m->m_conn);
 
-	if (c == NULL || c->s_state != C2S_BOUND ||
-	    strlen(c->s_full) != m->m_tolen ||
-	    memcmp(c->s_full, to, m->m_tolen) != 0)
+	if (s == NULL || s->s_state != C2S_BOUND ||
+	    strlen(s->s_full) != m->m_tolen ||
+	    memcmp(s->s_full, to, m->m_tolen) != 0)
 		return NULL;
-	return c;
+	return s;
+}
+
+static void
+reroute(xf_worker_t *w, const xf_ipc_in_t *in)
+{
+	xf_el_t	*el;
+
+	if ((el = xf_xml_parse(in->in_data, in->in_len, XF_NS_CLIENT)) !=
+	    NULL) {
+		xf_route(w, NULL, el);
+		xf_el_free(el);
+	}
+}
+
+/* XF_MSG_STANZA: serialised stanza bytes for a bound stream. */
+static void
+on_stanza(xf_worker_t *w, const xf_ipc_in_t *in)
+{
+	if (in->in_stream != NULL) {
+		xf_stream_write(in->in_stream, 0, in->in_data, in->in_len);
+		return;
+	}
+	/* A detached SM session keeps it for its resumption. */
+	if (xf_mod_orphan(w, in->in_to, in->in_m->m_conn, in->in_data,
+	    in->in_len) == XF_OK)
+		return;
+	/* The session went away since the sender looked: route again from
+	 * here, where the stale record is local and ends it. */
+	xf_ipc_later(w, in, reroute);
+}
+
+/* XF_MSG_KICK: a stream error condition, NUL, a text. */
+static void
+on_kick(xf_worker_t *w, const xf_ipc_in_t *in)
+{
+	xf_stream_t	*s = in->in_stream;
+	size_t		 cl = strnlen(in->in_data, in->in_len);
+	char		 cbuf[64], tbuf[256];
+
+	if (s == NULL || cl == 0 || cl >= sizeof(cbuf))
+		return;
+	memcpy(cbuf, in->in_data, cl);
+	cbuf[cl] = '\0';
+	snprintf(tbuf, sizeof(tbuf), "%.*s",
+	    (int)(in->in_len > cl ? in->in_len - cl - 1 : 0),
+	    in->in_data + cl + (cl < in->in_len));
+	/* For a conflict the record belongs to the new session. */
+	if (strcmp(cbuf, "conflict") == 0) {
+		s->s_full[0] = '\0';
+		w->w_stats->ws_sessions--;
+	}
+	xf_stream_error(s, cbuf, tbuf[0] ? tbuf : NULL);
+}
+
+void
+xf_ipc_init(xf_worker_t *w)
+{
+	xf_ipc_handle(XF_MSG_STANZA, 1, on_stanza);
+	xf_ipc_handle(XF_MSG_KICK, 1, on_kick);
 }
 
 static void
 handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 {
 	xf_msg_t	 m;
+	xf_ipc_in_t	 in;
 	char		 tobuf[XF_JID_MAX + 1];
-	const char	*to, *data;
-	size_t		 dlen;
-	xf_stream_t	*c;
 
 	/* Sizes first: never read past what the ring handed over. */
 	if (len < sizeof(m)) {
@@ -216,70 +284,23 @@ handle(xf_worker_t *w, uint32_t type, const char *buf, size_t len)
 		log_warnx("ring message with a bad JID length %u", m.m_tolen);
 		return;
 	}
+	if (type >= NTYPES || handlers[type].fn == NULL) {
+		log_warnx("ring message of unknown type %u", type);
+		return;
+	}
 	memcpy(tobuf, buf + sizeof(m), m.m_tolen);
 	tobuf[m.m_tolen] = '\0';
-	to = tobuf;
-	data = buf + sizeof(m) + m.m_tolen;
-	dlen = len - sizeof(m) - m.m_tolen;
-	c = target(w, &m, to);
-
-	switch (type) {
-	case XF_MSG_STANZA:
-		if (c != NULL) {
-			xf_stream_write(c, 0, data, dlen);
-			return;
-		}
-		/* A detached SM session keeps it for its resumption. */
-		if (xf_mod_orphan(w, to, m.m_conn, data, dlen) == XF_OK)
-			return;
-		/* The session went away since the sender looked: route again
-		 * from here, where the stale record is local and ends it. */
-		later(w, type, to, data, dlen);
-		return;
-	case XF_MSG_KICK: {
-		const char	*cond = data, *text;
-		size_t		 cl = strnlen(data, dlen);
-		char		 cbuf[64], tbuf[256];
-
-		if (c == NULL || cl == 0 || cl >= sizeof(cbuf))
-			return;
-		memcpy(cbuf, cond, cl);
-		cbuf[cl] = '\0';
-		text = cl < dlen ? data + cl + 1 : "";
-		snprintf(tbuf, sizeof(tbuf), "%.*s",
-		    (int)(dlen > cl ? dlen - cl - 1 : 0), text);
-		/* For a conflict the record belongs to the new session. */
-		if (strcmp(cbuf, "conflict") == 0) {
-			c->s_full[0] = '\0';
-			w->w_stats->ws_sessions--;
-		}
-		xf_stream_error(c, cbuf, tbuf[0] ? tbuf : NULL);
+	in.in_m = &m;
+	in.in_to = tobuf;
+	in.in_data = buf + sizeof(m) + m.m_tolen;
+	in.in_len = len - sizeof(m) - m.m_tolen;
+	if (in.in_len < handlers[type].min_len) {
+		log_warnx("ring message of type %u: %zu bytes, %zu at least",
+		    type, in.in_len, handlers[type].min_len);
 		return;
 	}
-	case XF_MSG_PROBE: {
-		char	 pbuf[XF_JID_MAX + 1];
-
-		if (c == NULL || dlen == 0 || dlen > XF_JID_MAX)
-			return;
-		memcpy(pbuf, data, dlen);
-		pbuf[dlen] = '\0';
-		xf_presence_answer_probe(w, c, pbuf);
-		return;
-	}
-	case XF_MSG_SM_WAKE:
-		if (c != NULL)
-			xf_sm_wake(w, c);
-		return;
-	case XF_MSG_GONE:
-		later(w, type, to, data, dlen);
-		return;
-	case XF_MSG_BLOCKS:
-		/* In the ring's order: before the sender's next stanza. */
-		xf_blocking_forget(w, to);
-		return;
-	default:
-		log_warnx("ring message of unknown type %u", type);
-	}
+	in.in_stream = target(w, &m, tobuf);
+	handlers[type].fn(w, &in);
 }
 
 void

@@ -311,6 +311,7 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	w->w_route.rc_conf = conf;
 	w->w_route.rc_node = 0;
 	w->w_route.rc_slot = slot;
+	xf_ipc_init(w);
 	xf_mod_init(w);
 	w->w_msgcap = xf_ring_max_msg(w->w_ring);
 	if ((w->w_msgbuf = malloc(w->w_msgcap)) == NULL)

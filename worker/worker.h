@@ -114,19 +114,13 @@ xf_el_t	*xf_iq_error(const xf_el_t *iq, const char *type,
  * r may be NULL (nothing is sent), c too. */
 void	 xf_iq_reply(xf_worker_t *, xf_stream_t *c, xf_el_t *r);
 
-/* sm.c: stream management (XEP-0198): an SM inbox to write out. */
-void	 xf_sm_wake(xf_worker_t *, xf_stream_t *);
+/* sm.c: stream management (XEP-0198). */
 /* c's presence state (presence.c's, opaque; len 0: none) changed: kept
  * with a resumable session, for the worker that resumes it. */
 void	 xf_sm_keep_presence(xf_stream_t *, const void *data, size_t len);
 /* 1 when c's session may be resumed: then its presence state is kept. */
 int	 xf_sm_resumable(xf_stream_t *);
 
-/* ipc.c: the inbound ring and pushes into other workers' rings. */
-int	 xf_ipc_push(xf_worker_t *, xf_stream_t *from, unsigned slot,
-	    uint32_t type, uint64_t conn, const char *to, const char *data,
-	    size_t len);
-void	 xf_ipc_readable(xf_loop_t *, int fd, int mask, void *ud);
-void	 xf_ipc_retry(xf_worker_t *);
+#include "ipc.h"
 
 #endif /* XF_WORKER_H */

@@ -11,6 +11,7 @@
 #include "xf.h"
 #include "buf.h"
 #include "conn.h"
+#include "log.h"
 
 typedef struct owner_s {
 	xf_buf_t	 in;		/* bytes handed up, in order */
@@ -129,6 +130,7 @@ main(void)
 	int		 peer;
 	char		*big;
 
+	log_init(1, XF_LOG_ERR);	/* the slow reader's warning is expected */
 	if ((loop = xf_loop_new()) == NULL) {
 		printf("Bail out! no loop\n");
 		return 1;

@@ -407,9 +407,17 @@ on_notice(void *ud, const char *payload)
 		xf_blocking_forget(w, end + 1);
 }
 
+/* XF_MSG_BLOCKS: in the ring's order, before the sender's next stanza. */
+static void
+on_blocks(xf_worker_t *w, const xf_ipc_in_t *in)
+{
+	xf_blocking_forget(w, in->in_to);
+}
+
 static void
 blocking_init(xf_worker_t *w)
 {
+	xf_ipc_handle(XF_MSG_BLOCKS, 0, on_blocks);
 	if (xf_store_listen(w->w_store, NOTICE_CHANNEL, on_notice, w) !=
 	    XF_OK)
 		log_warnx("blocking: no change notices from other nodes: %s",

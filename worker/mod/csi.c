@@ -44,7 +44,6 @@ typedef struct csi_s {
 	size_t	 cs_bytes;
 } csi_t;
 
-extern xf_mod_t	 xf_mod_csi;
 
 #define CSI(c)	((csi_t *)(c)->s_mod[xf_mod_csi.m_index])
 

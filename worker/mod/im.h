@@ -20,6 +20,9 @@ int	 xf_roster_sub(xf_worker_t *, const char *owner, const char *contact,
 /* Calls fn for each roster item of owner; fn returns non-zero to stop. */
 int	 xf_roster_each(xf_worker_t *, const char *owner,
 	    int (*fn)(void *ud, const char *contact, int sub), void *ud);
+/* RFC 6121 3.1.3: subscription requests that waited for c's initial
+ * presence are delivered to it. */
+void	 xf_roster_pending(xf_worker_t *, xf_stream_t *c);
 
 /* presence.c */
 /* A session vanished without saying so (its worker died, its SM session
@@ -58,5 +61,7 @@ void	 xf_blocking_notify_nodes(xf_store_t *, xf_rings_t *,
 int	 xf_offline_store(xf_worker_t *, const char *bare, const xf_el_t *msg);
 int	 xf_offline_store_raw(xf_worker_t *, const char *bare,
 	    const char *data, size_t len);
+/* XEP-0160 4: the messages kept for c's user, on its initial presence. */
+void	 xf_offline_deliver(xf_worker_t *, xf_stream_t *c);
 
 #endif /* XF_IM_H */

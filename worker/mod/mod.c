@@ -11,9 +11,6 @@
  * client's stanzas (h counts them all) or announces a session's end (a
  * detached session must not look gone).
  */
-extern xf_mod_t	 xf_mod_blocking, xf_mod_csi, xf_mod_carbons, xf_mod_sm;
-extern xf_mod_t	 xf_mod_roster, xf_mod_presence, xf_mod_offline;
-extern xf_mod_t	 xf_mod_vcard, xf_mod_private, xf_mod_pep, xf_mod_register;
 
 xf_mod_t *xf_mods[XF_NMODS_MAX + 1] = {
 	&xf_mod_csi,

@@ -107,6 +107,11 @@ struct xf_mod_s {
 
 extern xf_mod_t	*xf_mods[];		/* NULL-terminated */
 
+/* The modules, each defined in its own file. */
+extern xf_mod_t	 xf_mod_blocking, xf_mod_csi, xf_mod_carbons, xf_mod_sm;
+extern xf_mod_t	 xf_mod_roster, xf_mod_presence, xf_mod_offline;
+extern xf_mod_t	 xf_mod_vcard, xf_mod_private, xf_mod_pep, xf_mod_register;
+
 void	 xf_mod_init(xf_worker_t *);
 
 /* Hook runners: each walks xf_mods[] in order. */

@@ -12,11 +12,8 @@
 
 #define MAX_DIRECTED	64
 
-void	 xf_roster_pending(xf_worker_t *, xf_stream_t *);
-void	 xf_offline_deliver(xf_worker_t *, xf_stream_t *);
-void	 xf_presence_answer_probe(xf_worker_t *, xf_stream_t *, const char *);
+static void	 answer_probe(xf_worker_t *, xf_stream_t *, const char *);
 
-extern xf_mod_t	 xf_mod_presence;
 
 /*
  * Per connection: the last broadcast presence and directed targets.
@@ -388,7 +385,7 @@ probe_each(void *ud, const char *full, const xf_sess_rec_t *rec)
 	if (rec->sr_worker == p->w->w_slot) {
 		if ((c = xf_stream_find(p->w, rec->sr_conn)) != NULL &&
 		    strcmp(c->s_full, full) == 0)
-			xf_presence_answer_probe(p->w, c, p->to);
+			answer_probe(p->w, c, p->to);
 		return 0;
 	}
 	/* The last presence lives with the connection: ask its worker. */
@@ -425,8 +422,8 @@ xf_presence_send_unavailable(xf_worker_t *w, const char *owner,
 	xf_sess_resources(w->w_sess, owner, unavail_each, &p);
 }
 
-void
-xf_presence_answer_probe(xf_worker_t *w, xf_stream_t *c, const char *to)
+static void
+answer_probe(xf_worker_t *w, xf_stream_t *c, const char *to)
 {
 	pres_t	*p = state(c, 0);
 
@@ -502,8 +499,42 @@ xf_presence_gone(xf_worker_t *w, const char *full)
 	broadcast(w, NULL, from, bare, "unavailable", 0, NULL, 0, 1);
 }
 
+/* XF_MSG_PROBE: a JID asks for the presence of a stream here. */
+static void
+on_probe(xf_worker_t *w, const xf_ipc_in_t *in)
+{
+	char	 to[XF_JID_MAX + 1];
+
+	if (in->in_stream == NULL || in->in_len > XF_JID_MAX)
+		return;
+	memcpy(to, in->in_data, in->in_len);
+	to[in->in_len] = '\0';
+	answer_probe(w, in->in_stream, to);
+}
+
+static void
+gone_later(xf_worker_t *w, const xf_ipc_in_t *in)
+{
+	xf_presence_gone(w, in->in_to);
+}
+
+/* XF_MSG_GONE: the master says the target's worker died. */
+static void
+on_gone(xf_worker_t *w, const xf_ipc_in_t *in)
+{
+	xf_ipc_later(w, in, gone_later);
+}
+
+static void
+pres_init(xf_worker_t *w)
+{
+	xf_ipc_handle(XF_MSG_PROBE, 1, on_probe);
+	xf_ipc_handle(XF_MSG_GONE, 0, on_gone);
+}
+
 xf_mod_t xf_mod_presence = {
 	.m_name = "presence",
+	.m_init = pres_init,
 	.m_outbound = pres_outbound,
 	.m_inbound = pres_inbound,
 	.m_unbound = pres_unbound,

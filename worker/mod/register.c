@@ -32,7 +32,6 @@ typedef struct reg_s {
 	int	 r_done;
 } reg_t;
 
-extern xf_mod_t	 xf_mod_register;
 
 /* Before authentication the client has no address: straight back on
  * its connection. */

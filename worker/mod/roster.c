@@ -26,7 +26,6 @@ typedef struct item_s {
 	xf_el_t	*i_el;		/* owned */
 } item_t;
 
-extern xf_mod_t	 xf_mod_roster;
 
 static int
 key(char *k, size_t klen, const char *owner, const char *contact)

@@ -57,7 +57,6 @@
 #define EXPIRE_BATCH	64	/* sessions ended per check */
 #define PUMP_BATCH	64	/* inbox entries read per txn */
 
-extern xf_mod_t	 xf_mod_sm;
 
 typedef struct sm_s {
 	char		 s_id[XF_SM_IDLEN + 1];
@@ -175,10 +174,12 @@ wake(xf_worker_t *w, xf_stream_t *from, const xf_sm_rec_t *rec)
 		    rec->sm_worker, rec->sm_full);
 }
 
-void
-xf_sm_wake(xf_worker_t *w, xf_stream_t *c)
+/* XF_MSG_SM_WAKE: the stream's inbox has stanzas. */
+static void
+on_wake(xf_worker_t *w, const xf_ipc_in_t *in)
 {
-	pump(c);
+	if (in->in_stream != NULL)
+		pump(in->in_stream);
 }
 
 static void
@@ -396,6 +397,7 @@ expire(xf_loop_t *l, void *ud)
 static void
 sm_init(xf_worker_t *w)
 {
+	xf_ipc_handle(XF_MSG_SM_WAKE, 0, on_wake);
 	if (xf_loop_timer(w->w_loop, EXPIRE_MS, expire, w) == 0)
 		fatalx("sm: cannot set the expiry timer");
 }
