@@ -1032,6 +1032,7 @@ blocking_bound(xf_stream_t *c)
 
 xf_mod_t xf_mod_blocking = {
 	.m_name = "blocking",
+	.m_kind = &xf_kind_c2s,
 	.m_init = blocking_init,
 	.m_bound = blocking_bound,
 	.m_iq = blocking_iq,

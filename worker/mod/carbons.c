@@ -374,6 +374,7 @@ carbons_delivered(xf_worker_t *w, const xf_el_t *st, const char *full)
 
 xf_mod_t xf_mod_carbons = {
 	.m_name = "carbons",
+	.m_kind = &xf_kind_c2s,
 	.m_init = carbons_init,
 	.m_iq = carbons_iq,
 	.m_outbound = carbons_outbound,

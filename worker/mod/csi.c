@@ -314,6 +314,7 @@ csi_conn_free(xf_stream_t *c)
 
 xf_mod_t xf_mod_csi = {
 	.m_name = "csi",
+	.m_kind = &xf_kind_c2s,
 	.m_features = csi_features,
 	.m_element = csi_element,
 	.m_send = csi_send,

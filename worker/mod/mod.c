@@ -45,7 +45,7 @@ void
 xf_mod_features_preauth(xf_stream_t *c, xf_buf_t *b)
 {
 	EACH(m)
-		if (m->m_features_preauth)
+		if (m->m_features_preauth && xf_mod_serves(m, c))
 			m->m_features_preauth(c, b);
 }
 
@@ -53,7 +53,7 @@ void
 xf_mod_features(xf_stream_t *c, xf_buf_t *b)
 {
 	EACH(m)
-		if (m->m_features)
+		if (m->m_features && xf_mod_serves(m, c))
 			m->m_features(c, b);
 }
 
@@ -61,7 +61,7 @@ int
 xf_mod_element(xf_stream_t *c, xf_el_t *el)
 {
 	EACH(m)
-		if (m->m_element && m->m_element(c, el) != XF_DECLINED)
+		if (m->m_element && xf_mod_serves(m, c) && m->m_element(c, el) != XF_DECLINED)
 			return XF_OK;
 	return XF_DECLINED;
 }
@@ -70,7 +70,7 @@ int
 xf_mod_preauth(xf_stream_t *c, xf_el_t *el)
 {
 	EACH(m)
-		if (m->m_preauth && m->m_preauth(c, el) != XF_DECLINED)
+		if (m->m_preauth && xf_mod_serves(m, c) && m->m_preauth(c, el) != XF_DECLINED)
 			return XF_OK;
 	return XF_DECLINED;
 }
@@ -90,7 +90,7 @@ void
 xf_mod_bound(xf_stream_t *c)
 {
 	EACH(m)
-		if (m->m_bound)
+		if (m->m_bound && xf_mod_serves(m, c))
 			m->m_bound(c);
 }
 
@@ -98,7 +98,7 @@ int
 xf_mod_unbound(xf_stream_t *c)
 {
 	EACH(m)
-		if (m->m_unbound && m->m_unbound(c) == XF_OK)
+		if (m->m_unbound && xf_mod_serves(m, c) && m->m_unbound(c) == XF_OK)
 			return XF_OK;
 	return XF_DECLINED;
 }
@@ -107,7 +107,7 @@ void
 xf_mod_stream_free(xf_stream_t *c)
 {
 	EACH(m)
-		if (m->m_stream_free)
+		if (m->m_stream_free && xf_mod_serves(m, c))
 			m->m_stream_free(c);
 }
 
@@ -164,7 +164,8 @@ int
 xf_mod_send(xf_stream_t *c, const char *data, size_t len)
 {
 	EACH(m)
-		if (m->m_send && m->m_send(c, data, len) != XF_DECLINED)
+		if (m->m_send && xf_mod_serves(m, c) &&
+		    m->m_send(c, data, len) != XF_DECLINED)
 			return XF_OK;
 	return XF_DECLINED;
 }

@@ -21,6 +21,11 @@ enum { XF_IQ_SERVER = 1, XF_IQ_ACCOUNT };
 struct xf_mod_s {
 	const char	*m_name;
 	int		 m_index;	/* set by xf_mod_init() */
+	/* The kind of stream whose hooks it serves (features, elements,
+	 * bind, send, ...): a client's roster means nothing on a server-to-
+	 * server stream.  NULL: every kind.  Routing hooks see every
+	 * stanza whatever its stream. */
+	const xf_stream_kind_t *m_kind;
 
 	/* Once per worker, after its stores are open. */
 	void	(*m_init)(xf_worker_t *);
@@ -106,6 +111,12 @@ struct xf_mod_s {
 };
 
 extern xf_mod_t	*xf_mods[];		/* NULL-terminated */
+
+static inline int
+xf_mod_serves(const xf_mod_t *m, const xf_stream_t *s)
+{
+	return m->m_kind == NULL || m->m_kind == s->s_kind;
+}
 
 /* The modules, each defined in its own file. */
 extern xf_mod_t	 xf_mod_blocking, xf_mod_csi, xf_mod_carbons, xf_mod_sm;

@@ -236,5 +236,6 @@ xf_offline_deliver(xf_worker_t *w, xf_stream_t *c)
 
 xf_mod_t xf_mod_offline = {
 	.m_name = "offline",
+	.m_kind = &xf_kind_c2s,
 	.m_undeliverable = offline_undeliverable,
 };

@@ -665,5 +665,6 @@ pep_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
 
 xf_mod_t xf_mod_pep = {
 	.m_name = "pep",
+	.m_kind = &xf_kind_c2s,
 	.m_iq = pep_iq,
 };

@@ -534,6 +534,7 @@ pres_init(xf_worker_t *w)
 
 xf_mod_t xf_mod_presence = {
 	.m_name = "presence",
+	.m_kind = &xf_kind_c2s,
 	.m_init = pres_init,
 	.m_outbound = pres_outbound,
 	.m_inbound = pres_inbound,

@@ -271,5 +271,6 @@ private_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
 
 xf_mod_t xf_mod_private = {
 	.m_name = "private",
+	.m_kind = &xf_kind_c2s,
 	.m_iq = private_iq,
 };

@@ -540,6 +540,7 @@ reg_conn_free(xf_stream_t *c)
 
 xf_mod_t xf_mod_register = {
 	.m_name = "register",
+	.m_kind = &xf_kind_c2s,
 	.m_features_preauth = features_preauth,
 	.m_preauth = reg_preauth,
 	.m_iq = reg_iq,

@@ -849,6 +849,7 @@ roster_features(xf_stream_t *c, xf_buf_t *b)
 
 xf_mod_t xf_mod_roster = {
 	.m_name = "roster",
+	.m_kind = &xf_kind_c2s,
 	.m_features = roster_features,
 	.m_iq = roster_iq,
 	.m_outbound = roster_outbound,

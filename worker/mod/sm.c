@@ -804,6 +804,7 @@ sm_conn_free(xf_stream_t *c)
 
 xf_mod_t xf_mod_sm = {
 	.m_name = "sm",
+	.m_kind = &xf_kind_c2s,
 	.m_init = sm_init,
 	.m_features = sm_features,
 	.m_element = sm_element,

@@ -133,5 +133,6 @@ vcard_iq(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p, int target,
 
 xf_mod_t xf_mod_vcard = {
 	.m_name = "vcard",
+	.m_kind = &xf_kind_c2s,
 	.m_iq = vcard_iq,
 };

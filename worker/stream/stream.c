@@ -268,8 +268,8 @@ void
 xf_stream_write(xf_stream_t *s, int first_mod, const char *data, size_t len)
 {
 	for (int i = first_mod; xf_mods[i] != NULL; i++)
-		if (xf_mods[i]->m_send && xf_mods[i]->m_send(s, data, len)
-		    != XF_DECLINED)
+		if (xf_mods[i]->m_send && xf_mod_serves(xf_mods[i], s) &&
+		    xf_mods[i]->m_send(s, data, len) != XF_DECLINED)
 			return;
 	xf_stream_send_raw(s, data, len);
 }
