@@ -44,7 +44,7 @@ COMMON	 = common/log.c common/buf.c common/conf.c common/conf_parse.c \
 	   common/scram.c common/store.c common/store_lmdb.c \
 	   common/store_pg.c common/store_pg_conn.c common/store_pg_listen.c \
 	   common/coro.c common/net.c common/loop.c
-SHM	 = shm/sess.c shm/smstate.c shm/ring.c
+SHM	 = shm/sess.c shm/smstate.c shm/smqueue.c shm/ring.c
 # The master: argv and start-up, worker supervision, xfedctl's socket.
 MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
 	   master/ctlcmd.c

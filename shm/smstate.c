@@ -1,4 +1,4 @@
-/* smstate.c: XEP-0198 stream management state in named databases of the session environment. */
+/* smstate.c: XEP-0198 stream management state in named databases of the session environment: the SM records and their owners. */
 #include <errno.h>
 #include <lmdb.h>
 #include <stddef.h>
@@ -10,26 +10,9 @@
 #include "buf.h"
 #include "sess.h"
 #include "sess_impl.h"
+#include "smstate_impl.h"
 
-#define SM_QKEYLEN	(XF_SM_IDLEN + 8)	/* id, big-endian seq */
 #define SM_HEAD		offsetof(xf_sm_rec_t, sm_full)
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (56 - 8 * i));
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t	 v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static int
 idkey(const char *id, MDB_val *k)
@@ -41,38 +24,10 @@ idkey(const char *id, MDB_val *k)
 	return XF_OK;
 }
 
-static void
-qkey(unsigned char *buf, const char *id, uint64_t seq, MDB_val *k)
-{
-	memcpy(buf, id, XF_SM_IDLEN);
-	put64(buf + XF_SM_IDLEN, seq);
-	k->mv_data = buf;
-	k->mv_size = SM_QKEYLEN;
-}
-
-static int
-wbegin(xf_sess_t *s, MDB_txn **txn)
-{
-	int	 rc;
-
-	if ((rc = mdb_txn_begin(s->s_env, NULL, 0, txn)) != 0)
-		return fail(s, "mdb_txn_begin", rc);
-	return XF_OK;
-}
-
-static int
-wcommit(xf_sess_t *s, MDB_txn *txn)
-{
-	int	 rc;
-
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return fail(s, "mdb_txn_commit", rc);
-	return XF_OK;
-}
-
 /* sm[id] into *rec: XF_OK, XF_DECLINED (none), XF_ERR. */
-static int
-smload(xf_sess_t *s, MDB_txn *txn, const char *id, xf_sm_rec_t *rec)
+int
+xf_smstate_load(xf_sess_t *s, MDB_txn *txn, const char *id,
+    xf_sm_rec_t *rec)
 {
 	MDB_val	 k, v;
 	int	 rc;
@@ -95,9 +50,9 @@ smload(xf_sess_t *s, MDB_txn *txn, const char *id, xf_sm_rec_t *rec)
  * Writes rec as the new state of id (o: the state it replaces, or NULL)
  * and keeps the smexp index in step: one entry per DETACHED session.
  */
-static int
-smstore(xf_sess_t *s, MDB_txn *txn, const char *id, const xf_sm_rec_t *o,
-    const xf_sm_rec_t *rec)
+int
+xf_smstate_store(xf_sess_t *s, MDB_txn *txn, const char *id,
+    const xf_sm_rec_t *o, const xf_sm_rec_t *rec)
 {
 	unsigned char	 ek[8 + XF_SM_IDLEN];
 	MDB_val		 k, v;
@@ -131,13 +86,6 @@ smstore(xf_sess_t *s, MDB_txn *txn, const char *id, const xf_sm_rec_t *o,
 	return XF_OK;
 }
 
-static int
-owned(const xf_sm_rec_t *rec, uint32_t worker, uint64_t conn)
-{
-	return rec->sm_state == XF_SM_ATTACHED && rec->sm_node == 0 &&
-	    rec->sm_worker == worker && rec->sm_conn == conn;
-}
-
 /* The session record of full in txn: XF_OK, XF_DECLINED, XF_ERR. */
 static int
 srload(xf_sess_t *s, MDB_txn *txn, const char *full, MDB_val *k,
@@ -163,111 +111,9 @@ names(const xf_sess_rec_t *rec, const xf_sm_rec_t *sm)
 	    rec->sr_conn == sm->sm_conn;
 }
 
-/* Deletes the entries of id in queue dbi up to seq upto; *n counts. */
-static int
-qdel(xf_sess_t *s, MDB_txn *txn, MDB_dbi dbi, const char *id, uint64_t upto,
-    uint64_t *n)
-{
-	unsigned char	 kb[SM_QKEYLEN];
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	int		 rc;
-
-	*n = 0;
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
-		return fail(s, "mdb_cursor_open", rc);
-	qkey(kb, id, 0, &k);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
-	    k.mv_size == SM_QKEYLEN && memcmp(k.mv_data, id, XF_SM_IDLEN) == 0
-	    && get64((unsigned char *)k.mv_data + XF_SM_IDLEN) <= upto;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		(*n)++;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return fail(s, "mdb_cursor_get/del(sm queue)", rc);
-	return XF_OK;
-}
-
-/*
- * Appends id's entries of queue dbi after seq after (at most max) to
- * out: [seq] when withseq, then [len][bytes].  *n counts.
- */
-static int
-qcopy(xf_sess_t *s, MDB_txn *txn, MDB_dbi dbi, const char *id,
-    uint64_t after, size_t max, int withseq, xf_buf_t *out, size_t *n)
-{
-	unsigned char	 kb[SM_QKEYLEN];
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	uint64_t	 seq, len;
-	int		 rc;
-
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
-		return fail(s, "mdb_cursor_open", rc);
-	qkey(kb, id, after + 1, &k);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
-	    *n < max && k.mv_size == SM_QKEYLEN &&
-	    memcmp(k.mv_data, id, XF_SM_IDLEN) == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		seq = get64((unsigned char *)k.mv_data + XF_SM_IDLEN);
-		len = v.mv_size;
-		if ((withseq && xf_buf_append(out, &seq, sizeof(seq)) !=
-		    XF_OK) || xf_buf_append(out, &len, sizeof(len)) != XF_OK ||
-		    xf_buf_append(out, v.mv_data, v.mv_size) != XF_OK) {
-			mdb_cursor_close(cur);
-			return failx(s, "out of memory");
-		}
-		(*n)++;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND && *n < max)
-		return fail(s, "mdb_cursor_get(sm queue)", rc);
-	return XF_OK;
-}
-
-/* Appends one stanza to the inbox of id (rec is updated, not stored). */
-static int
-inbox_put(xf_sess_t *s, MDB_txn *txn, const char *id, xf_sm_rec_t *rec,
-    const char *data, size_t len)
-{
-	unsigned char	 kb[SM_QKEYLEN];
-	MDB_val		 k, v;
-	int		 rc;
-
-	qkey(kb, id, rec->sm_inseq + 1, &k);
-	v.mv_data = (void *)data;
-	v.mv_size = len;
-	if ((rc = mdb_put(txn, s->s_smin, &k, &v, 0)) != 0)
-		return fail(s, "mdb_put(smin)", rc);
-	rec->sm_inseq++;
-	rec->sm_inlen++;
-	return XF_OK;
-}
-
-/* Deletes inbox entry inseq of id, if there (rec is updated). */
-static int
-inbox_del(xf_sess_t *s, MDB_txn *txn, const char *id, xf_sm_rec_t *rec,
-    uint64_t inseq)
-{
-	unsigned char	 kb[SM_QKEYLEN];
-	MDB_val		 k;
-	int		 rc;
-
-	qkey(kb, id, inseq, &k);
-	rc = mdb_del(txn, s->s_smin, &k, NULL);
-	if (rc == 0 && rec->sm_inlen > 0)
-		rec->sm_inlen--;
-	else if (rc != 0 && rc != MDB_NOTFOUND)
-		return fail(s, "mdb_del(smin)", rc);
-	return XF_OK;
-}
-
 /* smjid[full] into id (XF_SM_IDLEN + 1 bytes). */
-static int
-jidload(xf_sess_t *s, MDB_txn *txn, const MDB_val *jk, char *id)
+int
+xf_smstate_jid(xf_sess_t *s, MDB_txn *txn, const MDB_val *jk, char *id)
 {
 	MDB_val	 v;
 	int	 rc;
@@ -291,8 +137,8 @@ xf_sess_sm_kept_txn(xf_sess_t *s, MDB_txn *txn, const MDB_val *jk,
 	char		 id[XF_SM_IDLEN + 1];
 	xf_sm_rec_t	 sm;
 
-	return jidload(s, txn, jk, id) == XF_OK &&
-	    smload(s, txn, id, &sm) == XF_OK &&
+	return xf_smstate_jid(s, txn, jk, id) == XF_OK &&
+	    xf_smstate_load(s, txn, id, &sm) == XF_OK &&
 	    sm.sm_state == XF_SM_DETACHED && names(rec, &sm);
 }
 
@@ -325,14 +171,14 @@ xf_sess_sm_create(xf_sess_t *s, const char *id, const char *full,
 		goto fail;
 	}
 	/* A detached session of this JID was replaced by this bind. */
-	if ((r = jidload(s, txn, &jk, oid)) == XF_ERR)
+	if ((r = xf_smstate_jid(s, txn, &jk, oid)) == XF_ERR)
 		goto fail;
 	if (r == XF_OK && strcmp(oid, id) != 0 &&
-	    smload(s, txn, oid, &o) == XF_OK &&
+	    xf_smstate_load(s, txn, oid, &o) == XF_OK &&
 	    o.sm_state == XF_SM_DETACHED && o.sm_expires > 0) {
 		n = o;
 		n.sm_expires = 0;
-		if ((r = smstore(s, txn, oid, &o, &n)) != XF_OK)
+		if ((r = xf_smstate_store(s, txn, oid, &o, &n)) != XF_OK)
 			goto fail;
 	}
 	memset(&rec, 0, sizeof(rec));
@@ -342,7 +188,7 @@ xf_sess_sm_create(xf_sess_t *s, const char *id, const char *full,
 	rec.sm_resume = resume ? 1 : 0;
 	rec.sm_since = now;
 	snprintf(rec.sm_full, sizeof(rec.sm_full), "%s", full);
-	if ((r = smstore(s, txn, id, NULL, &rec)) != XF_OK)
+	if ((r = xf_smstate_store(s, txn, id, NULL, &rec)) != XF_OK)
 		goto fail;
 	if ((rc = mdb_put(txn, s->s_smjid, &jk, &k, 0)) != 0) {
 		r = fail(s, "mdb_put(smjid)", rc);
@@ -363,7 +209,7 @@ xf_sess_sm_get(xf_sess_t *s, const char *id, xf_sm_rec_t *out)
 
 	if (rbegin(s, &txn) != XF_OK)
 		return XF_ERR;
-	r = smload(s, txn, id, out);
+	r = xf_smstate_load(s, txn, id, out);
 	rend(s);
 	return r;
 }
@@ -379,176 +225,9 @@ xf_sess_sm_find(xf_sess_t *s, const char *full, char *id, xf_sm_rec_t *out)
 		return XF_DECLINED;
 	if (rbegin(s, &txn) != XF_OK)
 		return XF_ERR;
-	if ((r = jidload(s, txn, &jk, id)) == XF_OK)
-		r = smload(s, txn, id, out);
+	if ((r = xf_smstate_jid(s, txn, &jk, id)) == XF_OK)
+		r = xf_smstate_load(s, txn, id, out);
 	rend(s);
-	return r;
-}
-
-int
-xf_sess_sm_handled(xf_sess_t *s, const char *id, uint32_t worker,
-    uint64_t conn, uint64_t *h)
-{
-	xf_sm_rec_t	 rec;
-	MDB_txn		*txn;
-	int		 r;
-
-	if (wbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	if ((r = smload(s, txn, id, &rec)) != XF_OK)
-		goto fail;
-	if (!owned(&rec, worker, conn)) {
-		r = XF_DECLINED;
-		goto fail;
-	}
-	rec.sm_h_in++;
-	if ((r = smstore(s, txn, id, &rec, &rec)) != XF_OK)
-		goto fail;
-	*h = rec.sm_h_in;
-	return wcommit(s, txn);
-
-fail:
-	mdb_txn_abort(txn);
-	return r;
-}
-
-int
-xf_sess_sm_sent(xf_sess_t *s, const char *id, uint32_t worker,
-    uint64_t conn, uint64_t inseq, const char *data, size_t len,
-    xf_sm_rec_t *out)
-{
-	unsigned char	 kb[SM_QKEYLEN];
-	xf_sm_rec_t	 rec;
-	MDB_txn		*txn;
-	MDB_val		 k, v;
-	int		 r, rc;
-
-	if (wbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	if ((r = smload(s, txn, id, &rec)) != XF_OK)
-		goto fail;
-	*out = rec;
-	if (rec.sm_state == XF_SM_CLAIMED) {
-		r = XF_DECLINED;
-		goto fail;
-	}
-	if (!owned(&rec, worker, conn)) {
-		/* Taken over: the new owner writes it, after what it has. */
-		if (inseq != 0) {
-			r = XF_AGAIN;
-			goto fail;
-		}
-		if ((r = inbox_put(s, txn, id, &rec, data, len)) != XF_OK ||
-		    (r = smstore(s, txn, id, &rec, &rec)) != XF_OK)
-			goto fail;
-		*out = rec;
-		return wcommit(s, txn) == XF_OK ? XF_AGAIN : XF_ERR;
-	}
-	qkey(kb, id, rec.sm_sent + 1, &k);
-	v.mv_data = (void *)data;
-	v.mv_size = len;
-	if ((rc = mdb_put(txn, s->s_smq, &k, &v, 0)) != 0) {
-		r = fail(s, "mdb_put(smq)", rc);
-		goto fail;
-	}
-	rec.sm_sent++;
-	if (inseq != 0 && (r = inbox_del(s, txn, id, &rec, inseq)) != XF_OK)
-		goto fail;
-	if ((r = smstore(s, txn, id, &rec, &rec)) != XF_OK)
-		goto fail;
-	*out = rec;
-	return wcommit(s, txn);
-
-fail:
-	mdb_txn_abort(txn);
-	return r;
-}
-
-int
-xf_sess_sm_queue(xf_sess_t *s, const char *full, uint32_t direct,
-    const char *data, size_t len, uint64_t max, char *id, xf_sm_rec_t *out)
-{
-	xf_sm_rec_t	 o, rec;
-	MDB_txn		*txn;
-	MDB_val		 jk;
-	int		 r;
-
-	if (mkkey(s, full, &jk) != XF_OK)
-		return XF_DECLINED;
-	/* Most stanzas need no write txn: look first. */
-	if (rbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	if ((r = jidload(s, txn, &jk, id)) == XF_OK)
-		r = smload(s, txn, id, &rec);
-	rend(s);
-	if (r != XF_OK)
-		return r;
-	if (rec.sm_state == XF_SM_CLAIMED)
-		return XF_DECLINED;
-	*out = rec;
-	if (rec.sm_state == XF_SM_ATTACHED && rec.sm_node == 0 &&
-	    rec.sm_worker == direct && rec.sm_inlen == 0)
-		return XF_AGAIN;
-
-	if (wbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	if ((r = smload(s, txn, id, &o)) != XF_OK)
-		goto fail;
-	if (o.sm_state == XF_SM_CLAIMED) {
-		r = XF_DECLINED;
-		goto fail;
-	}
-	rec = o;
-	if ((r = inbox_put(s, txn, id, &rec, data, len)) != XF_OK)
-		goto fail;
-	/* Over the cap while nobody reads it: end it now. */
-	if (rec.sm_state == XF_SM_DETACHED && rec.sm_expires > 0 &&
-	    rec.sm_inlen + rec.sm_sent - rec.sm_acked >= max)
-		rec.sm_expires = 0;
-	if ((r = smstore(s, txn, id, &o, &rec)) != XF_OK)
-		goto fail;
-	*out = rec;
-	return wcommit(s, txn);
-
-fail:
-	mdb_txn_abort(txn);
-	return r;
-}
-
-int
-xf_sess_sm_inbox(xf_sess_t *s, const char *id, uint64_t after, size_t max,
-    xf_buf_t *out, size_t *n)
-{
-	MDB_txn	*txn;
-	int	 r;
-
-	*n = 0;
-	if (strlen(id) != XF_SM_IDLEN)
-		return XF_DECLINED;
-	if (rbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	r = qcopy(s, txn, s->s_smin, id, after, max, 1, out, n);
-	rend(s);
-	return r;
-}
-
-int
-xf_sess_sm_unqueue(xf_sess_t *s, const char *id, uint64_t inseq)
-{
-	xf_sm_rec_t	 rec;
-	MDB_txn		*txn;
-	int		 r;
-
-	if (wbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	if ((r = smload(s, txn, id, &rec)) != XF_OK ||
-	    (r = inbox_del(s, txn, id, &rec, inseq)) != XF_OK ||
-	    (r = smstore(s, txn, id, &rec, &rec)) != XF_OK)
-		goto fail;
-	return wcommit(s, txn);
-
-fail:
-	mdb_txn_abort(txn);
 	return r;
 }
 
@@ -563,7 +242,7 @@ xf_sess_sm_set_pres(xf_sess_t *s, const char *id, uint32_t worker,
 
 	if (wbegin(s, &txn) != XF_OK)
 		return XF_ERR;
-	if ((r = smload(s, txn, id, &rec)) != XF_OK)
+	if ((r = xf_smstate_load(s, txn, id, &rec)) != XF_OK)
 		goto fail;
 	if (!owned(&rec, worker, conn)) {
 		r = XF_DECLINED;
@@ -609,41 +288,6 @@ xf_sess_sm_pres(xf_sess_t *s, const char *id, xf_buf_t *out)
 }
 
 int
-xf_sess_sm_ack(xf_sess_t *s, const char *id, uint32_t worker, uint64_t conn,
-    uint64_t acked)
-{
-	xf_sm_rec_t	 rec;
-	MDB_txn		*txn;
-	uint64_t	 n;
-	int		 r;
-
-	if (wbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	if ((r = smload(s, txn, id, &rec)) != XF_OK)
-		goto fail;
-	if (!owned(&rec, worker, conn)) {
-		r = XF_DECLINED;
-		goto fail;
-	}
-	if (acked > rec.sm_sent)
-		acked = rec.sm_sent;
-	if (acked <= rec.sm_acked) {
-		mdb_txn_abort(txn);
-		return XF_OK;
-	}
-	if ((r = qdel(s, txn, s->s_smq, id, acked, &n)) != XF_OK)
-		goto fail;
-	rec.sm_acked = acked;
-	if ((r = smstore(s, txn, id, &rec, &rec)) != XF_OK)
-		goto fail;
-	return wcommit(s, txn);
-
-fail:
-	mdb_txn_abort(txn);
-	return r;
-}
-
-int
 xf_sess_sm_detach(xf_sess_t *s, const char *id, uint32_t worker,
     uint64_t conn, int64_t expires)
 {
@@ -653,7 +297,7 @@ xf_sess_sm_detach(xf_sess_t *s, const char *id, uint32_t worker,
 
 	if (wbegin(s, &txn) != XF_OK)
 		return XF_ERR;
-	if ((r = smload(s, txn, id, &o)) != XF_OK)
+	if ((r = xf_smstate_load(s, txn, id, &o)) != XF_OK)
 		goto fail;
 	rec = o;
 	if (worker == XF_SM_NOWORKER && o.sm_state == XF_SM_DETACHED) {
@@ -666,7 +310,7 @@ xf_sess_sm_detach(xf_sess_t *s, const char *id, uint32_t worker,
 		r = XF_DECLINED;
 		goto fail;
 	}
-	if ((r = smstore(s, txn, id, &o, &rec)) != XF_OK)
+	if ((r = xf_smstate_store(s, txn, id, &o, &rec)) != XF_OK)
 		goto fail;
 	return wcommit(s, txn);
 
@@ -690,7 +334,7 @@ xf_sess_sm_take_over(xf_sess_t *s, const char *id, const char *bare,
 
 	if (wbegin(s, &txn) != XF_OK)
 		return XF_ERR;
-	if ((r = smload(s, txn, id, prev)) != XF_OK)
+	if ((r = xf_smstate_load(s, txn, id, prev)) != XF_OK)
 		goto fail;
 	/* Someone else's, being ended, or replaced by a new bind: the
 	 * client learns only that there is nothing to resume. */
@@ -710,9 +354,9 @@ xf_sess_sm_take_over(xf_sess_t *s, const char *id, const char *bare,
 	acked = rec.sm_acked + (uint32_t)(h - (uint32_t)rec.sm_acked);
 	if (acked > rec.sm_sent)
 		acked = rec.sm_acked;
-	if ((r = qdel(s, txn, s->s_smq, id, acked, &dropped)) != XF_OK ||
-	    (r = qcopy(s, txn, s->s_smq, id, acked, SIZE_MAX, 0, resend, &n))
-	    != XF_OK)
+	if ((r = xf_smqueue_del(s, txn, s->s_smq, id, acked, &dropped)) !=
+	    XF_OK || (r = xf_smqueue_copy(s, txn, s->s_smq, id, acked,
+	    SIZE_MAX, 0, resend, &n)) != XF_OK)
 		goto fail;
 	rec.sm_acked = acked;
 	rec.sm_node = srec->sr_node;
@@ -720,7 +364,7 @@ xf_sess_sm_take_over(xf_sess_t *s, const char *id, const char *bare,
 	rec.sm_conn = srec->sr_conn;
 	rec.sm_state = XF_SM_ATTACHED;
 	rec.sm_expires = 0;
-	if ((r = smstore(s, txn, id, prev, &rec)) != XF_OK)
+	if ((r = xf_smstate_store(s, txn, id, prev, &rec)) != XF_OK)
 		goto fail;
 	/* The session record follows, keeping presence and flags. */
 	sr.sr_node = srec->sr_node;
@@ -755,7 +399,7 @@ claim(xf_sess_t *s, MDB_txn *txn, const char *id, const xf_sm_rec_t *o,
 	out->sm_node = 0;
 	out->sm_worker = worker;
 	out->sm_conn = 0;
-	return smstore(s, txn, id, o, out);
+	return xf_smstate_store(s, txn, id, o, out);
 }
 
 int
@@ -792,7 +436,7 @@ xf_sess_sm_claim_expired(xf_sess_t *s, int64_t now, uint32_t worker,
 		}
 		memcpy(id, (char *)k.mv_data + 8, XF_SM_IDLEN);
 		id[XF_SM_IDLEN] = '\0';
-		if ((r = smload(s, txn, id, &o)) == XF_ERR) {
+		if ((r = xf_smstate_load(s, txn, id, &o)) == XF_ERR) {
 			mdb_cursor_close(cur);
 			goto fail;
 		}
@@ -843,7 +487,7 @@ xf_sess_sm_end(xf_sess_t *s, const char *id, uint32_t worker, uint64_t conn,
 
 	if (wbegin(s, &txn) != XF_OK)
 		return XF_ERR;
-	if ((r = smload(s, txn, id, &o)) != XF_OK)
+	if ((r = xf_smstate_load(s, txn, id, &o)) != XF_OK)
 		goto fail;
 	if (!owned(&o, worker, conn)) {
 		r = XF_DECLINED;
@@ -859,24 +503,6 @@ fail:
 }
 
 int
-xf_sess_sm_queued(xf_sess_t *s, const char *id, xf_buf_t *out, size_t *n)
-{
-	xf_sm_rec_t	 rec;
-	MDB_txn		*txn;
-	int		 r;
-
-	*n = 0;
-	if (rbegin(s, &txn) != XF_OK)
-		return XF_ERR;
-	if ((r = smload(s, txn, id, &rec)) == XF_OK &&
-	    (r = qcopy(s, txn, s->s_smq, id, rec.sm_acked, SIZE_MAX, 0, out,
-	    n)) == XF_OK)
-		r = qcopy(s, txn, s->s_smin, id, 0, SIZE_MAX, 0, out, n);
-	rend(s);
-	return r;
-}
-
-int
 xf_sess_sm_drop(xf_sess_t *s, const char *id)
 {
 	char		 jid[XF_SM_IDLEN + 1];
@@ -888,21 +514,22 @@ xf_sess_sm_drop(xf_sess_t *s, const char *id)
 
 	if (wbegin(s, &txn) != XF_OK)
 		return XF_ERR;
-	if ((r = smload(s, txn, id, &rec)) != XF_OK)
+	if ((r = xf_smstate_load(s, txn, id, &rec)) != XF_OK)
 		goto fail;
-	if ((r = qdel(s, txn, s->s_smq, id, UINT64_MAX, &n)) != XF_OK ||
-	    (r = qdel(s, txn, s->s_smin, id, UINT64_MAX, &n)) != XF_OK)
+	if ((r = xf_smqueue_del(s, txn, s->s_smq, id, UINT64_MAX, &n)) !=
+	    XF_OK || (r = xf_smqueue_del(s, txn, s->s_smin, id, UINT64_MAX,
+	    &n)) != XF_OK)
 		goto fail;
 	if (rec.sm_state == XF_SM_DETACHED) {
 		xf_sm_rec_t	 gone = rec;
 
 		/* Leaves the index through smstore's bookkeeping. */
 		gone.sm_state = XF_SM_CLAIMED;
-		if ((r = smstore(s, txn, id, &rec, &gone)) != XF_OK)
+		if ((r = xf_smstate_store(s, txn, id, &rec, &gone)) != XF_OK)
 			goto fail;
 	}
 	if (mkkey(s, rec.sm_full, &jk) == XF_OK &&
-	    jidload(s, txn, &jk, jid) == XF_OK && strcmp(jid, id) == 0 &&
+	    xf_smstate_jid(s, txn, &jk, jid) == XF_OK && strcmp(jid, id) == 0 &&
 	    (rc = mdb_del(txn, s->s_smjid, &jk, NULL)) != 0) {
 		r = fail(s, "mdb_del(smjid)", rc);
 		goto fail;
@@ -966,14 +593,14 @@ xf_sess_sm_detach_worker(xf_sess_t *s, uint32_t worker, int64_t expires,
 	for (off = 0; off < xf_buf_size(&ids); off += XF_SM_IDLEN) {
 		memcpy(id, xf_buf_data(&ids) + off, XF_SM_IDLEN);
 		id[XF_SM_IDLEN] = '\0';
-		if ((r = smload(s, txn, id, &o)) != XF_OK)
+		if ((r = xf_smstate_load(s, txn, id, &o)) != XF_OK)
 			goto fail;
 		rec = o;
 		rec.sm_state = XF_SM_DETACHED;
 		/* A claim of the dead worker is taken again at once. */
 		rec.sm_expires = o.sm_state == XF_SM_ATTACHED && o.sm_resume ?
 		    expires : 0;
-		if ((r = smstore(s, txn, id, &o, &rec)) != XF_OK)
+		if ((r = xf_smstate_store(s, txn, id, &o, &rec)) != XF_OK)
 			goto fail;
 		(*count)++;
 	}
