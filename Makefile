@@ -57,7 +57,8 @@ WORKER_IO = worker/io/conn.c worker/io/tls.c
 WORKER_STREAM = worker/stream/stream.c worker/stream/tcp.c \
 	   worker/stream/c2s.c worker/stream/sasl.c
 WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/presence.c \
-	   worker/mod/offline.c worker/mod/blocking.c worker/mod/csi.c \
+	   worker/mod/offline.c worker/mod/blocking.c \
+	   worker/mod/blocking_cache.c worker/mod/csi.c \
 	   worker/mod/carbons.c worker/mod/vcard.c worker/mod/private.c \
 	   worker/mod/pep.c worker/mod/pepnode.c worker/mod/register.c \
 	   worker/mod/sm.c

@@ -9,6 +9,7 @@
 #include "worker.h"
 #include "mod.h"
 #include "im.h"
+#include "blocking.h"
 
 #define NS_BLOCKING	"urn:xmpp:blocking"
 #define NS_BLOCKED	"urn:xmpp:blocking:errors"
@@ -19,23 +20,6 @@
  * not be stored, so they are refused up front. */
 #define STORE_KEY_MAX	511
 
-/*
- * The per-worker blocklist cache: owners held (LRU beyond that), bytes
- * of lists held (a list may have BLOCK_MAX items of 511 bytes: 5 MB),
- * and how long a list is trusted without a change notice.  The notices
- * (XF_MSG_BLOCKS) keep the workers of this node coherent; the lifetime
- * only bounds how stale a list can get when the store is changed behind
- * blocking.c's back: an account deleted and created again, or, on a
- * PostgreSQL store that other nodes share, a change made on another node
- * whose notice (NOTIFY, see on_notice) could not be sent.
- */
-#define XF_BLOCK_CACHE_OWNERS	16384
-#define XF_BLOCK_CACHE_BYTES	(16u << 20)
-#define XF_BLOCK_CACHE_TTL_MS	(5 * 60 * 1000)
-/* An expired list whose reload failed is used for this long before the
- * store is asked again (a store that is down fails for a second). */
-#define XF_BLOCK_CACHE_RETRY_MS	1000
-#define CACHE_BUCKETS		(2 * XF_BLOCK_CACHE_OWNERS)	/* power of 2 */
 /* The store's channel for "owner's blocklist changed" across nodes. */
 #define NOTICE_CHANNEL		"xf_blocks"
 
@@ -76,8 +60,8 @@ mkkey(char *key, const char *owner, const char *jid)
  * a domain also matches its subdomains.  Calls fn with each until it
  * returns non-zero, and returns that.
  */
-static int
-each_candidate(const xf_jid_t *j, int (*fn)(void *, const char *),
+int
+xf_blocking_each_candidate(const xf_jid_t *j, int (*fn)(void *, const char *),
     void *ud)
 {
 	char		 c[XF_JID_MAX + 1];
@@ -115,23 +99,16 @@ same(void *ud, const char *cand)
 }
 
 /* Whether item (a normalised blocklist entry) matches j. */
-static int
-matches(const char *item, const xf_jid_t *j)
+int
+xf_blocking_matches(const char *item, const xf_jid_t *j)
 {
-	return each_candidate(j, same, (void *)item);
+	return xf_blocking_each_candidate(j, same, (void *)item);
 }
 
 /* ------------------------------------------------------------ items */
 
-typedef struct items_s {
-	char	**it_jid;	/* owned, normalised */
-	size_t	 it_n;
-	size_t	 it_cap;
-	int	 it_oom;	/* list_each ran out of memory */
-} items_t;
-
-static void
-items_free(items_t *it)
+void
+xf_blocking_items_free(items_t *it)
 {
 	for (size_t i = 0; i < it->it_n; i++)
 		free(it->it_jid[i]);
@@ -175,8 +152,8 @@ list_each(void *ud, const void *key, size_t klen, const void *val,
 
 /* owner's blocklist from the store into it (which the caller frees
  * either way).  May suspend (pgsql). */
-static int
-blocklist(xf_worker_t *w, const char *owner, items_t *it)
+int
+xf_blocking_list(xf_worker_t *w, const char *owner, items_t *it)
 {
 	char	 key[KEY_BUF];
 	size_t	 kl = mkkey(key, owner, NULL);
@@ -190,178 +167,6 @@ blocklist(xf_worker_t *w, const char *owner, items_t *it)
 	return it->it_oom ? XF_ERR : XF_OK;
 }
 
-/* ------------------------------------------------------------ cache */
-
-/*
- * One owner's blocklist: one allocation holding the entry, the owner,
- * the item pointers (sorted, for bsearch) and the item strings.  Most
- * owners block nobody: b_n == 0 answers them with no search at all.
- */
-typedef struct bl_s bl_t;
-struct bl_s {
-	bl_t		*b_hnext;	/* hash chain */
-	bl_t		*b_prev;	/* LRU, most recently used first */
-	bl_t		*b_next;
-	uint64_t	 b_expires;	/* xf_loop_now() ms */
-	size_t		 b_bytes;	/* the allocation's size */
-	uint32_t	 b_hash;
-	size_t		 b_n;
-	const char	*b_owner;	/* points into the allocation */
-	const char	*b_items[];	/* sorted by strcmp */
-};
-
-/*
- * The worker's cache (one worker per process).  No pointer into it is
- * held across a store call: a call may suspend the coroutine, and other
- * stanzas meanwhile may evict or invalidate any entry.  c_gen moves with
- * every invalidation; a load installs its list only when c_gen did not
- * move while it read the store, so a list read before a change cannot
- * be installed after the change's notice.
- */
-static struct {
-	bl_t		**c_tab;	/* CACHE_BUCKETS chains, lazily */
-	bl_t		 *c_head;	/* LRU list */
-	bl_t		 *c_tail;
-	size_t		  c_n;
-	size_t		  c_bytes;
-	uint64_t	  c_gen;
-} cache;
-
-static uint32_t
-hash(const char *s)
-{
-	uint32_t	 h = 2166136261u;	/* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static int
-cmp_item(const void *a, const void *b)
-{
-	return strcmp(*(const char * const *)a, *(const char * const *)b);
-}
-
-/* A new entry (not in the cache) for owner's items; NULL on ENOMEM. */
-static bl_t *
-bl_new(const char *owner, const items_t *it, uint64_t expires)
-{
-	size_t	 ol = strlen(owner) + 1, sz, len;
-	bl_t	*b;
-	char	*p;
-
-	sz = sizeof(*b) + it->it_n * sizeof(b->b_items[0]) + ol;
-	for (size_t i = 0; i < it->it_n; i++)
-		sz += strlen(it->it_jid[i]) + 1;
-	if ((b = malloc(sz)) == NULL)
-		return NULL;
-	memset(b, 0, sizeof(*b));
-	b->b_bytes = sz;
-	b->b_hash = hash(owner);
-	b->b_expires = expires;
-	b->b_n = it->it_n;
-	p = (char *)&b->b_items[it->it_n];
-	memcpy(p, owner, ol);
-	b->b_owner = p;
-	p += ol;
-	for (size_t i = 0; i < it->it_n; i++) {
-		len = strlen(it->it_jid[i]) + 1;
-		memcpy(p, it->it_jid[i], len);
-		b->b_items[i] = p;
-		p += len;
-	}
-	qsort(b->b_items, b->b_n, sizeof(b->b_items[0]), cmp_item);
-	return b;
-}
-
-static bl_t **
-chain(uint32_t h)
-{
-	return &cache.c_tab[h & (CACHE_BUCKETS - 1)];
-}
-
-static void
-lru_unlink(bl_t *b)
-{
-	if (b->b_prev)
-		b->b_prev->b_next = b->b_next;
-	else
-		cache.c_head = b->b_next;
-	if (b->b_next)
-		b->b_next->b_prev = b->b_prev;
-	else
-		cache.c_tail = b->b_prev;
-	b->b_prev = b->b_next = NULL;
-}
-
-static void
-lru_front(bl_t *b)
-{
-	b->b_next = cache.c_head;
-	if (cache.c_head)
-		cache.c_head->b_prev = b;
-	cache.c_head = b;
-	if (cache.c_tail == NULL)
-		cache.c_tail = b;
-}
-
-static bl_t *
-cache_find(const char *owner)
-{
-	uint32_t	 h;
-	bl_t		*b;
-
-	if (cache.c_tab == NULL)
-		return NULL;
-	h = hash(owner);
-	for (b = *chain(h); b != NULL; b = b->b_hnext)
-		if (b->b_hash == h && strcmp(b->b_owner, owner) == 0)
-			return b;
-	return NULL;
-}
-
-static void
-cache_drop(bl_t *b)
-{
-	bl_t	**pp;
-
-	for (pp = chain(b->b_hash); *pp != b; pp = &(*pp)->b_hnext)
-		;
-	*pp = b->b_hnext;
-	lru_unlink(b);
-	cache.c_n--;
-	cache.c_bytes -= b->b_bytes;
-	free(b);
-}
-
-/* Takes b into the cache, replacing owner's entry, evicting the least
- * recently used past the bounds.  XF_ERR (b not taken) when it cannot. */
-static int
-cache_put(bl_t *b)
-{
-	bl_t	*old, **pp;
-
-	if (b->b_bytes > XF_BLOCK_CACHE_BYTES / 2)
-		return XF_ERR;		/* would evict half the cache */
-	if (cache.c_tab == NULL &&
-	    (cache.c_tab = calloc(CACHE_BUCKETS, sizeof(*cache.c_tab))) ==
-	    NULL)
-		return XF_ERR;
-	if ((old = cache_find(b->b_owner)) != NULL)
-		cache_drop(old);
-	while (cache.c_tail != NULL && (cache.c_n >= XF_BLOCK_CACHE_OWNERS ||
-	    cache.c_bytes + b->b_bytes > XF_BLOCK_CACHE_BYTES))
-		cache_drop(cache.c_tail);
-	pp = chain(b->b_hash);
-	b->b_hnext = *pp;
-	*pp = b;
-	lru_front(b);
-	cache.c_n++;
-	cache.c_bytes += b->b_bytes;
-	return XF_OK;
-}
-
 /*
  * Drops owner's list from this worker's cache: its blocklist changed
  * (here or on another worker, XF_MSG_BLOCKS) or the account went away.
@@ -370,11 +175,7 @@ cache_put(bl_t *b)
 void
 xf_blocking_forget(xf_worker_t *w, const char *owner)
 {
-	bl_t	*b;
-
-	cache.c_gen++;
-	if ((b = cache_find(owner)) != NULL)
-		cache_drop(b);
+	xf_blocking_cache_forget(owner);
 }
 
 /*
@@ -393,9 +194,7 @@ on_notice(void *ud, const char *payload)
 	char		*end;
 
 	if (payload == NULL) {
-		cache.c_gen++;
-		while (cache.c_head != NULL)
-			cache_drop(cache.c_head);
+		xf_blocking_cache_clear();
 		return;
 	}
 	run = strtoull(payload, &end, 16);
@@ -473,110 +272,6 @@ xf_blocking_notify_nodes(xf_store_t *st, xf_rings_t *rings,
 		    "up to %d s: %s", owner, XF_BLOCK_CACHE_TTL_MS / 1000,
 		    xf_store_error(st));
 	free(payload);
-}
-
-/* owner's current cached list, now the most recently used; or NULL. */
-static bl_t *
-cache_hit(xf_worker_t *w, const char *owner)
-{
-	bl_t	*b = cache_find(owner);
-
-	if (b == NULL || b->b_expires <= xf_loop_now(w->w_loop))
-		return NULL;
-	if (b != cache.c_head) {
-		lru_unlink(b);
-		lru_front(b);
-	}
-	return b;
-}
-
-static int
-bl_has(void *ud, const char *cand)
-{
-	const bl_t	*b = ud;
-
-	return bsearch(&cand, b->b_items, b->b_n, sizeof(b->b_items[0]),
-	    cmp_item) != NULL;
-}
-
-static int
-bl_blocks(const bl_t *b, const xf_jid_t *j)
-{
-	return b->b_n > 0 && each_candidate(j, bl_has, (void *)b);
-}
-
-/* Whether owner's list is cached, current and empty: most users block
- * nobody, and then the hooks need not even parse a JID. */
-static int
-blocks_nobody(xf_worker_t *w, const char *owner)
-{
-	bl_t	*b = cache_hit(w, owner);
-
-	return b != NULL && b->b_n == 0;
-}
-
-/* One warning a second while the store fails, not one per stanza. */
-static void
-load_failed(xf_worker_t *w, const char *owner, const char *what)
-{
-	static uint64_t	 last;
-	uint64_t	 now = xf_loop_now(w->w_loop);
-
-	if (last != 0 && now - last < 1000)
-		return;
-	last = now;
-	log_warnx("blocking: cannot read %s's blocklist: %s; %s", owner,
-	    xf_store_error(w->w_store), what);
-}
-
-/*
- * Whether owner blocks j.  A cached list costs a hash lookup and, when
- * owner blocks anybody, a binary search per candidate form of j.
- * Otherwise the list is read (this may suspend on pgsql) and cached
- * unless a change notice arrived meanwhile.  A store error counts as
- * "not blocked" and is not cached, except that an expired list stays
- * in use until the store answers again.
- */
-static int
-blocked(xf_worker_t *w, const char *owner, const xf_jid_t *j)
-{
-	items_t		 it = { 0 };
-	uint64_t	 gen, now, ttl;
-	bl_t		*b;
-	int		 r;
-
-	if ((b = cache_hit(w, owner)) != NULL)
-		return bl_blocks(b, j);
-	gen = cache.c_gen;
-	if (blocklist(w, owner, &it) != XF_OK) {
-		items_free(&it);
-		/* Look again: the call may have suspended, and whatever is in
-		 * the cache now was installed with no notice after it. */
-		if ((b = cache_find(owner)) == NULL) {
-			load_failed(w, owner, "treated as blocking nobody");
-			return 0;
-		}
-		now = xf_loop_now(w->w_loop);
-		if (b->b_expires <= now) {
-			load_failed(w, owner, "using the list read before");
-			b->b_expires = now + XF_BLOCK_CACHE_RETRY_MS;
-		}
-		return bl_blocks(b, j);
-	}
-	ttl = XF_BLOCK_CACHE_TTL_MS;
-	if ((b = bl_new(owner, &it, xf_loop_now(w->w_loop) + ttl)) == NULL) {
-		/* Out of memory: answer from the list just read. */
-		r = 0;
-		for (size_t i = 0; i < it.it_n && !r; i++)
-			r = matches(it.it_jid[i], j);
-		items_free(&it);
-		return r;
-	}
-	items_free(&it);
-	r = bl_blocks(b, j);
-	if (gen != cache.c_gen || cache_put(b) != XF_OK)
-		free(b);
-	return r;
 }
 
 /* The server itself (a bare virtual host): never blocked, or a user
@@ -692,7 +387,7 @@ contact_each(void *ud, const char *contact, int sub)
 	for (size_t i = 0; i < tg->tg_items->it_n; i++) {
 		const char	*item = tg->tg_items->it_jid[i];
 
-		if (matches(item, &cj)) {
+		if (xf_blocking_matches(item, &cj)) {
 			items_add(&tg->tg_to, contact, strlen(contact));
 			return 0;
 		}
@@ -736,7 +431,7 @@ presence_to(xf_worker_t *w, const char *owner, const items_t *items,
 	targets(w, owner, items, &to);
 	for (size_t i = 0; i < to.it_n; i++)
 		send(w, owner, to.it_jid[i]);
-	items_free(&to);
+	xf_blocking_items_free(&to);
 }
 
 /* A store call failed: the IQ may work later (coro rule: type 'wait'). */
@@ -754,7 +449,7 @@ do_get(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner)
 	items_t	 it = { 0 };
 	xf_el_t	*r;
 
-	if (blocklist(w, owner, &it) != XF_OK) {
+	if (xf_blocking_list(w, owner, &it) != XF_OK) {
 		store_failed(w, c, iq, owner);
 		goto done;
 	}
@@ -762,7 +457,7 @@ do_get(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, const char *owner)
 		add_items(xf_el_add(r, NS_BLOCKING, "blocklist"), &it);
 	xf_iq_reply(w, c, r);
 done:
-	items_free(&it);
+	xf_blocking_items_free(&it);
 }
 
 /* Answers a failed items_parse(); XF_OK when the items are usable. */
@@ -833,7 +528,7 @@ do_block(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
 	push(w, c, owner, "block", &it);
 	presence_to(w, owner, &it, xf_presence_send_unavailable);
 done:
-	items_free(&it);
+	xf_blocking_items_free(&it);
 }
 
 static void
@@ -849,7 +544,7 @@ do_unblock(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
 		goto done;
 	if (it.it_n == 0) {
 		/* XEP-0191 5.5: an empty <unblock/> unblocks everyone. */
-		if (blocklist(w, owner, &all) != XF_OK) {
+		if (xf_blocking_list(w, owner, &all) != XF_OK) {
 			store_failed(w, c, iq, owner);
 			goto done;
 		}
@@ -872,8 +567,8 @@ do_unblock(xf_worker_t *w, xf_stream_t *c, xf_el_t *iq, xf_el_t *p,
 	presence_to(w, owner, it.it_n ? &it : &all,
 	    xf_presence_send_current);
 done:
-	items_free(&all);
-	items_free(&it);
+	xf_blocking_items_free(&all);
+	xf_blocking_items_free(&it);
 }
 
 static int
@@ -934,13 +629,14 @@ blocking_inbound(xf_worker_t *w, xf_stream_t *from, xf_el_t *st,
 
 	/* A local client's stanza, and neither side blocks anybody. */
 	if (from != NULL && sfrom != NULL && strcmp(sfrom, from->s_full) == 0 &&
-	    blocks_nobody(w, to_bare) && blocks_nobody(w, from->s_bare))
+	    xf_blocking_nobody(w, to_bare) &&
+	    xf_blocking_nobody(w, from->s_bare))
 		return XF_DECLINED;
 	if (sfrom == NULL || xf_jid_parse(sfrom, strlen(sfrom), &j) != XF_OK ||
 	    xf_jid_bare(&j, sbare, sizeof(sbare)) != XF_OK ||
 	    strcmp(sbare, to_bare) == 0 || is_server(w, &j))
 		return XF_DECLINED;
-	if (blocked(w, to_bare, &j)) {
+	if (xf_blocking_blocked(w, to_bare, &j)) {
 		log_debug("blocking: %s -> %s refused", sfrom, to_bare);
 		refuse_inbound(w, from, st);
 		return XF_OK;
@@ -958,7 +654,7 @@ blocking_inbound(xf_worker_t *w, xf_stream_t *from, xf_el_t *st,
 	    !xf_streq(type, "error") && !(strcmp(st->e_name, "presence") == 0 &&
 	    xf_streq(type, "unavailable")) && to != NULL &&
 	    xf_jid_parse(to, strlen(to), &tj) == XF_OK &&
-	    blocked(w, sbare, &tj)) {
+	    xf_blocking_blocked(w, sbare, &tj)) {
 		log_debug("blocking: %s -> %s dropped (blocked by sender)",
 		    sfrom, to);
 		return XF_OK;
@@ -994,11 +690,11 @@ blocking_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 	xf_jid_t	 j;
 	char		 tbare[XF_JID_MAX + 1];
 
-	if (c == NULL || to == NULL || blocks_nobody(w, c->s_bare) ||
+	if (c == NULL || to == NULL || xf_blocking_nobody(w, c->s_bare) ||
 	    xf_jid_parse(to, strlen(to), &j) != XF_OK ||
 	    xf_jid_bare(&j, tbare, sizeof(tbare)) != XF_OK ||
 	    strcmp(tbare, c->s_bare) == 0 || is_server(w, &j) ||
-	    !blocked(w, c->s_bare, &j))
+	    !xf_blocking_blocked(w, c->s_bare, &j))
 		return XF_DECLINED;
 	log_debug("c%llu: %s -> %s: blocked", (unsigned long long)c->s_id,
 	    c->s_bare, to);
@@ -1025,9 +721,9 @@ blocking_bound(xf_stream_t *c)
 	char		 owner[XF_JID_MAX + 1];
 
 	snprintf(owner, sizeof(owner), "%s", c->s_bare);
-	if (cache_hit(c->s_w, owner) == NULL &&
+	if (!xf_blocking_cached(c->s_w, owner) &&
 	    xf_jid_parse(owner, strlen(owner), &self) == XF_OK)
-		(void)blocked(c->s_w, owner, &self);
+		(void)xf_blocking_blocked(c->s_w, owner, &self);
 }
 
 xf_mod_t xf_mod_blocking = {
