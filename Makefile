@@ -56,7 +56,8 @@ MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
 WORKER_IO = worker/io/conn.c worker/io/tls.c
 WORKER_STREAM = worker/stream/stream.c worker/stream/tcp.c \
 	   worker/stream/c2s.c worker/stream/sasl.c
-WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/presence.c \
+WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/roster_sub.c \
+	   worker/mod/presence.c \
 	   worker/mod/offline.c worker/mod/blocking.c \
 	   worker/mod/blocking_cache.c worker/mod/csi.c \
 	   worker/mod/carbons.c worker/mod/vcard.c worker/mod/private.c \
