@@ -189,7 +189,7 @@ before_sleep(xf_loop_t *l, void *ud)
 		reload(m);
 	}
 	/* Dead workers of the current generation come back at once. */
-	xf_spawn_workers(m);
+	xf_spawn_procs(m);
 	xf_spawn_gone(m);
 }
 
@@ -277,8 +277,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	/* A database that is down is no reason not to start: the node
 	 * serves what it can and logins work once it is back. */
-	/* Each worker: its pool and a listener; the master; one xfedctl. */
-	switch (xf_store_check(m->m_store, m->m_conf->cf_workers *
+	/* Each child: its pool and a listener; the master; one xfedctl. */
+	switch (xf_store_check(m->m_store, xf_spawn_count(m->m_conf) *
 	    (m->m_conf->cf_store_pool + 1) + 2, err, sizeof(err))) {
 	case XF_OK:
 		log_info("store: %s", err);
@@ -301,7 +301,7 @@ main(int argc, char *argv[])
 
 	log_info("xfed %s starting %d workers for %zu virtual hosts",
 	    XF_VERSION, m->m_conf->cf_workers, m->m_conf->cf_nvhosts);
-	if (xf_spawn_workers(m) != XF_OK)
+	if (xf_spawn_procs(m) != XF_OK)
 		log_warnx("not every worker started");
 	xf_loop_before_sleep(m->m_loop, before_sleep, m);
 	xf_loop_run(m->m_loop);

@@ -15,9 +15,17 @@
 
 enum { XF_W_FREE = 0, XF_W_RUNNING, XF_W_DRAINING };
 
-/* One worker process, indexed by its ring slot. */
+/*
+ * The kinds of process the master runs, one row each in spawn.c's
+ * procs[] (as httpd's procs[]): XF_PROC_WORKER serves clients; the
+ * cluster's interconnect will be one more row.
+ */
+enum { XF_PROC_WORKER = 0, XF_PROC_MAX };
+
+/* One child process of any kind, indexed by its ring slot. */
 typedef struct xf_wproc_s {
 	int		 w_state;	/* XF_W_* */
+	int		 w_kind;	/* XF_PROC_*: its row in procs[] */
 	pid_t		 w_pid;
 	int		 w_index;	/* position 0..n-1 in its generation */
 	unsigned	 w_gen;		/* config generation it runs */
@@ -45,10 +53,11 @@ typedef struct xf_master_s {
 
 /* spawn.c */
 int	 xf_master_open_handles(xf_master_t *, char *err, size_t errlen);
-int	 xf_spawn_workers(xf_master_t *);	/* fills up to cf_workers */
+int	 xf_spawn_procs(xf_master_t *);	/* starts what procs[] wants */
 void	 xf_spawn_reap(xf_master_t *);		/* waitpid, clear, respawn */
 void	 xf_spawn_reload(xf_master_t *);	/* new generation, drain old */
 void	 xf_spawn_stop(xf_master_t *);		/* SIGTERM all, wait */
+int	 xf_spawn_count(const xf_conf_t *);	/* processes conf wants */
 void	 xf_spawn_gone(xf_master_t *);		/* hand m_gone to a worker */
 
 /* signal.c */
