@@ -160,8 +160,10 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(BIN)/xfed $(DESTDIR)$(PREFIX)/sbin/xfed
 	install -m 755 $(BIN)/xfedctl $(DESTDIR)$(PREFIX)/bin/xfedctl
-	sed -e 's|var/|/var/lib/xfed/|' conf/xfed.conf \
-	    > $(DESTDIR)$(PREFIX)/etc/xfed/xfed.conf.sample
+	sed -e 's|var/|/var/lib/xfed/|' \
+	    -e "s|^#'user' = ''|'user' = 'xfed'|" \
+	    -e "s|^'run-as-root' = true|#'run-as-root' = false|" \
+	    conf/xfed.conf > $(DESTDIR)$(PREFIX)/etc/xfed/xfed.conf.sample
 	sed -e 's|@PREFIX@|$(PREFIX)|g' conf/xfed.init \
 	    > $(DESTDIR)$(PREFIX)/etc/init.d/xfed
 	chmod 755 $(DESTDIR)$(PREFIX)/etc/init.d/xfed

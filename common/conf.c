@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -91,6 +93,12 @@ static const opt_t opts[] = {
 	    F(cf_scram_iterations), 0, 1, 10000000 },
 	{ NULL, "drain-timeout", "600", set_int,
 	    F(cf_drain_timeout), 0, 0, 86400 },
+	{ NULL, "user", "''", set_string,
+	    F(cf_user), 0, 0, 0 },
+	{ NULL, "group", "''", set_string,
+	    F(cf_group), 0, 0, 0 },
+	{ NULL, "run-as-root", "false", set_bool,
+	    F(cf_run_as_root), 0, 0, 0 },
 
 	{ "c2s", "ports", "[ 5222 ]", set_listen,
 	    F(cf_c2s_ports), F(cf_c2s_nports), 0, 0 },
@@ -790,6 +798,41 @@ check_storage(load_t *l)
 	return rc;
 }
 
+/*
+ * The user and group workers switch to, looked up now so that a typo is
+ * a file:line error at `xfed -t` rather than a worker dying at start.
+ * Whether they are needed (started as root) is the master's business.
+ */
+static int
+check_user(load_t *l)
+{
+	xf_conf_t	*cf = l->l_conf;
+	const opt_t	*uo = find_opt(NULL, "user");
+	const opt_t	*go = find_opt(NULL, "group");
+	int		 ul = l->l_seen[uo - opts], gl = l->l_seen[go - opts];
+	struct passwd	*pw;
+	struct group	*gr;
+
+	cf->cf_uid = (uid_t)-1;
+	cf->cf_gid = (gid_t)-1;
+	if (*cf->cf_user == '\0') {
+		if (*cf->cf_group != '\0')
+			return lerr(l, gl, "'group' needs 'user'");
+		return XF_OK;
+	}
+	if ((pw = getpwnam(cf->cf_user)) == NULL)
+		return lerr(l, ul, "unknown user '%s' in 'user'", cf->cf_user);
+	cf->cf_uid = pw->pw_uid;
+	cf->cf_gid = pw->pw_gid;
+	if (*cf->cf_group == '\0')
+		return XF_OK;
+	if ((gr = getgrnam(cf->cf_group)) == NULL)
+		return lerr(l, gl, "unknown group '%s' in 'group'",
+		    cf->cf_group);
+	cf->cf_gid = gr->gr_gid;
+	return XF_OK;
+}
+
 static int
 read_file(load_t *l, const char *path, xf_buf_t *b)
 {
@@ -840,7 +883,8 @@ xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen)
 	if ((l.l_conf->cf_path = absolute(&l, path, 0)) == NULL ||
 	    check_block(&l, tree, NULL) != XF_OK ||
 	    apply_defaults(&l) != XF_OK ||
-	    check_listeners(&l) != XF_OK || check_storage(&l) != XF_OK)
+	    check_listeners(&l) != XF_OK || check_storage(&l) != XF_OK ||
+	    check_user(&l) != XF_OK)
 		goto fail;
 
 	xf_conf_node_free(tree);
@@ -868,6 +912,8 @@ xf_conf_free(xf_conf_t *cf)
 	free_strv(cf->cf_admins, cf->cf_nadmins);
 	free(cf->cf_control_socket);
 	free(cf->cf_pid_file);
+	free(cf->cf_user);
+	free(cf->cf_group);
 	free(cf->cf_c2s_ports);
 	free(cf->cf_c2s_tls_ports);
 	free(cf->cf_store_dsn);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /*
  * One listener: a bare port means every address, IPv4 and IPv6
@@ -30,6 +31,11 @@ typedef struct xf_conf_s {
 	char		*cf_pid_file;		/* 'pid-file', absolute */
 	int		 cf_scram_iterations;	/* 'scram-iterations' */
 	int		 cf_drain_timeout;	/* 'drain-timeout', seconds */
+	char		*cf_user;		/* 'user', "" when not set */
+	char		*cf_group;		/* 'group', "" when not set */
+	uid_t		 cf_uid;		/* of 'user'; (uid_t)-1 unset */
+	gid_t		 cf_gid;		/* of 'group', else of 'user' */
+	int		 cf_run_as_root;	/* 'run-as-root' */
 
 	/* c2s { ... } */
 	xf_listen_t	*cf_c2s_ports;		/* 'ports' (STARTTLS) */

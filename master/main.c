@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <openssl/ssl.h>
@@ -64,6 +65,66 @@ mkdirs(const char *path, mode_t mode)
 	if (mkdir(buf, mode) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/*
+ * Workers parse what any client sends, so started as root they become
+ * 'user' once their ports are bound and the TLS key is read (worker.c).
+ * Running them as root takes a word in the file; without one, NULL.
+ */
+static const char *
+root_refused(const xf_conf_t *cf)
+{
+	if (geteuid() != 0 || cf->cf_run_as_root ||
+	    (cf->cf_uid != (uid_t)-1 && cf->cf_uid != 0))
+		return NULL;
+	return "workers would run as root: set 'user' (and 'group') to an "
+	    "unprivileged account, or 'run-as-root' = true";
+}
+
+/* chown of one path, never following a link planted there. */
+static void
+own(const char *path, uid_t uid, gid_t gid)
+{
+	if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno != ENOENT)
+		fatal("chown %s", path);
+}
+
+/*
+ * What workers write is theirs: the data directory and the LMDB
+ * environments in it (the store, the session table).  The master made
+ * them as root and, staying root, still reaches them; the pid file and
+ * the control socket are the master's alone and stay root's.
+ */
+static void
+own_data(const xf_conf_t *cf)
+{
+	const char	*subs[] = { XF_DIR_STORE, XF_DIR_SESSIONS };
+	char		 dir[4096], path[4096 + 256];
+	DIR		*d;
+	struct dirent	*de;
+
+	if (geteuid() != 0 || cf->cf_uid == (uid_t)-1)
+		return;
+	own(cf->cf_data_dir, cf->cf_uid, cf->cf_gid);
+	for (size_t i = 0; i < XF_NELEM(subs); i++) {
+		if (xf_conf_subdir(cf, subs[i], dir, sizeof(dir)) == -1)
+			fatalx("data-dir too long");
+		own(dir, cf->cf_uid, cf->cf_gid);
+		if ((d = opendir(dir)) == NULL) {
+			if (errno == ENOENT)
+				continue;
+			fatal("opendir %s", dir);
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			own(path, cf->cf_uid, cf->cf_gid);
+		}
+		closedir(d);
+	}
 }
 
 /* A live pid in the pid file means another master owns this node. */
@@ -153,6 +214,18 @@ reload(xf_master_t *m)
 		xf_conf_free(nc);
 		return;
 	}
+	/* The data directory belongs to the running workers' user. */
+	if (nc->cf_uid != m->m_conf->cf_uid ||
+	    nc->cf_gid != m->m_conf->cf_gid) {
+		log_warnx("reload failed: 'user' and 'group' need a restart");
+		xf_conf_free(nc);
+		return;
+	}
+	if (root_refused(nc) != NULL) {
+		log_warnx("reload failed: %s", root_refused(nc));
+		xf_conf_free(nc);
+		return;
+	}
 	if ((ctx = xf_tls_ctx(nc, err, sizeof(err))) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
@@ -234,6 +307,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (root_refused(m->m_conf) != NULL) {
+		fprintf(stderr, "%s: %s\n", m->m_conf->cf_path,
+		    root_refused(m->m_conf));
+		return 1;
+	}
 	if (check) {
 		if ((ctx = xf_tls_ctx(m->m_conf, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "%s: %s\n", conf_path, err);
@@ -275,6 +353,11 @@ main(int argc, char *argv[])
 	xf_sess_close(sess);
 	if (xf_master_open_handles(m, err, sizeof(err)) != XF_OK)
 		fatalx("%s", err);
+	own_data(m->m_conf);
+	if (m->m_conf->cf_uid != (uid_t)-1 && geteuid() != 0 &&
+	    m->m_conf->cf_uid != geteuid())
+		log_warnx("'user' %s ignored: not started as root",
+		    m->m_conf->cf_user);
 	/* A database that is down is no reason not to start: the node
 	 * serves what it can and logins work once it is back. */
 	/* Each child: its pool and a listener; the master; one xfedctl. */

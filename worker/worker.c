@@ -1,6 +1,7 @@
 /* worker.c: a worker process: init, its own listeners, accept, signals, drain and stop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -245,6 +246,35 @@ before_sleep(xf_loop_t *l, void *ud)
 }
 
 /*
+ * Started as root, a worker has bound its listeners (a port below 1024)
+ * and read the TLS key (often root's alone) when it gets here; it then
+ * becomes 'user' for good, before it opens the store or reads a byte
+ * from a client, so a bug a peer can reach has that user's rights.
+ * The master stays root to do the same again for a reload's workers
+ * (new ports, a renewed key).  Not started as root, or with no 'user'
+ * ('run-as-root', which main.c demands then), there is nothing to drop.
+ */
+static void
+privdrop(const xf_conf_t *conf)
+{
+	uid_t	 uid = conf->cf_uid;
+	gid_t	 gid = conf->cf_gid;
+
+	if (geteuid() != 0 || uid == (uid_t)-1)
+		return;
+	if (initgroups(conf->cf_user, gid) == -1)
+		fatal("initgroups(%s)", conf->cf_user);
+	if (setresgid(gid, gid, gid) == -1)
+		fatal("setresgid(%u)", (unsigned)gid);
+	if (setresuid(uid, uid, uid) == -1)
+		fatal("setresuid(%u)", (unsigned)uid);
+	if (uid != 0 && setuid(0) != -1)
+		fatalx("could become root again after dropping it");
+	log_debug("running as %s (uid %u, gid %u)", conf->cf_user,
+	    (unsigned)uid, (unsigned)gid);
+}
+
+/*
  * Limits, signals and per-process handles in one place, as nginx's
  * ngx_worker_process_init does, then the loop.  LMDB environments are
  * opened here, after fork, never inherited.
@@ -260,9 +290,6 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 
 	snprintf(name, sizeof(name), "worker %u", index);
 	log_procname(name);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		exit(0);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -292,6 +319,20 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	w->w_stats->ws_pid = getpid();
 	if ((w->w_loop = xf_loop_new()) == NULL)
 		fatal("epoll_create1");
+
+	/* What needs root first, then root goes. */
+	open_listeners(w, conf->cf_c2s_ports, conf->cf_c2s_nports,
+	    XF_LST_C2S);
+	open_listeners(w, conf->cf_c2s_tls_ports, conf->cf_c2s_ntls_ports,
+	    XF_LST_C2S_TLS);
+	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
+		fatalx("tls: %s", err);
+	privdrop(conf);
+	/* Set after the switch of user, which clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		exit(0);
+
 	xf_conf_subdir(conf, XF_DIR_SESSIONS, path, sizeof(path));
 	if (xf_sess_open(path, 0, &w->w_sess, err, sizeof(err)) != XF_OK)
 		fatalx("session table: %s", err);
@@ -301,8 +342,6 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 		w->w_async = 1;
 		xf_co_init(w->w_loop);
 	}
-	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
-		fatalx("tls: %s", err);
 	w->w_io.io_loop = w->w_loop;
 	w->w_io.io_ssl = w->w_ssl;
 	w->w_io.io_async = w->w_async;
@@ -321,10 +360,6 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	fd = xf_ring_fd(w->w_ring);
 	if (xf_loop_add(w->w_loop, fd, XF_EV_READ, xf_ipc_readable, w) != XF_OK)
 		fatal("epoll_ctl(ring eventfd)");
-	open_listeners(w, conf->cf_c2s_ports, conf->cf_c2s_nports,
-	    XF_LST_C2S);
-	open_listeners(w, conf->cf_c2s_tls_ports, conf->cf_c2s_ntls_ports,
-	    XF_LST_C2S_TLS);
 	/* Messages pushed before we were up are waiting already. */
 	xf_ipc_readable(w->w_loop, fd, XF_EV_READ, w);
 

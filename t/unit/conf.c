@@ -102,6 +102,8 @@ test_sample(void)
 	is_int(cf->cf_log_level, XF_LOG_INFO, "sample: log-level");
 	is_int(cf->cf_scram_iterations, 4096, "sample: scram-iterations");
 	is_int(cf->cf_drain_timeout, 600, "sample: drain-timeout");
+	is_str(cf->cf_user, "", "sample: no user (make run)");
+	is_int(cf->cf_run_as_root, 1, "sample: run-as-root for make run");
 	ok(cf->cf_c2s_nports == 1 && cf->cf_c2s_ports[0].l_port == 5222 &&
 	    cf->cf_c2s_ports[0].l_addr[0] == '\0', "sample: ports [5222]");
 	ok(cf->cf_c2s_ntls_ports == 1 &&
@@ -184,6 +186,11 @@ test_defaults(void)
 	is_int(cf->cf_log_level, XF_LOG_INFO, "default log-level");
 	is_int(cf->cf_scram_iterations, 4096, "default scram-iterations");
 	is_int(cf->cf_drain_timeout, 600, "default drain-timeout");
+	ok(*cf->cf_user == '\0' && cf->cf_uid == (uid_t)-1,
+	    "default user: none");
+	ok(*cf->cf_group == '\0' && cf->cf_gid == (gid_t)-1,
+	    "default group: none");
+	is_int(cf->cf_run_as_root, 0, "default run-as-root false");
 	ok(cf->cf_c2s_nports == 1 && cf->cf_c2s_ports[0].l_port == 5222,
 	    "default ports");
 	ok(cf->cf_c2s_ntls_ports == 1 && cf->cf_c2s_tls_ports[0].l_port == 5223,
@@ -417,6 +424,14 @@ test_errors(void)
 	    "drain-timeout too large");
 	fails("'drain-timeout' = '10'\n", 1,
 	    "'drain-timeout' must be an integer", "integer type");
+	fails("'workers' = 1\n'user' = 'no-such-user-xf'\n", 2,
+	    "unknown user 'no-such-user-xf' in 'user'", "unknown user");
+	fails("'user' = 'root'\n'group' = 'no-such-group-xf'\n", 2,
+	    "unknown group 'no-such-group-xf' in 'group'", "unknown group");
+	fails("'group' = 'root'\n", 1, "'group' needs 'user'",
+	    "group without user");
+	fails("'run-as-root' = 1\n", 1, "'run-as-root' must be true or false",
+	    "run-as-root type");
 	fails("c2s {\n 'max-stanza-size' = 1023\n}\n", 2,
 	    "'max-stanza-size' must be between 1024 and 67108864",
 	    "max-stanza-size too small");

@@ -318,6 +318,7 @@ class Xfed(Server):
 'pid-file' = '%(d)s/xfed.pid'
 workers = %(w)d
 'log-level' = 'warn'
+'run-as-root' = true
 'scram-iterations' = %(it)d
 c2s {
 	'ports' = [ '127.0.0.1:%(p)d' ]

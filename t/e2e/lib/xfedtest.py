@@ -476,8 +476,12 @@ class Node:
 	def __init__(self, workers=2, tls_required=True, max_stanza=65536,
 	    vhosts=('localhost',), log_level='debug', extra='', c2s_extra='',
 	    start=True, name='node', store=None, pg_db=None,
-	    storage_extra='', db_init=True):
+	    storage_extra='', db_init=True, user=None, group=None):
 		self.name = name
+		# Without a user to switch to, a node started as root (as on
+		# CI) must be told that its workers may stay root.
+		self.user = user
+		self.group = group
 		self.store = store or STORE
 		if self.store not in ('lmdb', 'pgsql'):
 			raise ValueError('store %r' % (self.store,))
@@ -529,6 +533,9 @@ class Node:
 		    "'workers' = %d" % self.workers,
 		    "'log-level' = %s" % q(self.log_level),
 		    "'scram-iterations' = 4096",
+		    ] + (["'user' = %s" % q(self.user)] if self.user else
+			["'run-as-root' = true"]) + (
+		    ["'group' = %s" % q(self.group)] if self.group else []) + [
 		    self.extra,
 		    'c2s {',
 		    "    'ports' = %s" % lst(['127.0.0.1:%d' % self.port]),
