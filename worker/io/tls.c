@@ -19,6 +19,18 @@ ssl_err(char *err, size_t errlen, const char *what, const char *path)
 	ERR_clear_error();
 }
 
+/*
+ * TLS 1.2 suites: ECDHE for forward secrecy, AEAD only (no CBC, whose
+ * MAC-then-encrypt gave Lucky13 and POODLE-style padding oracles, nor
+ * SHA-1 MACs).  Every TLS 1.2 client of the last decade has one of
+ * these.  TLS 1.3's suites (OpenSSL's default: AES-GCM, ChaCha20) are
+ * all AEAD already and left alone.
+ */
+#define TLS12_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
 /* XEP-0368: direct TLS clients may ask for "xmpp-client" by ALPN. */
 static int
 alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -42,7 +54,15 @@ xf_tls_ctx(const xf_conf_t *conf, char *err, size_t errlen)
 		ssl_err(err, errlen, "SSL_CTX_new", NULL);
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* SSL 3.0 to TLS 1.1 have no AEAD suite and sign with MD5/SHA-1. */
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		ssl_err(err, errlen, "SSL_CTX_set_min_proto_version", NULL);
+		goto fail;
+	}
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+		ssl_err(err, errlen, "SSL_CTX_set_cipher_list", NULL);
+		goto fail;
+	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/* Writes come from a buffer that may move between retries. */
