@@ -1,4 +1,5 @@
 /* xml.c: unit tests for the stanza tree, escaping and serialising. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,25 @@
 #include "xml.h"
 
 static xf_buf_t	 out;
+
+/*
+ * Counts the library's string comparisons, so a test can tell linear
+ * work from quadratic without timing anything: a definition in the
+ * program takes precedence over libc's for the calls from libxf.a.
+ */
+static unsigned long	 ncmp;
+
+int
+strcmp(const char *a, const char *b)
+{
+	const unsigned char	*p = (const unsigned char *)a;
+	const unsigned char	*q = (const unsigned char *)b;
+
+	ncmp++;
+	while (*p != '\0' && *p == *q)
+		p++, q++;
+	return *p - *q;
+}
 
 static const char *
 esc(const char *s, int attr)
@@ -202,6 +222,41 @@ test_copy(void)
 	xf_el_free(b);
 }
 
+/*
+ * A copy of a valid element has no duplicate attributes to find, so it
+ * must not look for them: with one pass over earlier attributes per
+ * attribute, a 189 KB message with 20,000 of them cost a worker 0.8 s
+ * per copy (bounce, offline store, carbons, presence broadcast).
+ */
+static void
+test_copy_many_attrs(void)
+{
+	enum { N = 4000 };
+	xf_el_t		*a, *b;
+	xf_attr_t	*x, *y;
+	char		 name[16];
+	int		 i, same = 1;
+
+	a = xf_el_new(XF_NS_CLIENT, "message");
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "a%d", i);
+		xf_el_set_attr(a, name, "v");
+	}
+	ncmp = 0;
+	b = xf_el_copy(a);
+	ok(b != NULL, "copy of %d attributes", N);
+	ok(ncmp < N, "copy compares no attribute with another "
+	    "(%lu comparisons)", ncmp);
+	for (x = a->e_attrs, y = b ? b->e_attrs : NULL; x != NULL && y != NULL;
+	    x = x->a_next, y = y->a_next)
+		if (strcmp(x->a_name, y->a_name) != 0 || x == y)
+			same = 0;
+	ok(same && x == NULL && y == NULL, "copy keeps every attribute, "
+	    "in order");
+	xf_el_free(a);
+	xf_el_free(b);
+}
+
 static void
 test_append(void)
 {
@@ -227,6 +282,7 @@ main(void)
 	test_build();
 	test_ns();
 	test_copy();
+	test_copy_many_attrs();
 	test_append();
 	xf_buf_free(&out);
 	return done_testing();
