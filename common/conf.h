@@ -44,6 +44,8 @@ typedef struct xf_conf_s {
 	size_t		 cf_c2s_ntls_ports;
 	int		 cf_c2s_tls_required;	/* 'tls-required' */
 	size_t		 cf_c2s_max_stanza;	/* 'max-stanza-size', bytes */
+	int		 cf_c2s_max_attrs;	/* 'max-attributes', per element */
+	int		 cf_c2s_max_children;	/* 'max-children', per element */
 	int		 cf_c2s_handshake_timeout; /* 'handshake-timeout', s */
 	int		 cf_c2s_registration;	/* 'registration' (XEP-0077) */
 	int		 cf_sm_resume_timeout;	/* 'sm-resume-timeout', s */

@@ -55,6 +55,13 @@
  *    bytes handed to expat, so an endless stanza or start tag fails
  *    once it crosses the limit and memory stays bounded by
  *    max_stanza + FEED_CHUNK whatever the caller's buffer size.
+ *
+ *  - Counts (xf_xmls_limits()): the size limit alone lets a 256 KB
+ *    stanza hold 40,000 attributes or 60,000 empty children, each one
+ *    an allocation of a hundred bytes or more and a step in every
+ *    lookup the server then makes on that element.  Attributes are
+ *    counted before the element is built, children as they open, so
+ *    nothing past the limit is ever allocated.
  */
 
 #define XMLS_MAX_DEPTH	64
@@ -73,8 +80,12 @@ struct xf_xmls_s {
 	xf_xmls_cb_t	 x_cb;
 	void		*x_ud;
 	size_t		 x_max;		/* 0 = no limit */
+	unsigned	 x_max_attrs;	/* per element; 0 = no limit */
+	unsigned	 x_max_children; /* per element; 0 = no limit */
 
 	int		 x_depth;	/* open elements; stream = 1 */
+	/* Child elements so far of the open element at each depth. */
+	unsigned	 x_nchild[XMLS_MAX_DEPTH + 1];
 	xf_el_t		*x_hdr;		/* owned; given to open */
 	xf_el_t		*x_stanza;	/* owned until given to stanza */
 	xf_el_t		*x_cur;		/* innermost open, in x_stanza */
@@ -269,6 +280,24 @@ flush_text(xf_xmls_t *x)
 	return rc;
 }
 
+/* From a handler: policy-violation when a start tag has too many
+ * attributes.  Counted before anything is allocated for them. */
+static int
+too_many_attrs(xf_xmls_t *x, const XML_Char **atts)
+{
+	unsigned	 n;
+
+	if (x->x_max_attrs == 0)
+		return 0;
+	for (n = 0; atts[2 * n] != NULL; n++)
+		if (n == x->x_max_attrs) {
+			fail(x, "policy-violation", "element with more "
+			    "than %u attributes", x->x_max_attrs);
+			return 1;
+		}
+	return 0;
+}
+
 static void XMLCALL
 on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
@@ -287,7 +316,7 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 			x->x_depth = 1;
 			return;
 		}
-		if (too_big(x, event_end(x)))
+		if (too_big(x, event_end(x)) || too_many_attrs(x, atts))
 			return;
 		if ((el = make_el(x, name, atts)) == NULL)
 			return;
@@ -322,8 +351,15 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 		x->x_mark = at;
 	else if (flush_text(x) != XF_OK)
 		return;
-	if (too_big(x, event_end(x)))
+	if (too_big(x, event_end(x)) || too_many_attrs(x, atts))
 		return;
+	/* x_nchild[d]: the open element at depth d, the stanza being 1. */
+	if (x->x_depth > 1 && x->x_max_children != 0 &&
+	    ++x->x_nchild[x->x_depth - 1] > x->x_max_children) {
+		fail(x, "policy-violation", "element with more than %u "
+		    "children", x->x_max_children);
+		return;
+	}
 	if ((el = make_el(x, name, atts)) == NULL)
 		return;
 	if (x->x_depth == 1)
@@ -331,6 +367,7 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	else
 		xf_el_append(x->x_cur, el);
 	x->x_cur = el;
+	x->x_nchild[x->x_depth] = 0;
 	x->x_depth++;
 }
 
@@ -539,6 +576,13 @@ xf_xmls_new(size_t max_stanza, const xf_xmls_cb_t *cb, void *ud)
 	x->x_max = max_stanza;
 	setup(x);
 	return x;
+}
+
+void
+xf_xmls_limits(xf_xmls_t *x, unsigned max_attrs, unsigned max_children)
+{
+	x->x_max_attrs = max_attrs;
+	x->x_max_children = max_children;
 }
 
 void

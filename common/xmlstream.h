@@ -27,6 +27,16 @@ xf_xmls_t *xf_xmls_new(size_t max_stanza, const xf_xmls_cb_t *, void *ud);
 void	 xf_xmls_free(xf_xmls_t *);
 
 /*
+ * Limits per element (0 = none, the default): max_attrs attributes on
+ * any element, the stream header included; max_children child elements
+ * (text does not count) under any element inside a stanza, at any
+ * depth.  Crossing one is a "policy-violation".  They hold across
+ * resets, until xf_xmls_free().
+ */
+void	 xf_xmls_limits(xf_xmls_t *, unsigned max_attrs,
+	    unsigned max_children);
+
+/*
  * Feeds bytes.  Returns XF_OK when all len bytes were consumed; XF_AGAIN
  * when a callback asked to stop: *used then says how many bytes were
  * consumed (the rest belongs to whatever comes next); XF_ERR on a parse

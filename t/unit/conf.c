@@ -156,6 +156,8 @@ test_sample_defaults(void)
 	    cf->cf_scram_iterations == 4096 && cf->cf_drain_timeout == 600 &&
 	    cf->cf_c2s_tls_required == 1 && cf->cf_c2s_max_stanza == 262144 &&
 	    cf->cf_c2s_handshake_timeout == 60 &&
+	    cf->cf_c2s_max_attrs == 100 &&
+	    cf->cf_c2s_max_children == 10000 &&
 	    cf->cf_store_map_size == (size_t)1 << 30,
 	    "the sample's commented values are the defaults");
 	xf_conf_free(cf);
@@ -197,6 +199,8 @@ test_defaults(void)
 	    "default tls-ports");
 	is_int(cf->cf_c2s_tls_required, 1, "default tls-required");
 	is_int(cf->cf_c2s_max_stanza, 262144, "default max-stanza-size");
+	is_int(cf->cf_c2s_max_attrs, 100, "default max-attributes");
+	is_int(cf->cf_c2s_max_children, 10000, "default max-children");
 	is_int(cf->cf_c2s_handshake_timeout, 60, "default handshake-timeout");
 	ok(cf->cf_store_map_size == (size_t)1 << 30, "default map-size 1G");
 	is_str(cf->cf_tls_cert, "/etc/xfed/xfed.crt", "default cert");
@@ -306,12 +310,15 @@ test_full(void)
 	xf_conf_free(cf);
 
 	rc = load("workers = 64\n'scram-iterations' = 10000000\n"
-	    "c2s { 'max-stanza-size' = 67108864; 'handshake-timeout' = 3600 }\n"
+	    "c2s { 'max-stanza-size' = 67108864; 'handshake-timeout' = 3600\n"
+	    "'max-attributes' = 100000; 'max-children' = 10000000 }\n"
 	    "'drain-timeout' = 86400\n'log-level' = 'error'\n", &cf);
 	ok(rc == XF_OK && cf->cf_workers == 64 &&
 	    cf->cf_scram_iterations == 10000000 &&
 	    cf->cf_c2s_max_stanza == 67108864 &&
 	    cf->cf_c2s_handshake_timeout == 3600 &&
+	    cf->cf_c2s_max_attrs == 100000 &&
+	    cf->cf_c2s_max_children == 10000000 &&
 	    cf->cf_drain_timeout == 86400 && cf->cf_log_level == XF_LOG_ERR,
 	    "upper bounds accepted");
 	xf_conf_free(cf);
@@ -435,6 +442,14 @@ test_errors(void)
 	fails("c2s {\n 'max-stanza-size' = 1023\n}\n", 2,
 	    "'max-stanza-size' must be between 1024 and 67108864",
 	    "max-stanza-size too small");
+	fails("c2s {\n\n 'max-attributes' = 15\n}\n", 3,
+	    "'max-attributes' must be between 16 and 100000",
+	    "max-attributes too small");
+	fails("c2s { 'max-children' = 99 }\n", 1,
+	    "'max-children' must be between 100 and 10000000",
+	    "max-children too small");
+	fails("c2s {\n 'max-children' = '10k'\n}\n", 2,
+	    "'max-children' must be an integer", "max-children type");
 	fails("storage {\n 'map-size' = '1T'\n}\n", 2,
 	    "'map-size' must be a number of bytes, with an optional k, M "
 	    "or G", "unknown size suffix");

@@ -308,6 +308,9 @@ test_again(void)
 	xf_buf_free(&r.log);
 }
 
+static unsigned	 lim_attrs, lim_children;	/* for cond_of() */
+static char	 errtext[256];			/* of the last cond_of() */
+
 /* Feeds doc whole (chunk 0) or in chunks; returns the error condition. */
 static const char *
 cond_of(const char *doc, size_t max, size_t chunk, int *nstanza)
@@ -319,6 +322,7 @@ cond_of(const char *doc, size_t max, size_t chunk, int *nstanza)
 	int		 rc = XF_OK;
 
 	x = xf_xmls_new(max, &cbs, &r);
+	xf_xmls_limits(x, lim_attrs, lim_children);
 	if (chunk == 0)
 		chunk = len ? len : 1;
 	for (off = 0; off < len && rc == XF_OK; off += n) {
@@ -327,6 +331,7 @@ cond_of(const char *doc, size_t max, size_t chunk, int *nstanza)
 	}
 	snprintf(cond, sizeof(cond), "%s", rc == XF_OK ? "ok" :
 	    xf_xmls_error(x) ? xf_xmls_error(x) : "(null)");
+	snprintf(errtext, sizeof(errtext), "%s", xf_xmls_errtext(x));
 	if (nstanza != NULL)
 		*nstanza = r.nstanza;
 	xf_xmls_free(x);
@@ -534,6 +539,137 @@ test_limits(void)
 	xf_buf_free(&r.log);
 }
 
+/* Appends n elements "<name/>" (or n attributes " aI='I'" for "@"). */
+static void
+add_n(xf_buf_t *b, const char *what, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(what, "@") == 0)
+			xf_buf_printf(b, " a%d='%d'", i, i);
+		else
+			xf_buf_printf(b, "<%s/>", what);
+}
+
+/* Builds a document in b from printf-free pieces; returns its text. */
+static const char *
+doc_of(xf_buf_t *b, const char *head, const char *what, int n,
+    const char *tail)
+{
+	xf_buf_reset(b);
+	xf_buf_puts(b, head);
+	add_n(b, what, n);
+	xf_buf_puts(b, tail);
+	return xf_buf_cstr(b);
+}
+
+/*
+ * Attributes and children per element (xf_xmls_limits()): at the limit
+ * is fine, one more is a policy-violation, whole or byte by byte.
+ */
+static void
+test_counts(void)
+{
+	xf_buf_t	 b = { 0 };
+	xf_xmls_t	*x;
+	rec_t		 r = { 0 };
+	const char	*d;
+	size_t		 used;
+	int		 n;
+
+	lim_attrs = 100;
+	lim_children = 100;
+
+	d = doc_of(&b, HDR "<message", "@", 100, "/>");
+	n = 0;
+	is_str(cond_of(d, 0, 0, &n), "ok", "100 attributes, limit 100");
+	is_int(n, 1, "... delivered");
+	d = doc_of(&b, HDR "<message", "@", 101, "/>");
+	n = 0;
+	is_str(cond_of(d, 0, 0, &n), "policy-violation",
+	    "101 attributes, limit 100");
+	is_int(n, 0, "... not delivered");
+	is_str(errtext, "element with more than 100 attributes",
+	    "... with a text saying why");
+	is_str(cond_of(d, 0, 1, NULL), "policy-violation", "... byte by byte");
+	d = doc_of(&b, HDR "<message><x xmlns='urn:x'><y", "@", 101,
+	    "/></x></message>");
+	is_str(cond_of(d, 0, 0, NULL), "policy-violation",
+	    "101 attributes at depth 3");
+	d = doc_of(&b, "<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams'", "@", 101, ">");
+	is_str(cond_of(d, 0, 0, NULL), "policy-violation",
+	    "101 attributes on the stream header");
+	d = doc_of(&b, "<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams'", "@", 100, "><presence/>");
+	is_str(cond_of(d, 0, 0, NULL), "ok",
+	    "100 on the header (namespace declarations do not count)");
+
+	d = doc_of(&b, HDR "<iq type='set' id='1'><query xmlns='urn:q'>",
+	    "item", 100, "</query></iq>");
+	n = 0;
+	is_str(cond_of(d, 0, 0, &n), "ok", "100 children, limit 100");
+	is_int(n, 1, "... delivered");
+	d = doc_of(&b, HDR "<iq type='set' id='1'><query xmlns='urn:q'>",
+	    "item", 101, "</query></iq>");
+	n = 0;
+	is_str(cond_of(d, 0, 0, &n), "policy-violation",
+	    "101 children, limit 100");
+	is_int(n, 0, "... not delivered");
+	is_str(errtext, "element with more than 100 children",
+	    "... with a text saying why");
+	is_str(cond_of(d, 0, 1, NULL), "policy-violation", "... byte by byte");
+	d = doc_of(&b, HDR "<message>", "x", 101, "</message>");
+	is_str(cond_of(d, 0, 0, NULL), "policy-violation",
+	    "101 children of the stanza itself");
+	d = doc_of(&b, HDR "<message><a><b><c>", "x", 101,
+	    "</c></b></a></message>");
+	is_str(cond_of(d, 0, 0, NULL), "policy-violation",
+	    "101 children at depth 4");
+
+	/* Counts are per element: siblings' children do not add up, a
+	 * closed element's do not leak into the next, text is not a
+	 * child, and stanzas are not children of anything. */
+	xf_buf_reset(&b);
+	xf_buf_puts(&b, HDR "<message><a>");
+	add_n(&b, "x", 100);
+	xf_buf_puts(&b, "</a><b>");
+	add_n(&b, "y", 100);
+	xf_buf_puts(&b, "</b>");
+	for (n = 0; n < 98; n++)
+		xf_buf_puts(&b, "t<z>u</z>v");
+	xf_buf_puts(&b, "</message><message><a>");
+	add_n(&b, "x", 100);
+	xf_buf_puts(&b, "</a></message>");
+	add_n(&b, "presence", 300);
+	n = 0;
+	is_str(cond_of(xf_buf_cstr(&b), 0, 0, &n), "ok",
+	    "100 + 100 grandchildren, 100 children with text between, "
+	    "then 300 stanzas");
+	is_int(n, 302, "... all delivered");
+
+	/* 0 is no limit, as before. */
+	lim_attrs = lim_children = 0;
+	d = doc_of(&b, HDR "<message", "@", 5000, "/>");
+	is_str(cond_of(d, 0, 0, NULL), "ok", "no attribute limit: 5000");
+	d = doc_of(&b, HDR "<message>", "x", 20000, "</message>");
+	is_str(cond_of(d, 0, 0, NULL), "ok", "no child limit: 20000");
+
+	/* The limits hold across a stream restart. */
+	x = xf_xmls_new(0, &cbs, &r);
+	xf_xmls_limits(x, 5, 0);
+	ok(xf_xmls_feed(x, HDR, strlen(HDR), &used) == XF_OK &&
+	    xf_xmls_reset(x) == XF_OK, "restart");
+	d = doc_of(&b, HDR "<message", "@", 6, "/>");
+	is_int(xf_xmls_feed(x, d, strlen(d), &used), XF_ERR,
+	    "6 attributes with limit 5 after a restart");
+	is_str(xf_xmls_error(x), "policy-violation", "... policy-violation");
+	xf_xmls_free(x);
+	xf_buf_free(&r.log);
+	xf_buf_free(&b);
+}
+
 /* Parses a stanza, writes it, parses the output: the trees agree. */
 static void
 test_prefixed_roundtrip(void)
@@ -723,6 +859,7 @@ main(void)
 	test_restricted();
 	test_malformed();
 	test_limits();
+	test_counts();
 	test_prefixed_roundtrip();
 	test_server_stream();
 	test_park();

@@ -73,6 +73,8 @@ xf_stream_new(xf_worker_t *w, const xf_stream_kind_t *k,
 		free(s);
 		return NULL;
 	}
+	xf_xmls_limits(s->s_xml, (unsigned)w->w_conf->cf_c2s_max_attrs,
+	    (unsigned)w->w_conf->cf_c2s_max_children);
 	s->s_id = (++w->w_seq << IDX_BITS) | idx;
 	s->s_refs = 1;
 	s->s_w = w;
