@@ -413,6 +413,11 @@ lmdb_user_get(xf_store_t *base, const char *bare, xf_account_t *out)
 	MDB_val		 k, v;
 	int		 rc, ret = XF_ERR;
 
+	/* No record can have a key that long: no such user (a stanza to
+	 * such an address is not a store failure). */
+	if (bare != NULL && strlen(bare) >
+	    (size_t)mdb_env_get_maxkeysize(st->st_env))
+		return XF_DECLINED;
 	if (jid_key(st, bare, &k) != XF_OK)
 		return XF_ERR;
 	if ((rc = rbegin(st, &txn)) != 0)

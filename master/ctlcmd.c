@@ -497,6 +497,11 @@ cmd_user_set(xf_master_t *m, json_t *req, int create)
 		if (rc != XF_OK)
 			return reply_err("store: %s",
 			    xf_store_error(m->m_store));
+	} else if (strlen(bare) > XF_ACCOUNT_JID_MAX) {
+		/* The session table could not hold it with a resource. */
+		return reply_err("%s is longer than %d bytes, the most an "
+		    "account's JID may have", shorten(bare, sh, sizeof(sh)),
+		    XF_ACCOUNT_JID_MAX);
 	} else
 		acct.ac_created = (int64_t)time(NULL);
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xf.h"
 #include "buf.h"
 
 /*
@@ -20,6 +21,8 @@
  */
 /* A key is an LMDB key: a full JID in the table is at most this long. */
 #define XF_SESS_JID_MAX	511
+_Static_assert(XF_ACCOUNT_JID_MAX + 1 + XF_RESOURCE_ROOM <= XF_SESS_JID_MAX,
+    "every account must be able to bind a resource of XF_RESOURCE_ROOM");
 
 typedef struct xf_sess_rec_s {
 	uint32_t	sr_node;	/* 0 = this node; cluster ids later */

@@ -389,6 +389,17 @@ main(void)
 	    "update a missing user");
 	is_int(xf_store_user_get(st, "nobody@example.org", &b), XF_DECLINED,
 	    "update did not create");
+	{
+		/* A valid JID (RFC 7622: 1023-byte localpart) longer than
+		 * any key: no such user, not a store failure, so a message
+		 * to it bounces as to any unknown user. */
+		char	 rfcjid[1040];
+
+		memset(rfcjid, 'l', 1023);
+		strcpy(rfcjid + 1023, "@example.org");
+		is_int(xf_store_user_get(st, rfcjid, &b), XF_DECLINED,
+		    "get a JID longer than any key: no such user");
+	}
 
 	memset(&b, 0xff, sizeof(b));
 	is_int(xf_store_user_get(st, "alice@example.org", &b), XF_OK,

@@ -22,7 +22,6 @@
 #define REG_MAX_TRIES	5
 /* sasl.c reads PLAIN passwords into 1024 bytes: keep them loginable. */
 #define PASSWORD_MAX	1023
-#define BARE_MAX	511
 
 #define CID(c)	((unsigned long long)(c)->s_id)
 
@@ -171,8 +170,10 @@ signup(xf_stream_t *c, xf_el_t *iq, xf_el_t *q)
 		cond = "jid-malformed";
 		goto fail;
 	}
-	/* The store keys accounts by bare JID, at most 511 bytes (LMDB). */
-	if (n > BARE_MAX)
+	/* Longer, the account could log in but never bind a resource
+	 * (see XF_ACCOUNT_JID_MAX): a policy of this server, hence
+	 * not-acceptable (RFC 6120 8.3.3.12), not jid-malformed. */
+	if (n > XF_ACCOUNT_JID_MAX)
 		goto fail;
 	rc = put_password(w, bare, pw, 1);
 	/* The store may have suspended us: c is ours still, but look its
