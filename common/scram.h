@@ -36,6 +36,16 @@ int	 xf_cred_make(const char *password, unsigned iter, xf_cred_t *out);
 int	 xf_password_ok(const char *password);
 /* XF_OK when password matches cred (constant-time compare), else XF_ERR. */
 int	 xf_cred_check(const xf_cred_t *, const char *password, size_t pwlen);
+/*
+ * PLAIN's check of user's password: XF_OK when it matches cred.  cred
+ * NULL is a user without an account: the password is then checked
+ * against a stand-in of iter iterations (the node's scram-iterations),
+ * with the salt SCRAM would fake for user, so that a failure costs the
+ * same one PBKDF2 run either way and its time does not tell whether the
+ * account exists (RFC 5802 section 9).  Always XF_ERR for cred NULL.
+ */
+int	 xf_plain_check(const xf_cred_t *cred, const char *user, unsigned iter,
+	    const char *password, size_t pwlen);
 
 /*
  * One server-side SCRAM exchange:

@@ -1,4 +1,5 @@
 /* scram.c: unit tests for common/scram.c (RFC 5802/7677 vectors, failures, PLAIN). */
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,30 @@
 #include "buf.h"
 #include "base64.h"
 #include "scram.h"
+
+/*
+ * Counts PBKDF2 runs and their iterations, then runs the real one: a
+ * definition in the program takes precedence over libcrypto's for the
+ * calls from libxf.a.  The work PLAIN does is then a number a test can
+ * compare, where its time could not be.
+ */
+static unsigned long	 pbkdf2_calls, pbkdf2_iters;
+
+int
+PKCS5_PBKDF2_HMAC(const char *pass, int passlen, const unsigned char *salt,
+    int saltlen, int iter, const EVP_MD *digest, int keylen,
+    unsigned char *out)
+{
+	static int	(*real)(const char *, int, const unsigned char *, int,
+			    int, const EVP_MD *, int, unsigned char *);
+
+	if (real == NULL &&
+	    (*(void **)&real = dlsym(RTLD_NEXT, "PKCS5_PBKDF2_HMAC")) == NULL)
+		return 0;
+	pbkdf2_calls++;
+	pbkdf2_iters += (unsigned long)iter;
+	return real(pass, passlen, salt, saltlen, iter, digest, keylen, out);
+}
 
 /* A client written against the RFC, independent of scram.c's code. */
 static const EVP_MD *
@@ -652,6 +677,49 @@ test_cred(void)
 	    XF_OK, "saslprep: ... and checks");
 }
 
+/*
+ * PLAIN for a user without an account must do the work a wrong password
+ * for a real account does (one PBKDF2 of scram-iterations), or its time
+ * tells who has an account: 0.18 ms against 1.29 ms at 4096.
+ */
+static void
+test_plain_unknown(void)
+{
+	xf_cred_t	 c;
+	int		 rc;
+
+	if (xf_cred_make("secret", 4096, &c) != XF_OK) {
+		ok(0, "cred_make");
+		return;
+	}
+	pbkdf2_calls = pbkdf2_iters = 0;
+	is_int(xf_plain_check(&c, "alice", 4096, "secret", 6), XF_OK,
+	    "plain: the right password");
+	pbkdf2_calls = pbkdf2_iters = 0;
+	is_int(xf_plain_check(&c, "alice", 4096, "wrong", 5), XF_ERR,
+	    "plain: a wrong password");
+	ok(pbkdf2_calls == 1 && pbkdf2_iters == 4096,
+	    "... costs one PBKDF2 of 4096 (%lu runs, %lu iterations)",
+	    pbkdf2_calls, pbkdf2_iters);
+
+	pbkdf2_calls = pbkdf2_iters = 0;
+	rc = xf_plain_check(NULL, "mallory", 4096, "wrong", 5);
+	is_int(rc, XF_ERR, "plain: a user without an account fails");
+	ok(pbkdf2_calls == 1 && pbkdf2_iters == 4096,
+	    "... after the same work: one PBKDF2 of 4096 (%lu runs, %lu "
+	    "iterations)", pbkdf2_calls, pbkdf2_iters);
+	pbkdf2_calls = pbkdf2_iters = 0;
+	xf_plain_check(NULL, "mallory", 10000, "wrong", 5);
+	ok(pbkdf2_calls == 1 && pbkdf2_iters == 10000,
+	    "... of the node's scram-iterations (10000: %lu iterations)",
+	    pbkdf2_iters);
+	is_int(xf_plain_check(NULL, "alice", 4096, "secret", 6), XF_ERR,
+	    "... and never succeeds, whatever the password");
+	is_int(xf_plain_check(NULL, "mallory", 0, "wrong", 5), XF_ERR,
+	    "... nor with a nonsense iteration count");
+	OPENSSL_cleanse(&c, sizeof(c));
+}
+
 int
 main(void)
 {
@@ -661,5 +729,6 @@ main(void)
 	test_client_first();
 	test_plain();
 	test_cred();
+	test_plain_unknown();
 	return done_testing();
 }

@@ -175,8 +175,11 @@ plain(xf_stream_t *c)
 		explicit_bzero(pass, sizeof(pass));
 		return store_down(c);
 	}
-	if (r != XF_OK || xf_cred_check(&ac.ac_cred, pass, strlen(pass))
-	    != XF_OK) {
+	/* Without an account the password is checked against a stand-in
+	 * all the same, so the answer comes as late (see scram.h). */
+	if (xf_plain_check(r == XF_OK ? &ac.ac_cred : NULL, bare,
+	    (unsigned)c->s_w->w_conf->cf_scram_iterations, pass,
+	    strlen(pass)) != XF_OK) {
 		explicit_bzero(pass, sizeof(pass));
 		log_info("c%llu: authentication failed for %s from %s",
 		    CID(c), bare, c->s_ip);
