@@ -56,7 +56,7 @@ struct load_s {
 	size_t		 l_errlen;
 	xf_conf_t	*l_conf;
 	char		*l_cwd;		/* fetched when needed */
-	int		 l_seen[32];	/* line each opts[] was set at */
+	int		 l_seen[64];	/* line each opts[] was set at */
 };
 
 static int	 set_path(load_t *, const opt_t *, const node_t *);
@@ -99,6 +99,8 @@ static const opt_t opts[] = {
 	    F(cf_group), 0, 0, 0 },
 	{ NULL, "run-as-root", "false", set_bool,
 	    F(cf_run_as_root), 0, 0, 0 },
+	{ NULL, "output-budget", "'128M'", set_size,
+	    F(cf_output_budget), 0, 1048576, 68719476736LL },
 
 	{ "c2s", "ports", "[ 5222 ]", set_listen,
 	    F(cf_c2s_ports), F(cf_c2s_nports), 0, 0 },
@@ -112,6 +114,16 @@ static const opt_t opts[] = {
 	    F(cf_c2s_max_attrs), 0, 16, 100000 },
 	{ "c2s", "max-children", "10000", set_int,
 	    F(cf_c2s_max_children), 0, 100, 10000000 },
+	{ "c2s", "output-buffer", "'256k'", set_size,
+	    F(cf_c2s_output_buffer), 0, 4096, 67108864 },
+	{ "c2s", "max-output", "'8M'", set_size,
+	    F(cf_c2s_max_output), 0, 65536, 1073741824 },
+	{ "c2s", "read-rate", "'128k'", set_size,
+	    F(cf_c2s_read_rate), 0, 0, 1073741824 },
+	{ "c2s", "read-burst", "'512k'", set_size,
+	    F(cf_c2s_read_burst), 0, 16384, 1073741824 },
+	{ "c2s", "flood-time", "30", set_int,
+	    F(cf_c2s_flood_time), 0, 0, 86400 },
 	{ "c2s", "handshake-timeout", "60", set_int,
 	    F(cf_c2s_handshake_timeout), 0, 1, 3600 },
 	{ "c2s", "registration", "false", set_bool,

@@ -47,6 +47,12 @@ typedef struct xf_conf_s {
 	int		 cf_c2s_max_attrs;	/* 'max-attributes', per element */
 	int		 cf_c2s_max_children;	/* 'max-children', per element */
 	int		 cf_c2s_handshake_timeout; /* 'handshake-timeout', s */
+	size_t		 cf_c2s_output_buffer;	/* 'output-buffer': then backlog */
+	size_t		 cf_c2s_max_output;	/* 'max-output': backlog cap */
+	size_t		 cf_c2s_read_rate;	/* 'read-rate', bytes/s; 0: none */
+	size_t		 cf_c2s_read_burst;	/* 'read-burst', bytes */
+	int		 cf_c2s_flood_time;	/* 'flood-time', s; 0: never */
+	size_t		 cf_output_budget;	/* 'output-budget': per worker */
 	int		 cf_c2s_registration;	/* 'registration' (XEP-0077) */
 	int		 cf_sm_resume_timeout;	/* 'sm-resume-timeout', s */
 	int		 cf_sm_max_unacked;	/* 'sm-max-unacked', stanzas */

@@ -40,6 +40,10 @@ xf_route_deliver(xf_worker_t *w, xf_stream_t *from, const char *full,
 		}
 		xf_stream_send_el(c, st);
 		w->w_stats->ws_stanzas_out++;
+		/* A fast sender waits for a slow reader rather than filling
+		 * its backlog until it is cut off. */
+		if (from != NULL && from != c && xf_stream_backlogged(c))
+			xf_stream_wait_for(from, c);
 		return XF_OK;
 	}
 	xf_buf_reset(&ser);
@@ -186,4 +190,27 @@ xf_route(xf_worker_t *w, xf_stream_t *from, xf_el_t *st)
 		xf_route_to(w, from, st, dp);
 	busy--;
 	free(own);
+}
+
+void
+xf_route_unsent(xf_worker_t *w, xf_stream_t *s, const char *data,
+    size_t len)
+{
+	xf_el_t		*el;
+	const char	*type;
+
+	if (s->s_bare[0] == '\0' ||
+	    (el = xf_xml_parse(data, len, XF_NS_CLIENT)) == NULL)
+		return;
+	type = xf_el_attr(el, "type");
+	if (strcmp(el->e_name, "message") == 0) {
+		/* As for a user with no resource (RFC 6121 8.5.2.2.1). */
+		if (xf_mod_undeliverable(w, NULL, el, s->s_bare) != XF_OK)
+			xf_route_error(w, NULL, el, "cancel",
+			    "service-unavailable");
+	} else if (strcmp(el->e_name, "iq") == 0 && (xf_streq(type, "get") ||
+	    xf_streq(type, "set")))
+		xf_route_error(w, NULL, el, "cancel", "service-unavailable");
+	/* Presence is state: the user's going away says what counts. */
+	xf_el_free(el);
 }

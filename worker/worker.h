@@ -92,6 +92,10 @@ int	 xf_sasl_handle(xf_stream_t *, xf_el_t *);
 void	 xf_route(xf_worker_t *, xf_stream_t *from, xf_el_t *stanza);
 void	 xf_route_to(xf_worker_t *, xf_stream_t *from, xf_el_t *stanza,
 	    xf_dest_t *);
+/* Element bytes that never reached the peer of s (a backlog when s
+ * ended): a message goes offline, a request back as an error. */
+void	 xf_route_unsent(xf_worker_t *, xf_stream_t *s, const char *data,
+	    size_t len);
 void	 xf_route_error(xf_worker_t *, xf_stream_t *from, const xf_el_t *stanza,
 	    const char *type, const char *cond);
 int	 xf_route_deliver(xf_worker_t *, xf_stream_t *from, const char *full,

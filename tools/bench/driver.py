@@ -324,6 +324,9 @@ c2s {
 	'ports' = [ '127.0.0.1:%(p)d' ]
 	'tls-ports' = [ '127.0.0.1:%(tp)d' ]
 	'tls-required' = false
+	# No read-rate limit, as the rivals run without shapers
+	# (BENCH-NOTES.md): the figures are the server's.
+	'read-rate' = 0
 }
 tls {
 	'cert' = '%(d)s/tls/%(dom)s.crt'

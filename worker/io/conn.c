@@ -13,8 +13,9 @@
 
 #define READ_CHUNK	16384
 #define CLOSE_LINGER_MS	2000
-/* Output a peer does not read is capped: a slow reader is cut off. */
-#define WBUF_MAX	(8u << 20)
+/* The owner bounds a slow reader's output ('max-output'); this is the
+ * last resort should it not. */
+#define WBUF_MAX	(1ull << 30)
 
 #define CID(c)		((unsigned long long)(c)->c_id)
 
@@ -28,8 +29,8 @@ io_mask(const xf_conn_t *c)
 
 	if (c->c_flags & XF_CONN_SHUT)
 		return 0;
-	if (c->c_up != NULL &&
-	    !(c->c_flags & (XF_CONN_PAUSED | XF_CONN_CLOSING)))
+	if (c->c_up != NULL && !(c->c_flags & (XF_CONN_PAUSED |
+	    XF_CONN_CLOSING | XF_CONN_THROTTLED)))
 		mask |= XF_EV_READ;
 	if (c->c_flags & XF_CONN_WANT_WRITE)
 		mask |= XF_EV_WRITE;
@@ -149,6 +150,18 @@ shut(xf_conn_t *c, int clean)
 	close(c->c_fd);
 	c->c_fd = -1;
 	(*io->io_nconns)--;
+	/* What never left goes back whole: the owner may keep it. */
+	for (uint32_t i = c->c_mhead; i < c->c_nmarks; i++)
+		if (c->c_up != NULL && c->c_up->u_unsent != NULL)
+			c->c_up->u_unsent(c->c_owner, c, xf_buf_data(&c->c_wbuf) +
+			    (c->c_marks[2 * i] - c->c_base),
+			    c->c_marks[2 * i + 1] - c->c_marks[2 * i]);
+	io->io_pending -= c->c_queued - c->c_written;
+	c->c_written = c->c_base = c->c_queued;
+	c->c_mhead = c->c_nmarks = 0;
+	free(c->c_marks);
+	c->c_marks = NULL;
+	c->c_capmarks = 0;
 	xf_buf_free(&c->c_wbuf);
 	log_debug("c%llu: closed", CID(c));
 	if (c->c_up != NULL)
@@ -169,6 +182,30 @@ xf_conn_unref(xf_conn_t *c)
 }
 
 /*
+ * n more bytes are out.  The buffer lets go of them, except for an
+ * element only partly written: it stays whole until its last byte is
+ * out, so a close can hand it back.
+ */
+static void
+written(xf_conn_t *c, size_t n)
+{
+	uint64_t	 keep;
+
+	c->c_written += n;
+	c->c_io->io_pending -= n;
+	while (c->c_mhead < c->c_nmarks &&
+	    c->c_marks[2 * c->c_mhead + 1] <= c->c_written)
+		c->c_mhead++;
+	if (c->c_mhead == c->c_nmarks) {
+		c->c_mhead = c->c_nmarks = 0;
+		keep = c->c_written;
+	} else if ((keep = c->c_marks[2 * c->c_mhead]) > c->c_written)
+		keep = c->c_written;
+	xf_buf_consume(&c->c_wbuf, (size_t)(keep - c->c_base));
+	c->c_base = keep;
+}
+
+/*
  * Writes what c_wbuf holds.  XF_OK when empty, XF_AGAIN when the socket
  * is full, XF_ERR when the peer is gone.
  */
@@ -179,8 +216,10 @@ flush(xf_conn_t *c)
 
 	if (c->c_flags & XF_CONN_SHUT)
 		return XF_ERR;
-	while (xf_buf_size(&c->c_wbuf) > 0) {
-		size_t	 len = xf_buf_size(&c->c_wbuf);
+	while (c->c_queued > c->c_written) {
+		const char	*p = xf_buf_data(&c->c_wbuf) +
+				    (c->c_written - c->c_base);
+		size_t		 len = (size_t)(c->c_queued - c->c_written);
 
 		if (c->c_ssl) {
 			int	 r, e;
@@ -190,8 +229,7 @@ flush(xf_conn_t *c)
 			if (len > 65536)
 				len = 65536;
 			ERR_clear_error();
-			r = SSL_write(c->c_ssl, xf_buf_data(&c->c_wbuf),
-			    (int)len);
+			r = SSL_write(c->c_ssl, p, (int)len);
 			if (r <= 0) {
 				e = SSL_get_error(c->c_ssl, r);
 				if (e == SSL_ERROR_WANT_WRITE ||
@@ -202,15 +240,14 @@ flush(xf_conn_t *c)
 			}
 			n = r;
 		} else {
-			n = send(c->c_fd, xf_buf_data(&c->c_wbuf), len,
-			    MSG_NOSIGNAL);
+			n = send(c->c_fd, p, len, MSG_NOSIGNAL);
 			if (n == -1) {
 				if (errno == EAGAIN || errno == EINTR)
 					return XF_AGAIN;
 				return XF_ERR;
 			}
 		}
-		xf_buf_consume(&c->c_wbuf, (size_t)n);
+		written(c, (size_t)n);
 	}
 	return XF_OK;
 }
@@ -229,6 +266,11 @@ flush_one(xf_conn_t *c)
 	if ((r == XF_AGAIN) != !!(c->c_flags & XF_CONN_WANT_WRITE)) {
 		c->c_flags ^= XF_CONN_WANT_WRITE;
 		update_mask(c);
+	}
+	if (r == XF_OK && (c->c_flags & XF_CONN_WANT_DRAIN) &&
+	    c->c_up != NULL) {
+		c->c_flags &= ~XF_CONN_WANT_DRAIN;
+		c->c_up->u_event(c->c_owner, c, XF_IO_DRAINED);
 	}
 }
 
@@ -255,27 +297,57 @@ schedule_flush(xf_conn_t *c)
 	c->c_io->io_flush = c;
 }
 
-void
-xf_conn_send(xf_conn_t *c, const char *data, size_t len)
+/* Appends output; XF_ERR when it cannot be taken (and c closes: what
+ * it holds goes back to the owner). */
+static int
+queue(xf_conn_t *c, const char *data, size_t len)
 {
 	/* After a close the owner has had its last word. */
 	if (c->c_flags & (XF_CONN_MUTE | XF_CONN_CLOSING | XF_CONN_SHUT))
-		return;
-	if (xf_buf_size(&c->c_wbuf) + len > WBUF_MAX) {
-		log_warnx("c%llu: peer does not read its output, closing",
-		    CID(c));
-		xf_buf_reset(&c->c_wbuf);
+		return XF_ERR;
+	if (c->c_queued - c->c_base + len > WBUF_MAX ||
+	    xf_buf_append(&c->c_wbuf, data, len) != XF_OK) {
+		log_warnx("c%llu: %zu bytes of output waiting: closing",
+		    CID(c), (size_t)(c->c_queued - c->c_written));
 		c->c_flags |= XF_CONN_MUTE;
 		xf_conn_close(c);
-		return;
+		return XF_ERR;
 	}
-	if (xf_buf_append(&c->c_wbuf, data, len) != XF_OK) {
-		log_warnx("c%llu: out of memory", CID(c));
-		c->c_flags |= XF_CONN_MUTE;
-		xf_conn_close(c);
-		return;
-	}
+	c->c_queued += len;
+	c->c_io->io_pending += len;
 	schedule_flush(c);
+	return XF_OK;
+}
+
+void
+xf_conn_send(xf_conn_t *c, const char *data, size_t len)
+{
+	queue(c, data, len);
+}
+
+int
+xf_conn_send_el(xf_conn_t *c, const char *data, size_t len)
+{
+	uint64_t	*p;
+	uint32_t	 n;
+
+	if (c->c_nmarks == c->c_capmarks) {
+		n = c->c_capmarks ? c->c_capmarks * 2 : 16;
+		if ((p = realloc(c->c_marks, 2 * n * sizeof(*p))) == NULL) {
+			log_warnx("c%llu: out of memory", CID(c));
+			c->c_flags |= XF_CONN_MUTE;
+			xf_conn_close(c);
+			return XF_ERR;
+		}
+		c->c_marks = p;
+		c->c_capmarks = n;
+	}
+	if (queue(c, data, len) != XF_OK)
+		return XF_ERR;
+	c->c_marks[2 * c->c_nmarks] = c->c_queued - len;
+	c->c_marks[2 * c->c_nmarks + 1] = c->c_queued;
+	c->c_nmarks++;
+	return XF_OK;
 }
 
 static void
@@ -312,6 +384,18 @@ xf_conn_abort(xf_conn_t *c)
 	shut(c, 0);
 }
 
+size_t
+xf_conn_pending(const xf_conn_t *c)
+{
+	return (size_t)(c->c_queued - c->c_written);
+}
+
+void
+xf_conn_drained(xf_conn_t *c)
+{
+	c->c_flags |= XF_CONN_WANT_DRAIN;
+}
+
 int
 xf_conn_secure(const xf_conn_t *c)
 {
@@ -337,18 +421,73 @@ xf_conn_recent(xf_conn_t *c)
 void
 xf_conn_trim(xf_conn_t *c)
 {
-	if (xf_buf_size(&c->c_wbuf) == 0 && !(c->c_flags & XF_CONN_IN_FLUSH))
+	if (c->c_queued == c->c_base && !(c->c_flags & XF_CONN_IN_FLUSH)) {
 		xf_buf_free(&c->c_wbuf);
+		free(c->c_marks);
+		c->c_marks = NULL;
+		c->c_capmarks = 0;
+	}
 }
 
-/* TLS may hold decrypted bytes epoll knows nothing of: read them. */
+/* TLS may hold decrypted bytes epoll knows nothing of, and a throttled
+ * connection has tokens again: read. */
 static void
 pending_read(xf_loop_t *l, void *ud)
 {
 	xf_conn_t	*c = ud;
 
 	c->c_timer = 0;
+	if (c->c_flags & XF_CONN_THROTTLED) {
+		c->c_flags &= ~XF_CONN_THROTTLED;
+		update_mask(c);
+	}
 	read_input(c);
+}
+
+void
+xf_conn_set_rate(xf_conn_t *c, uint32_t rate, uint32_t burst,
+    uint32_t flood_ms)
+{
+	c->c_rate = rate;
+	c->c_burst = burst > READ_CHUNK ? burst : READ_CHUNK;
+	c->c_tokens = c->c_burst;
+	c->c_tstamp = xf_loop_now(c->c_io->io_loop);
+	c->c_flood_ms = flood_ms;
+}
+
+/*
+ * Refills the bucket; 1 when c may read now.  Otherwise it is out of
+ * epoll's read set until the tokens for one chunk are back.  Tokens may
+ * go below zero by one read: the next waits for them.
+ */
+static int
+may_read(xf_conn_t *c)
+{
+	uint64_t	 now, ms;
+
+	if (c->c_rate == 0)
+		return 1;
+	now = xf_loop_now(c->c_io->io_loop);
+	c->c_tokens += (int64_t)((now - c->c_tstamp) * c->c_rate / 1000);
+	c->c_tstamp = now;
+	if (c->c_tokens > (int64_t)c->c_burst)
+		c->c_tokens = c->c_burst;
+	if (c->c_tokens > 0)
+		return 1;
+	if (c->c_over_since == 0)
+		c->c_over_since = now;
+	else if (c->c_flood_ms > 0 && now - c->c_over_since >= c->c_flood_ms) {
+		c->c_up->u_event(c->c_owner, c, XF_IO_FLOOD);
+		if (c->c_flags & (XF_CONN_CLOSING | XF_CONN_SHUT))
+			return 0;
+	}
+	c->c_flags |= XF_CONN_THROTTLED;
+	update_mask(c);
+	ms = (uint64_t)(-c->c_tokens + READ_CHUNK) * 1000 / c->c_rate + 1;
+	if (c->c_timer == 0)
+		c->c_timer = xf_loop_timer(c->c_io->io_loop, ms, pending_read,
+		    c);
+	return 0;
 }
 
 void
@@ -390,7 +529,7 @@ tls_handshake(xf_conn_t *c)
 		log_debug("c%llu: %s with %s", CID(c),
 		    SSL_get_version(c->c_ssl), SSL_get_cipher_name(c->c_ssl));
 		c->c_up->u_event(c->c_owner, c, XF_IO_TLSREADY);
-		if (xf_buf_size(&c->c_wbuf) > 0)
+		if (c->c_queued > c->c_written)
 			schedule_flush(c);
 		return XF_OK;
 	}
@@ -416,7 +555,7 @@ conn_read(xf_conn_t *c)
 
 	for (;;) {
 		if (c->c_flags & (XF_CONN_SHUT | XF_CONN_PAUSED |
-		    XF_CONN_CLOSING))
+		    XF_CONN_CLOSING | XF_CONN_THROTTLED))
 			return;
 		if (c->c_ssl && !(c->c_flags & XF_CONN_TLS_UP)) {
 			int	 r = tls_handshake(c);
@@ -427,6 +566,8 @@ conn_read(xf_conn_t *c)
 				return;
 			continue;
 		}
+		if (!may_read(c))
+			return;
 		if (c->c_ssl) {
 			int	 r, e;
 
@@ -434,8 +575,10 @@ conn_read(xf_conn_t *c)
 			r = SSL_read(c->c_ssl, buf, sizeof(buf));
 			if (r <= 0) {
 				e = SSL_get_error(c->c_ssl, r);
-				if (e == SSL_ERROR_WANT_READ)
+				if (e == SSL_ERROR_WANT_READ) {
+					c->c_over_since = 0;	/* drained */
 					return;
+				}
 				if (e == SSL_ERROR_WANT_WRITE) {
 					c->c_flags |= XF_CONN_WANT_WRITE;
 					update_mask(c);
@@ -449,14 +592,17 @@ conn_read(xf_conn_t *c)
 			n = r;
 		} else {
 			n = recv(c->c_fd, buf, sizeof(buf), 0);
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+				c->c_over_since = 0;	/* drained */
 				return;
+			}
 			if (n <= 0) {
 				shut(c, 0);
 				return;
 			}
 		}
 		c->c_flags |= XF_CONN_RECENT;
+		c->c_tokens -= n;
 		c->c_up->u_data(c->c_owner, c, buf, (size_t)n);
 		/* Plain sockets are level-triggered: one read per event.
 		 * TLS (also just started by STARTTLS) reads until dry. */
@@ -494,8 +640,8 @@ read_co(void *ud)
 static void
 read_input(xf_conn_t *c)
 {
-	if ((c->c_flags & (XF_CONN_SHUT | XF_CONN_PAUSED | XF_CONN_CLOSING)) ||
-	    c->c_up == NULL)
+	if ((c->c_flags & (XF_CONN_SHUT | XF_CONN_PAUSED | XF_CONN_CLOSING |
+	    XF_CONN_THROTTLED)) || c->c_up == NULL)
 		return;
 	xf_conn_ref(c);
 	if (!c->c_io->io_async) {

@@ -170,6 +170,14 @@ xf_mod_send(xf_stream_t *c, const char *data, size_t len)
 	return XF_DECLINED;
 }
 
+void
+xf_mod_drained(xf_stream_t *c)
+{
+	EACH(m)
+		if (m->m_drained && xf_mod_serves(m, c))
+			m->m_drained(c);
+}
+
 int
 xf_mod_orphan(xf_worker_t *w, const char *full, uint64_t conn,
     const char *data, size_t len)

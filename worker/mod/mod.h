@@ -104,6 +104,10 @@ struct xf_mod_s {
 	 */
 	int	(*m_send)(xf_stream_t *, const char *data, size_t len);
 
+	/* The stream's backlog is out: a module that stopped writing to a
+	 * slow reader (SM's inbox pump) goes on. */
+	void	(*m_drained)(xf_stream_t *);
+
 	/* Stanza bytes for full that reached this worker with no live
 	 * connection behind them (a detached SM session).  XF_OK if kept. */
 	int	(*m_orphan)(xf_worker_t *, const char *full, uint64_t conn,
@@ -143,6 +147,7 @@ int	 xf_mod_undeliverable(xf_worker_t *, xf_stream_t *, const xf_el_t *,
 int	 xf_mod_deliver(xf_worker_t *, xf_stream_t *, const char *,
 	    const xf_sess_rec_t *, const xf_el_t *);
 int	 xf_mod_send(xf_stream_t *, const char *, size_t);
+void	 xf_mod_drained(xf_stream_t *);
 int	 xf_mod_orphan(xf_worker_t *, const char *, uint64_t, const char *,
 	    size_t);
 

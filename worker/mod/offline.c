@@ -160,7 +160,12 @@ typedef struct dl_s {
 	xf_stream_t	*c;
 	xf_buf_t	 keys;		/* [size_t klen][key] of each written */
 	size_t		 n;
+	int		 more;		/* stopped for a slow reader */
 } dl_t;
+
+/* c's per-stream slot: non-NULL while the rest of its messages wait for
+ * it to read what it has (offline_drained). */
+#define MORE(c)		((c)->s_mod[xf_mod_offline.m_index])
 
 /*
  * Whether what is written to c reaches the client: bound, not closing,
@@ -188,6 +193,13 @@ deliver_each(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
 
 	if (!reachable(d->c))
 		return 1;
+	/* A client reads them at its pace: the rest when it has read
+	 * these (live stanzas may then come between: each stored one
+	 * carries its delay stamp). */
+	if (xf_stream_backlogged(d->c)) {
+		d->more = 1;
+		return 1;
+	}
 	if (xf_buf_append(&d->keys, &klen, sizeof(klen)) != XF_OK ||
 	    xf_buf_append(&d->keys, k, klen) != XF_OK)
 		return 1;	/* not written, so kept */
@@ -206,7 +218,7 @@ deliver_each(void *ud, const void *k, size_t klen, const void *v, size_t vlen)
 void
 xf_offline_deliver(xf_worker_t *w, xf_stream_t *c)
 {
-	dl_t		 d = { c, { 0 }, 0 };
+	dl_t		 d = { c, { 0 }, 0, 0 };
 	const char	*p;
 	size_t		 off, klen, deleted = 0;
 	char		 bare[XF_SESS_JID_MAX + 1];
@@ -231,11 +243,37 @@ xf_offline_deliver(xf_worker_t *w, xf_stream_t *c)
 	}
 	xf_buf_free(&d.keys);
 	if (d.n > 0)
-		log_info("delivered %zu offline messages to %s", d.n, bare);
+		log_info("delivered %zu offline messages to %s%s", d.n, bare,
+		    d.more ? ", more when it has read them" : "");
+	if (d.more && reachable(c))
+		MORE(c) = c;
+}
+
+static void
+deliver_more(void *ud)
+{
+	xf_stream_t	*c = ud;
+
+	if (reachable(c))
+		xf_offline_deliver(c->s_w, c);
+	xf_stream_unhold(c);
+}
+
+/* The client read what it had: the next messages (the store may wait:
+ * not from inside the flush that called this). */
+static void
+offline_drained(xf_stream_t *c)
+{
+	if (MORE(c) == NULL)
+		return;
+	MORE(c) = NULL;
+	xf_stream_hold(c);
+	xf_worker_run(c->s_w, deliver_more, c);
 }
 
 xf_mod_t xf_mod_offline = {
 	.m_name = "offline",
 	.m_kind = &xf_kind_c2s,
 	.m_undeliverable = offline_undeliverable,
+	.m_drained = offline_drained,
 };

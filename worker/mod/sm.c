@@ -174,6 +174,13 @@ wake(xf_worker_t *w, xf_stream_t *from, const xf_sm_rec_t *rec)
 		    rec->sm_worker, rec->sm_full);
 }
 
+/* The backlog is out: the rest of the inbox follows. */
+static void
+sm_drained(xf_stream_t *c)
+{
+	pump(c);
+}
+
 /* XF_MSG_SM_WAKE: the stream's inbox has stanzas. */
 static void
 on_wake(xf_worker_t *w, const xf_ipc_in_t *in)
@@ -252,7 +259,9 @@ pump(xf_stream_t *c)
 	const char	*p;
 	int		 r, moved = 0;
 
-	if (sm == NULL || c->s_state != C2S_BOUND || xf_stream_closing(c))
+	/* A slow reader's backlog drains first (sm_drained). */
+	if (sm == NULL || c->s_state != C2S_BOUND || xf_stream_closing(c) ||
+	    xf_stream_backlogged(c))
 		return;
 	if (sm->s_pumping) {
 		sm->s_again = 1;
@@ -272,7 +281,8 @@ pump(xf_stream_t *c)
 		}
 		p = xf_buf_data(&b);
 		for (off = 0; off < xf_buf_size(&b) &&
-		    c->s_state == C2S_BOUND && !xf_stream_closing(c); off += 16 + len) {
+		    c->s_state == C2S_BOUND && !xf_stream_closing(c) &&
+		    !xf_stream_backlogged(c); off += 16 + len) {
 			memcpy(&seq, p + off, 8);
 			memcpy(&len, p + off + 8, 8);
 			cur.c = c;
@@ -291,7 +301,8 @@ pump(xf_stream_t *c)
 			after = seq;
 		}
 	} while ((n == PUMP_BATCH || sm->s_again) && !moved &&
-	    c->s_state == C2S_BOUND && !xf_stream_closing(c));
+	    c->s_state == C2S_BOUND && !xf_stream_closing(c) &&
+	    !xf_stream_backlogged(c));
 	sm->s_pumping = 0;
 	xf_buf_free(&b);
 }
@@ -440,6 +451,8 @@ sm_enable(xf_stream_t *c, const xf_el_t *el)
 	}
 	sm->s_resume = resume;
 	c->s_mod[xf_mod_sm.m_index] = sm;
+	/* Every stanza from now on is in the unacked queue until acked. */
+	c->s_flags |= XF_STREAM_KEPT;
 	if (resume) {
 		xf_presence_keep(c);	/* a presence sent before <enable/> */
 		sendf(c, "<enabled xmlns='" NS_SM "' id='%s' resume='true' "
@@ -504,6 +517,8 @@ sm_resume(xf_stream_t *c, const xf_el_t *el)
 	sm->s_sent = rec.sm_sent;
 	sm->s_acked = rec.sm_acked;
 	c->s_mod[xf_mod_sm.m_index] = sm;
+	/* Every stanza from now on is in the unacked queue until acked. */
+	c->s_flags |= XF_STREAM_KEPT;
 	xf_c2s_attach(c, rec.sm_full, srec.sr_prio, srec.sr_avail);
 	if ((r = xf_sess_sm_pres(w->w_sess, sm->s_id, &pres)) == XF_OK)
 		xf_presence_restore(c, xf_buf_data(&pres), xf_buf_size(&pres));
@@ -813,6 +828,7 @@ xf_mod_t xf_mod_sm = {
 	.m_stream_free = sm_conn_free,
 	.m_outbound = sm_outbound,
 	.m_deliver = sm_deliver,
+	.m_drained = sm_drained,
 	.m_send = sm_send,
 	.m_orphan = sm_orphan,
 };

@@ -114,6 +114,137 @@ xf_stream_hold(xf_stream_t *s)
 	s->s_refs++;
 }
 
+/* ---- a peer that reads slowly --------------------------------------- */
+
+/* Reading s stops for either reason, and goes on when neither holds. */
+static void
+read_state(xf_stream_t *s)
+{
+	if (s->s_conn != NULL)
+		xf_conn_pause(s->s_conn, (s->s_flags &
+		    (XF_STREAM_PAUSED | XF_STREAM_SLOWED)) != 0);
+}
+
+int
+xf_stream_backlogged(const xf_stream_t *s)
+{
+	return s->s_conn != NULL && xf_conn_pending(s->s_conn) >=
+	    s->s_w->w_conf->cf_c2s_output_buffer;
+}
+
+void
+xf_stream_wait_for(xf_stream_t *sender, xf_stream_t *slow)
+{
+	uint64_t	*p;
+	uint32_t	 n;
+
+	if (sender->s_flags & (XF_STREAM_SLOWED | XF_STREAM_ENDED))
+		return;
+	if (slow->s_nwaiters == slow->s_capwaiters) {
+		n = slow->s_capwaiters ? slow->s_capwaiters * 2 : 8;
+		if ((p = realloc(slow->s_waiters, n * sizeof(*p))) == NULL)
+			return;		/* not slowed: 'max-output' holds */
+		slow->s_waiters = p;
+		slow->s_capwaiters = n;
+	}
+	slow->s_waiters[slow->s_nwaiters++] = sender->s_id;
+	sender->s_flags |= XF_STREAM_SLOWED;
+	read_state(sender);
+	log_debug("s%llu: not read until s%llu has read its output",
+	    SID(sender), SID(slow));
+}
+
+/* The streams that waited for s are read again. */
+static void
+release_waiters(xf_stream_t *s)
+{
+	xf_stream_t	*o;
+
+	for (uint32_t i = 0; i < s->s_nwaiters; i++)
+		if ((o = xf_stream_find(s->s_w, s->s_waiters[i])) != NULL &&
+		    (o->s_flags & XF_STREAM_SLOWED)) {
+			o->s_flags &= ~XF_STREAM_SLOWED;
+			read_state(o);
+		}
+	s->s_nwaiters = 0;
+}
+
+void
+xf_stream_drained(xf_stream_t *s)
+{
+	release_waiters(s);
+	xf_mod_drained(s);
+}
+
+/*
+ * After a write: a peer with more than 'output-buffer' waiting is told
+ * of when it has read it (senders wait for that, SM's pump too); past
+ * 'max-output' for it, or 'output-budget' for the worker, its stream
+ * ends, and what it never read goes offline or back.
+ */
+static void
+check_output(xf_stream_t *s)
+{
+	const xf_conf_t	*cf = s->s_w->w_conf;
+	size_t		 pending = xf_conn_pending(s->s_conn);
+
+	if (pending < cf->cf_c2s_output_buffer)
+		return;
+	xf_conn_drained(s->s_conn);
+	if (pending > cf->cf_c2s_max_output ||
+	    s->s_w->w_io.io_pending > cf->cf_output_budget) {
+		log_warnx("s%llu: %s does not read its output (%zu bytes "
+		    "waiting, %zu on this worker): closing", SID(s),
+		    s->s_full[0] ? s->s_full : s->s_ip, pending,
+		    s->s_w->w_io.io_pending);
+		xf_stream_error(s, "resource-constraint", "Output not read");
+	}
+}
+
+/* A copy to salvage when the stream is over (final()): storing may wait
+ * for the store, which this callback must not. */
+static void
+keep_unsent(xf_stream_t *s, const char *data, size_t len)
+{
+	xf_out_t	*o;
+
+	if (s->s_flags & XF_STREAM_KEPT)
+		return;		/* SM has it: a resume or its end sees to it */
+	if ((o = malloc(sizeof(*o) + len)) == NULL) {
+		log_warnx("s%llu: out of memory: an element for %s lost",
+		    SID(s), s->s_bare);
+		return;
+	}
+	o->o_next = NULL;
+	o->o_len = len;
+	memcpy(o->o_data, data, len);
+	if (s->s_out_last)
+		s->s_out_last->o_next = o;
+	else
+		s->s_out = o;
+	s->s_out_last = o;
+}
+
+void
+xf_stream_unsent(xf_stream_t *s, const char *data, size_t len)
+{
+	keep_unsent(s, data, len);
+}
+
+/* What the connection never wrote goes offline or back to its sender. */
+static void
+salvage(xf_stream_t *s)
+{
+	xf_out_t	*o;
+
+	while ((o = s->s_out) != NULL) {
+		s->s_out = o->o_next;
+		xf_route_unsent(s->s_w, s, o->o_data, o->o_len);
+		free(o);
+	}
+	s->s_out_last = NULL;
+}
+
 /* The last holder is gone: the modules' goodbyes (may wait for the
  * store), then the memory. */
 static void
@@ -122,11 +253,13 @@ final(void *ud)
 	xf_stream_t	*s = ud;
 
 	s->s_refs = 1;		/* ours, while the goodbyes run */
+	salvage(s);
 	xf_stream_unbind(s);
 	xf_mod_stream_free(s);
 	xf_xmls_free(s->s_xml);
 	if (s->s_scram)
 		xf_scram_free(s->s_scram);
+	free(s->s_waiters);
 	log_debug("s%llu: freed", SID(s));
 	free(s);
 }
@@ -194,6 +327,7 @@ xf_stream_end(xf_stream_t *s)
 	xf_loop_timer_del(w->w_loop, s->s_timer);
 	s->s_timer = 0;
 	hand_over_pend(s);
+	release_waiters(s);
 	if (c != NULL) {
 		s->s_conn = NULL;
 		xf_conn_set_owner(c, NULL, NULL);
@@ -247,8 +381,7 @@ xf_stream_pause(xf_stream_t *s, int paused)
 	} else
 		unpause(s);
 	s->s_flags ^= XF_STREAM_PAUSED;
-	if (s->s_conn)
-		xf_conn_pause(s->s_conn, paused);
+	read_state(s);
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -256,8 +389,12 @@ xf_stream_pause(xf_stream_t *s, int paused)
 void
 xf_stream_send_raw(xf_stream_t *s, const char *data, size_t len)
 {
-	if (s->s_conn != NULL)
-		s->s_frame->f_write(s, data, len);
+	if (s->s_conn == NULL)
+		return;
+	if (s->s_frame->f_write(s, data, len) != XF_OK)
+		keep_unsent(s, data, len);	/* closing meanwhile */
+	else
+		check_output(s);
 }
 
 void
@@ -351,7 +488,8 @@ xf_stream_error(xf_stream_t *s, const char *cond, const char *text)
 		xf_buf_puts(&b, "</text>");
 	}
 	xf_buf_puts(&b, "</stream:error>");
-	xf_stream_send_raw(s, xf_buf_data(&b), xf_buf_size(&b));
+	if (s->s_conn != NULL)
+		s->s_frame->f_write(s, xf_buf_data(&b), xf_buf_size(&b));
 	xf_buf_free(&b);
 	if (s->s_conn != NULL)
 		s->s_frame->f_close(s);

@@ -19,6 +19,7 @@ typedef struct xf_frame_s xf_frame_t;
 typedef struct xf_stream_kind_s xf_stream_kind_t;
 typedef struct xf_worker_s xf_worker_t;
 typedef struct xf_pend_s xf_pend_t;
+typedef struct xf_out_s xf_out_t;
 
 /*
  * A framing carries a stream's XML: TCP (RFC 6120) now; WebSocket
@@ -32,8 +33,8 @@ struct xf_frame_s {
 	void	(*f_open)(xf_stream_t *, const char *ns, const char *attrs);
 	/* The end of the stream (</stream:stream>). */
 	void	(*f_close)(xf_stream_t *);
-	/* Whole top-level elements. */
-	void	(*f_write)(xf_stream_t *, const char *, size_t);
+	/* Whole top-level elements; XF_ERR when not taken (closing). */
+	int	(*f_write)(xf_stream_t *, const char *, size_t);
 };
 
 /*
@@ -68,6 +69,17 @@ enum {
 #define XF_STREAM_ENDED		0x04	/* xf_stream_end() ran */
 #define XF_STREAM_UNBINDING	0x08	/* k_unbind under way */
 #define XF_STREAM_PAUSED	0x10	/* on w_paused: ring push-back */
+#define XF_STREAM_SLOWED	0x20	/* waits for a slow reader's backlog */
+#define XF_STREAM_KEPT		0x40	/* a module (SM) keeps every stanza
+					 * written until the peer acks it */
+
+/* One element its connection could not write before it closed: it goes
+ * offline or back to its sender when the stream is over. */
+struct xf_out_s {
+	xf_out_t	*o_next;
+	size_t		 o_len;
+	char		 o_data[];
+};
 
 /*
  * A ring message that did not fit into the target worker's ring.  The
@@ -103,6 +115,11 @@ struct xf_stream_s {
 	xf_xmls_t	*s_xml;		/* owned: the parser */
 	xf_pend_t	*s_pend;	/* owned: messages waiting for ring room */
 	xf_pend_t	*s_pend_last;
+	xf_out_t	*s_out;		/* owned: never written, to salvage */
+	xf_out_t	*s_out_last;
+	uint64_t	*s_waiters;	/* owned: streams slowed for s */
+	uint32_t	 s_nwaiters;
+	uint32_t	 s_capwaiters;
 	uint64_t	 s_timer;	/* handshake timer */
 	int		 s_state;	/* the kind's: C2S_* */
 	int		 s_secure;	/* TLS (or an https framing) under it */
@@ -165,6 +182,16 @@ void	 xf_stream_close(xf_stream_t *);
 int	 xf_stream_closing(const xf_stream_t *);
 /* Stops or resumes reading s (ring push-back). */
 void	 xf_stream_pause(xf_stream_t *, int);
+/* 1 when s has more than 'output-buffer' waiting: its peer reads
+ * slower than it is written to. */
+int	 xf_stream_backlogged(const xf_stream_t *);
+/* sender stops being read until slow's backlog is out (a fast sender is
+ * slowed rather than a slow reader cut off). */
+void	 xf_stream_wait_for(xf_stream_t *sender, xf_stream_t *slow);
+/* The connection's output is out (XF_IO_DRAINED). */
+void	 xf_stream_drained(xf_stream_t *);
+/* An element the connection never wrote whole (u_unsent). */
+void	 xf_stream_unsent(xf_stream_t *, const char *, size_t);
 /* Leaves the session table now (k_unbind), once. */
 void	 xf_stream_unbind(xf_stream_t *);
 /* The stream is over: unbind, modules' goodbyes, memory. */

@@ -23,6 +23,16 @@ tcp_event(void *owner, xf_conn_t *c, int ev)
 		if (s->s_kind->k_secured)
 			s->s_kind->k_secured(s);
 		break;
+	case XF_IO_DRAINED:
+		xf_stream_drained(s);
+		break;
+	case XF_IO_FLOOD:
+		log_warnx("s%llu: %s keeps sending faster than 'read-rate'",
+		    (unsigned long long)s->s_id,
+		    s->s_full[0] ? s->s_full : s->s_ip);
+		xf_stream_error(s, "policy-violation",
+		    "Too much data, too fast");
+		break;
 	case XF_IO_CLOSED:
 		/* The stream's end lets its reference go. */
 		xf_stream_end(s);
@@ -30,7 +40,13 @@ tcp_event(void *owner, xf_conn_t *c, int ev)
 	}
 }
 
-static const xf_conn_up_t tcp_up = { tcp_data, tcp_event };
+static void
+tcp_unsent(void *owner, xf_conn_t *c, const char *data, size_t len)
+{
+	xf_stream_unsent(owner, data, len);
+}
+
+static const xf_conn_up_t tcp_up = { tcp_data, tcp_event, tcp_unsent };
 
 static void
 tcp_open(xf_stream_t *s, const char *ns, const char *attrs)
@@ -52,10 +68,10 @@ tcp_close(xf_stream_t *s)
 	xf_conn_send(s->s_conn, "</stream:stream>", 16);
 }
 
-static void
+static int
 tcp_write(xf_stream_t *s, const char *data, size_t len)
 {
-	xf_conn_send(s->s_conn, data, len);
+	return xf_conn_send_el(s->s_conn, data, len);
 }
 
 const xf_frame_t xf_frame_tcp = { "tcp", tcp_open, tcp_close, tcp_write };
@@ -75,6 +91,9 @@ xf_tcp_accept(xf_worker_t *w, int fd, int direct_tls,
 	}
 	if ((s = xf_stream_new(w, k, &xf_frame_tcp, c)) != NULL) {
 		s->s_secure = direct_tls;	/* no byte reaches it before */
+		xf_conn_set_rate(c, (uint32_t)w->w_conf->cf_c2s_read_rate,
+		    (uint32_t)w->w_conf->cf_c2s_read_burst,
+		    (uint32_t)w->w_conf->cf_c2s_flood_time * 1000);
 		xf_conn_set_owner(c, &tcp_up, s);
 	}
 	xf_conn_unref(c);		/* the stream holds its own */

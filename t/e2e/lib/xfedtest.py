@@ -1014,11 +1014,23 @@ def on_worker(node, jid, password, slot, **kw):
 class RawClient:
 	"""A hand-driven XMPP stream, for input no real client would send."""
 
-	def __init__(self, port, tls=False, host='localhost', timeout=5):
+	def __init__(self, port, tls=False, host='localhost', timeout=5,
+	    rcvbuf=None):
 		self.host = host
 		self.timeout = timeout
-		self.sock = socket.create_connection(('127.0.0.1', port),
-		    timeout=timeout)
+		if rcvbuf is None:
+			self.sock = socket.create_connection(('127.0.0.1', port),
+			    timeout=timeout)
+		else:
+			# Set before connecting: the window is small from the
+			# start (shrunk later, the kernel drops what it had
+			# allowed and the sender backs off for long).
+			self.sock = socket.socket(socket.AF_INET,
+			    socket.SOCK_STREAM)
+			self.sock.setsockopt(socket.SOL_SOCKET,
+			    socket.SO_RCVBUF, rcvbuf)
+			self.sock.settimeout(timeout)
+			self.sock.connect(('127.0.0.1', port))
 		if tls:
 			self._wrap()
 		self.closed = False
