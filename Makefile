@@ -44,7 +44,7 @@ COMMON	 = common/log.c common/buf.c common/conf.c common/conf_parse.c \
 	   common/scram.c common/store.c common/store_lmdb.c \
 	   common/store_pg.c common/store_pg_conn.c common/store_pg_listen.c \
 	   common/coro.c common/net.c common/loop.c
-SHM	 = shm/sess.c shm/smstate.c shm/smqueue.c shm/ring.c
+SHM	 = shm/sess.c shm/smstate.c shm/smqueue.c shm/ring.c shm/authlim.c
 # The master: argv and start-up, worker supervision, xfedctl's socket.
 MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
 	   master/ctlcmd.c
@@ -55,7 +55,7 @@ MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
 # what they test, so an upward call fails their build.
 WORKER_IO = worker/io/conn.c worker/io/tls.c
 WORKER_STREAM = worker/stream/stream.c worker/stream/tcp.c \
-	   worker/stream/c2s.c worker/stream/sasl.c
+	   worker/stream/c2s.c worker/stream/c2s_limit.c worker/stream/sasl.c
 WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/roster_sub.c \
 	   worker/mod/presence.c \
 	   worker/mod/offline.c worker/mod/blocking.c \

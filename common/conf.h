@@ -53,6 +53,9 @@ typedef struct xf_conf_s {
 	size_t		 cf_c2s_read_burst;	/* 'read-burst', bytes */
 	int		 cf_c2s_flood_time;	/* 'flood-time', s; 0: never */
 	size_t		 cf_output_budget;	/* 'output-budget': per worker */
+	int		 cf_c2s_auth_timeout;	/* 'auth-timeout', s */
+	int		 cf_c2s_max_unauth;	/* 'max-unauth', per node; 0: no cap */
+	int		 cf_c2s_max_unauth_ip;	/* 'max-unauth-per-ip'; 0: no cap */
 	int		 cf_c2s_registration;	/* 'registration' (XEP-0077) */
 	int		 cf_sm_resume_timeout;	/* 'sm-resume-timeout', s */
 	int		 cf_sm_max_unacked;	/* 'sm-max-unacked', stanzas */

@@ -66,7 +66,7 @@
  */
 #define SESS_WBATCH	4096
 
-#define SESS_MAXDBS	8
+#define SESS_MAXDBS	12
 
 /*
  * LMDB keeps the names of named databases as keys of the unnamed one,
@@ -84,6 +84,7 @@ static const struct {
 	{ "smin",	offsetof(struct xf_sess_s, s_smin) },
 	{ "smexp",	offsetof(struct xf_sess_s, s_smexp) },
 	{ "smpres",	offsetof(struct xf_sess_s, s_smpres) },
+	{ "unauth",	offsetof(struct xf_sess_s, s_unauth) },
 };
 
 /*
@@ -184,7 +185,7 @@ xf_sess_open(const char *dir, int clear, xf_sess_t **out, char *err,
 		if ((rc = mdb_dbi_open(txn, sess_dbs[i].name, MDB_CREATE,
 		    (MDB_dbi *)((char *)s + sess_dbs[i].off))) != 0) {
 			mdb_txn_abort(txn);
-			fail(s, "mdb_dbi_open(sm)", rc);
+			fail(s, "mdb_dbi_open(named)", rc);
 			goto fail;
 		}
 	/* Committed, not aborted: an abort closes the handles it opened. */

@@ -93,7 +93,9 @@ int	 xf_sess_clear_worker(xf_sess_t *, uint32_t node, uint32_t worker,
 
 const char *xf_sess_error(const xf_sess_t *);
 
-/* The XEP-0198 state shares the environment; callers include only this. */
+/* The XEP-0198 state and the login limits share the environment;
+ * callers include only this. */
 #include "smstate.h"
+#include "authlim.h"
 
 #endif /* XF_SESS_H */

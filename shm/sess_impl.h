@@ -13,7 +13,8 @@
 
 /*
  * One handle per process (see xf_sess_open() in sess.c).  The session
- * table is the unnamed DB; the SM state is in the named ones.
+ * table is the unnamed DB; the SM state and the login limits are in
+ * the named ones.
  */
 struct xf_sess_s {
 	MDB_env		*s_env;		/* owned by the process s_pid */
@@ -24,6 +25,7 @@ struct xf_sess_s {
 	MDB_dbi		 s_smin;
 	MDB_dbi		 s_smexp;
 	MDB_dbi		 s_smpres;
+	MDB_dbi		 s_unauth;	/* login limits: see authlim.c */
 	MDB_txn		*s_rtxn;	/* reused read txn; reset when idle */
 	pid_t		 s_pid;		/* opener; see xf_sess_close() */
 	size_t		 s_maxkey;	/* mdb_env_get_maxkeysize(): 511 */

@@ -110,6 +110,7 @@ static void
 on_accept(xf_loop_t *l, int fd, int mask, void *ud)
 {
 	xf_lst_t	*ls = ud;
+	xf_stream_t	*s;
 	int		 cfd;
 
 	/* Bounded so one busy listener cannot starve the rest of the loop. */
@@ -121,9 +122,11 @@ on_accept(xf_loop_t *l, int fd, int mask, void *ud)
 				accept_starved(l, ls, errno);
 			return;
 		}
-		if (xf_tcp_accept(&worker, cfd, ls->ls_kind == XF_LST_C2S_TLS,
-		    &xf_kind_c2s) == NULL)
+		if ((s = xf_tcp_accept(&worker, cfd,
+		    ls->ls_kind == XF_LST_C2S_TLS, &xf_kind_c2s)) == NULL)
 			log_warnx("cannot set up a stream for fd %d", cfd);
+		else
+			xf_c2s_admit(s);
 	}
 }
 

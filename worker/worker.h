@@ -84,6 +84,13 @@ void	 xf_c2s_attach(xf_stream_t *, const char *full, int32_t prio,
 void	 xf_c2s_replace(xf_stream_t *, uint32_t slot, uint64_t conn,
 	    const char *text);
 
+/* c2s_limit.c: a new c2s stream takes a place among the node's
+ * unauthenticated connections or is refused with a stream error; it
+ * gives it back once authenticated (authed) or when it ends. */
+void	 xf_c2s_admit(xf_stream_t *);
+void	 xf_c2s_authed(xf_stream_t *);
+void	 xf_c2s_limit_end(xf_stream_t *);
+
 /* sasl.c: <auth/>, <response/>, <abort/> on a c2s stream. */
 void	 xf_sasl_features(xf_stream_t *, xf_buf_t *);
 int	 xf_sasl_handle(xf_stream_t *, xf_el_t *);

@@ -202,6 +202,9 @@ test_defaults(void)
 	is_int(cf->cf_c2s_max_attrs, 100, "default max-attributes");
 	is_int(cf->cf_c2s_max_children, 10000, "default max-children");
 	is_int(cf->cf_c2s_handshake_timeout, 60, "default handshake-timeout");
+	is_int(cf->cf_c2s_auth_timeout, 30, "default auth-timeout");
+	is_int(cf->cf_c2s_max_unauth, 10000, "default max-unauth");
+	is_int(cf->cf_c2s_max_unauth_ip, 100, "default max-unauth-per-ip");
 	ok(cf->cf_store_map_size == (size_t)1 << 30, "default map-size 1G");
 	is_str(cf->cf_tls_cert, "/etc/xfed/xfed.crt", "default cert");
 	is_str(cf->cf_tls_key, "/etc/xfed/xfed.key", "default key");
@@ -462,6 +465,13 @@ test_errors(void)
 	fails("c2s {\n\n 'handshake-timeout' = -1\n}\n", 3,
 	    "'handshake-timeout' must be between 1 and 3600",
 	    "negative handshake-timeout");
+	fails("c2s {\n 'auth-timeout' = 0\n}\n", 2,
+	    "'auth-timeout' must be between 1 and 3600", "auth-timeout 0");
+	fails("c2s { 'max-unauth-per-ip' = -1 }\n", 1,
+	    "'max-unauth-per-ip' must be between 0 and 10000000",
+	    "negative max-unauth-per-ip");
+	fails("c2s { 'max-unauth' = 'many' }\n", 1,
+	    "'max-unauth' must be an integer", "max-unauth not a number");
 
 	/* Listeners. */
 	fails("c2s {\n 'ports' = [\n  5222,\n  'localhost:5222'\n ]\n}\n", 4,

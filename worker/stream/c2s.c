@@ -310,6 +310,7 @@ c2s_unbind(xf_stream_t *c)
 {
 	xf_worker_t	*w = c->s_w;
 
+	xf_c2s_limit_end(c);
 	/* The modules' goodbyes may wait (pgsql store); the stream layer
 	 * runs this once at a time, and a bound stream unbinds once. */
 	if (c->s_full[0] == '\0')

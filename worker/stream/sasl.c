@@ -74,6 +74,7 @@ static int
 succeed(xf_stream_t *c, const char *user, const char *data, size_t len)
 {
 	snprintf(c->s_user, sizeof(c->s_user), "%s", user);
+	xf_c2s_authed(c);
 	send_b64(c, "success", data, len);
 	log_info("c%llu: authenticated %s@%s", CID(c), c->s_user, c->s_host);
 	c->s_state = C2S_AUTHED;

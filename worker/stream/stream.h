@@ -139,6 +139,8 @@ struct xf_stream_s {
 	char		 s_full[XF_SESS_JID_MAX + 1];	/* bound full JID */
 	char		 s_bare[XF_SESS_JID_MAX + 1];
 	int		 s_auth_fails;
+	int		 s_unauth;	/* holds a place: see c2s_limit.c */
+	uint64_t	 s_auth_timer;	/* 'auth-timeout', until authenticated */
 	xf_scram_t	*s_scram;	/* owned during a SCRAM exchange */
 	int32_t		 s_prio;
 	int		 s_avail;

@@ -1015,22 +1015,22 @@ class RawClient:
 	"""A hand-driven XMPP stream, for input no real client would send."""
 
 	def __init__(self, port, tls=False, host='localhost', timeout=5,
-	    rcvbuf=None):
+	    rcvbuf=None, source=None):
+		# source: a local address to connect from (127.0.0.x), so
+		# that a test looks like many clients' addresses.
 		self.host = host
 		self.timeout = timeout
-		if rcvbuf is None:
-			self.sock = socket.create_connection(('127.0.0.1', port),
-			    timeout=timeout)
-		else:
+		self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		if rcvbuf is not None:
 			# Set before connecting: the window is small from the
 			# start (shrunk later, the kernel drops what it had
 			# allowed and the sender backs off for long).
-			self.sock = socket.socket(socket.AF_INET,
-			    socket.SOCK_STREAM)
 			self.sock.setsockopt(socket.SOL_SOCKET,
 			    socket.SO_RCVBUF, rcvbuf)
-			self.sock.settimeout(timeout)
-			self.sock.connect(('127.0.0.1', port))
+		if source:
+			self.sock.bind((source, 0))
+		self.sock.settimeout(timeout)
+		self.sock.connect(('127.0.0.1', port))
 		if tls:
 			self._wrap()
 		self.closed = False
@@ -1315,3 +1315,45 @@ def roster_subscription(c, contact):
 		if it.get('jid') == contact:
 			return it.get('subscription')
 	return None
+
+
+class Chatter:
+	"""Two logged-in users chatting through a node while a test does
+	something else: round() has each send the other a few numbered
+	messages, check() says whether every one arrived exactly once."""
+
+	def __init__(self, node, a='chat-a@localhost', b='chat-b@localhost'):
+		node.add_user(a, 'pw-a')
+		node.add_user(b, 'pw-b')
+		self.a = login(node, a + '/c', 'pw-a')
+		self.b = login(node, b + '/c', 'pw-b')
+		self.inbox = {self.a: Inbox(self.a), self.b: Inbox(self.b)}
+		self.sent = {self.a: [], self.b: []}	# what each was sent
+		self.n = 0
+
+	def round(self, count=5):
+		for frm, to in ((self.a, self.b), (self.b, self.a)):
+			for _ in range(count):
+				self.n += 1
+				body = 'chat-%06d' % self.n
+				self.sent[to].append(body)
+				frm.send_message(to.full_jid, body)
+		flush_all()
+
+	def check(self, timeout=10):
+		"""(ok, why): each message arrived once, none lost."""
+		import collections
+		for who in (self.a, self.b):
+			box = self.inbox[who]
+			want = collections.Counter(self.sent[who])
+			got = lambda: collections.Counter(m['body'] for m in
+			    box.find(lambda m: m['body'].startswith('chat-')))
+			wait_for(lambda: got() == want or
+			    sum(got().values()) > sum(want.values()), timeout)
+			pump(0.3)	# a duplicate would show now
+			g = got()
+			if g != want:
+				return False, '%s: lost %r, extra %r' % (
+				    who.jid, sorted((want - g).elements()),
+				    sorted((g - want).elements()))
+		return True, '%d messages, each once' % self.n
