@@ -56,6 +56,11 @@ typedef struct xf_conf_s {
 	int		 cf_c2s_auth_timeout;	/* 'auth-timeout', s */
 	int		 cf_c2s_max_unauth;	/* 'max-unauth', per node; 0: no cap */
 	int		 cf_c2s_max_unauth_ip;	/* 'max-unauth-per-ip'; 0: no cap */
+	int		 cf_c2s_auth_fail_delay; /* 'auth-fail-delay', s */
+	int		 cf_c2s_auth_block_after; /* 'auth-fail-block-after' */
+	int		 cf_c2s_auth_block_time; /* 'auth-block-time', s */
+	int		 cf_c2s_auth_lock_after; /* 'auth-fail-lock-after' */
+	int		 cf_c2s_auth_lock_time;	/* 'auth-lock-time', s */
 	int		 cf_c2s_registration;	/* 'registration' (XEP-0077) */
 	int		 cf_sm_resume_timeout;	/* 'sm-resume-timeout', s */
 	int		 cf_sm_max_unacked;	/* 'sm-max-unacked', stanzas */

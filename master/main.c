@@ -240,6 +240,27 @@ reload(xf_master_t *m)
 	xf_spawn_reload(m);
 }
 
+/*
+ * Failed-login records say when they are forgotten (shm/authlim.h);
+ * readers skip the expired ones, and the master deletes them once a
+ * minute so the table holds only the last block time's failures.
+ */
+#define PURGE_MS	60000
+
+static void
+purge_authfail(xf_loop_t *l, void *ud)
+{
+	xf_master_t	*m = ud;
+	size_t		 n = 0;
+
+	if (m->m_sess != NULL && xf_sess_authfail_purge(m->m_sess,
+	    (int64_t)xf_loop_now(l), &n) != XF_OK)
+		log_warnx("session table: %s", xf_sess_error(m->m_sess));
+	if (n > 0)
+		log_debug("forgot %zu failed-login records", n);
+	xf_loop_timer(l, PURGE_MS, purge_authfail, m);
+}
+
 static void
 before_sleep(xf_loop_t *l, void *ud)
 {
@@ -386,6 +407,7 @@ main(int argc, char *argv[])
 	    XF_VERSION, m->m_conf->cf_workers, m->m_conf->cf_nvhosts);
 	if (xf_spawn_procs(m) != XF_OK)
 		log_warnx("not every worker started");
+	xf_loop_timer(m->m_loop, PURGE_MS, purge_authfail, m);
 	xf_loop_before_sleep(m->m_loop, before_sleep, m);
 	xf_loop_run(m->m_loop);
 

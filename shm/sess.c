@@ -85,6 +85,7 @@ static const struct {
 	{ "smexp",	offsetof(struct xf_sess_s, s_smexp) },
 	{ "smpres",	offsetof(struct xf_sess_s, s_smpres) },
 	{ "unauth",	offsetof(struct xf_sess_s, s_unauth) },
+	{ "authfail",	offsetof(struct xf_sess_s, s_authfail) },
 };
 
 /*

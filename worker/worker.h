@@ -90,6 +90,12 @@ void	 xf_c2s_replace(xf_stream_t *, uint32_t slot, uint64_t conn,
 void	 xf_c2s_admit(xf_stream_t *);
 void	 xf_c2s_authed(xf_stream_t *);
 void	 xf_c2s_limit_end(xf_stream_t *);
+/* 1 when c may not try to log in as bare (may be NULL): it has been
+ * answered and its stream closed.  After a wrong password, _failed
+ * counts it for the node and answers after the delay it earns; last:
+ * the stream ends after the answer.  XF_ERR when it ended at once. */
+int	 xf_c2s_auth_refused(xf_stream_t *, const char *bare);
+int	 xf_c2s_auth_failed(xf_stream_t *, const char *bare, int last);
 
 /* sasl.c: <auth/>, <response/>, <abort/> on a c2s stream. */
 void	 xf_sasl_features(xf_stream_t *, xf_buf_t *);

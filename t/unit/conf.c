@@ -205,6 +205,11 @@ test_defaults(void)
 	is_int(cf->cf_c2s_auth_timeout, 30, "default auth-timeout");
 	is_int(cf->cf_c2s_max_unauth, 10000, "default max-unauth");
 	is_int(cf->cf_c2s_max_unauth_ip, 100, "default max-unauth-per-ip");
+	is_int(cf->cf_c2s_auth_fail_delay, 1, "default auth-fail-delay");
+	is_int(cf->cf_c2s_auth_block_after, 20, "default auth-fail-block-after");
+	is_int(cf->cf_c2s_auth_block_time, 3600, "default auth-block-time");
+	is_int(cf->cf_c2s_auth_lock_after, 50, "default auth-fail-lock-after");
+	is_int(cf->cf_c2s_auth_lock_time, 60, "default auth-lock-time");
 	ok(cf->cf_store_map_size == (size_t)1 << 30, "default map-size 1G");
 	is_str(cf->cf_tls_cert, "/etc/xfed/xfed.crt", "default cert");
 	is_str(cf->cf_tls_key, "/etc/xfed/xfed.key", "default key");
@@ -472,6 +477,12 @@ test_errors(void)
 	    "negative max-unauth-per-ip");
 	fails("c2s { 'max-unauth' = 'many' }\n", 1,
 	    "'max-unauth' must be an integer", "max-unauth not a number");
+	fails("c2s {\n 'auth-lock-time' = 86400\n}\n", 2,
+	    "'auth-lock-time' must be between 1 and 3600",
+	    "a long account lock is refused");
+	fails("c2s { 'auth-fail-delay' = 61 }\n", 1,
+	    "'auth-fail-delay' must be between 0 and 60",
+	    "auth-fail-delay too long");
 
 	/* Listeners. */
 	fails("c2s {\n 'ports' = [\n  5222,\n  'localhost:5222'\n ]\n}\n", 4,

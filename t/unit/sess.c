@@ -369,6 +369,59 @@ unauth_tests(const char *dir)
 	xf_sess_close(s);
 }
 
+/* Failed logins: block, lock, the lock's grace, expiry, purge. */
+static void
+authfail_tests(const char *dir)
+{
+	xf_authlim_t	 al = { 3, 10000, 4, 1000 };
+	char		 err[256];
+	xf_sess_t	*s;
+	uint32_t	 ipf, acf;
+	size_t		 n;
+	int		 newly, st, i;
+
+	ok(xf_sess_open(dir, 1, &s, err, sizeof(err)) == XF_OK, "open: %s",
+	    err);
+	for (i = 1; i <= 3; i++)
+		xf_sess_authfail_add(s, "10.0.0.1", "u@h", 100 * i, &al, &ipf,
+		    &acf, &newly);
+	ok(ipf == 3 && newly == XF_AUTH_BLOCKED,
+	    "the third failure from an address blocks it");
+	xf_sess_authfail_check(s, "10.0.0.1", NULL, 9000, &st);
+	is_int(st, XF_AUTH_BLOCKED, "blocked within the block time");
+	xf_sess_authfail_check(s, "10.0.0.2", "u@h", 9000, &st);
+	is_int(st, 0, "another address, the account below its limit: free");
+	xf_sess_authfail_check(s, "10.0.0.1", NULL, 10300, &st);
+	is_int(st, 0, "the block ends");
+	xf_sess_authfail_add(s, "10.0.0.2", "u@h", 10200, &al, &ipf, &acf,
+	    &newly);
+	ok(acf == 4 && newly == XF_AUTH_LOCKED,
+	    "the fourth failure for the account, from any address, locks it");
+	xf_sess_authfail_check(s, "10.0.0.3", "u@h", 11000, &st);
+	is_int(st, XF_AUTH_LOCKED, "locked for any address");
+	xf_sess_authfail_add(s, "10.0.0.3", "u@h", 11000, &al, &ipf, &acf,
+	    &newly);
+	is_int(acf, 0, "failures while locked are not counted");
+	xf_sess_authfail_check(s, "10.0.0.3", "u@h", 11400, &st);
+	is_int(st, 0, "the lock ends after its time");
+	for (i = 0; i < 6; i++)
+		xf_sess_authfail_add(s, "10.0.1.1", "u@h", 11500 + i, &al, &ipf,
+		    &acf, &newly);
+	xf_sess_authfail_check(s, "10.0.2.1", "u@h", 11600, &st);
+	is_int(st, 0, "and cannot come back for as long (the owner's turn)");
+	xf_sess_authfail_add(s, "10.0.1.2", "u@h", 12500, &al, &ipf, &acf,
+	    &newly);
+	is_int(newly & XF_AUTH_LOCKED, XF_AUTH_LOCKED, "then it can");
+	is_int(xf_sess_authfail_purge(s, 15000, &n), XF_OK, "purge");
+	is_int(n, 1, "only the address whose last failure is older than the "
+	    "block time is forgotten");
+	is_int(xf_sess_authfail_purge(s, 30000, &n), XF_OK, "purge later");
+	ok(n >= 4, "everything is forgotten after it (%zu)", n);
+	xf_sess_authfail_check(s, "10.0.0.1", "u@h", 30000, &st);
+	is_int(st, 0, "nothing left");
+	xf_sess_close(s);
+}
+
 int
 main(void)
 {
@@ -610,6 +663,7 @@ main(void)
 
 	sm_tests(dir);
 	unauth_tests(dir);
+	authfail_tests(dir);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

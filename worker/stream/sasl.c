@@ -69,6 +69,20 @@ fail(xf_stream_t *c, const char *cond)
 	return XF_OK;
 }
 
+/*
+ * A wrong password (or an unknown user): a failure for the node's
+ * counts, answered when c2s_limit.c says (after a delay, or at once).
+ */
+static int
+wrong(xf_stream_t *c, const char *bare)
+{
+	if (c->s_scram) {
+		xf_scram_free(c->s_scram);
+		c->s_scram = NULL;
+	}
+	return xf_c2s_auth_failed(c, bare, ++c->s_auth_fails >= MAX_AUTH_FAILS);
+}
+
 /* Authenticated as user: success, then the client restarts the stream. */
 static int
 succeed(xf_stream_t *c, const char *user, const char *data, size_t len)
@@ -159,7 +173,13 @@ plain(xf_stream_t *c)
 	if (user_bare(c, user, norm, sizeof(norm), bare, sizeof(bare))
 	    != XF_OK) {
 		explicit_bzero(pass, sizeof(pass));
-		return fail(c, "not-authorized");
+		if (xf_c2s_auth_refused(c, NULL))
+			return XF_ERR;
+		return wrong(c, NULL);
+	}
+	if (xf_c2s_auth_refused(c, bare)) {
+		explicit_bzero(pass, sizeof(pass));
+		return XF_ERR;
 	}
 	if (authz[0] && strcmp(authz, bare) != 0) {
 		explicit_bzero(pass, sizeof(pass));
@@ -184,7 +204,7 @@ plain(xf_stream_t *c)
 		explicit_bzero(pass, sizeof(pass));
 		log_info("c%llu: authentication failed for %s from %s",
 		    CID(c), bare, c->s_ip);
-		return fail(c, "not-authorized");
+		return wrong(c, bare);
 	}
 	explicit_bzero(pass, sizeof(pass));
 	return succeed(c, norm, NULL, 0);
@@ -205,8 +225,10 @@ scram_first(xf_stream_t *c, xf_hash_t h)
 	    xf_buf_size(&dec), user, sizeof(user), &cond) != XF_OK)
 		return fail(c, cond);
 	c->s_pending_user[0] = '\0';
-	if (user_bare(c, user, norm, sizeof(norm), bare, sizeof(bare))
-	    == XF_OK) {
+	r = user_bare(c, user, norm, sizeof(norm), bare, sizeof(bare));
+	if (xf_c2s_auth_refused(c, r == XF_OK ? bare : NULL))
+		return XF_ERR;
+	if (r == XF_OK) {
 		r = xf_store_user_get(c->s_w->w_store, bare, &ac);
 		if (gone(c))
 			return XF_ERR;
@@ -230,6 +252,8 @@ static int
 scram_final(xf_stream_t *c)
 {
 	const char	*cond = "not-authorized";
+	char		 bare[XF_JID_MAX + 1];
+	int		 n;
 
 	xf_buf_reset(&msg);
 	if (xf_scram_client_final(c->s_scram, xf_buf_data(&dec),
@@ -237,7 +261,12 @@ scram_final(xf_stream_t *c)
 		log_info("c%llu: authentication failed for %s@%s from %s",
 		    CID(c), c->s_pending_user, c->s_host, c->s_ip);
 		c->s_state = C2S_FEATURES;
-		return fail(c, cond);
+		if (strcmp(cond, "not-authorized") != 0)
+			return fail(c, cond);
+		n = snprintf(bare, sizeof(bare), "%s@%s", c->s_pending_user,
+		    c->s_host);
+		return wrong(c, c->s_pending_user[0] && n > 0 &&
+		    (size_t)n < sizeof(bare) ? bare : NULL);
 	}
 	xf_scram_free(c->s_scram);
 	c->s_scram = NULL;
@@ -251,6 +280,13 @@ xf_sasl_handle(xf_stream_t *c, xf_el_t *el)
 {
 	const char	*mech;
 
+	/* The answer to the last attempt is delayed: this one did not wait
+	 * for it (see c2s_limit.c). */
+	if (c->s_auth_wait) {
+		xf_stream_error(c, "policy-violation",
+		    "Wait for the outcome of the last attempt");
+		return XF_ERR;
+	}
 	if (strcmp(el->e_name, "abort") == 0) {
 		c->s_state = C2S_FEATURES;
 		return fail(c, "aborted");

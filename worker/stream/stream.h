@@ -141,6 +141,7 @@ struct xf_stream_s {
 	int		 s_auth_fails;
 	int		 s_unauth;	/* holds a place: see c2s_limit.c */
 	uint64_t	 s_auth_timer;	/* 'auth-timeout', until authenticated */
+	int		 s_auth_wait;	/* a failure's answer is delayed */
 	xf_scram_t	*s_scram;	/* owned during a SCRAM exchange */
 	int32_t		 s_prio;
 	int		 s_avail;

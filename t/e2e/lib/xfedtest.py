@@ -476,8 +476,12 @@ class Node:
 	def __init__(self, workers=2, tls_required=True, max_stanza=65536,
 	    vhosts=('localhost',), log_level='debug', extra='', c2s_extra='',
 	    start=True, name='node', store=None, pg_db=None,
-	    storage_extra='', db_init=True, user=None, group=None):
+	    storage_extra='', db_init=True, user=None, group=None,
+	    auth_fail_delay=0):
 		self.name = name
+		# Tests log in with wrong passwords on purpose and expect the
+		# answer before their clients give up: no delay unless asked.
+		self.auth_fail_delay = auth_fail_delay
 		# Without a user to switch to, a node started as root (as on
 		# CI) must be told that its workers may stay root.
 		self.user = user
@@ -544,6 +548,7 @@ class Node:
 		    "    'tls-required' = %s" % ('true' if self.tls_required
 			else 'false'),
 		    "    'max-stanza-size' = %d" % self.max_stanza,
+		    "    'auth-fail-delay' = %d" % self.auth_fail_delay,
 		    self.c2s_extra,
 		    '}'] + self.storage_conf() + [
 		    'tls {',
