@@ -14,39 +14,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
     'lib'))
 from xfedtest import *				# noqa: E402,F403
-import pg as pglib				# noqa: E402
-
-
-class Lock:
-	"""A psql session holding an exclusive lock on one table."""
-
-	def __init__(self, node, table):
-		p = node.pg
-		self.proc = subprocess.Popen([os.path.join(p.bin, 'psql'),
-		    '-X', '-q', '-h', p.dir, '-p', str(p.port), '-U',
-		    pglib.SUPERUSER, '-d', node.pg_db],
-		    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-		    stderr=subprocess.DEVNULL, text=True)
-		at_cleanup(self.release)
-		self.proc.stdin.write('BEGIN;\nLOCK TABLE %s IN ACCESS '
-		    'EXCLUSIVE MODE;\n' % table)
-		self.proc.stdin.flush()
-		self.held = wait_for(lambda: int(p.value("SELECT count(*) "
-		    "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-		    "WHERE c.relname = '%s' AND l.mode = 'AccessExclusiveLock' "
-		    "AND l.granted" % table, db=node.pg_db)) > 0, 10)
-
-	def release(self):
-		if self.proc.poll() is None:
-			try:
-				self.proc.stdin.write('COMMIT;\n')
-				self.proc.stdin.close()
-			except OSError:
-				pass
-			try:
-				self.proc.wait(timeout=10)
-			except subprocess.TimeoutExpired:
-				self.proc.kill()
+from pg import TableLock as Lock		# noqa: E402
 
 
 def start_plain(node, user, pw):

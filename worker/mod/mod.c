@@ -120,6 +120,14 @@ xf_mod_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 	return XF_DECLINED;
 }
 
+void
+xf_mod_handled(xf_stream_t *c, const xf_el_t *st)
+{
+	EACH(m)
+		if (m->m_handled && xf_mod_serves(m, c))
+			m->m_handled(c, st);
+}
+
 int
 xf_mod_inbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st, const char *bare)
 {

@@ -68,6 +68,14 @@ struct xf_mod_s {
 	int	(*m_outbound)(xf_worker_t *, xf_stream_t *from, xf_el_t *st);
 
 	/*
+	 * A client's stanza has been handled: routed, stored, answered, or
+	 * consumed by a module.  SM counts it in h only now, so a stanza
+	 * the client's h covers has left this worker (a kill -9 before this
+	 * leaves it uncounted: the client sends it again on resume).
+	 */
+	void	(*m_handled)(xf_stream_t *, const xf_el_t *st);
+
+	/*
 	 * A stanza for a local user, before it is delivered to a resource
 	 * or handled for the bare JID.  to_bare is the recipient.  XF_OK
 	 * means consumed (blocked, stored, ...).
@@ -140,6 +148,7 @@ void	 xf_mod_bound(xf_stream_t *);
 int	 xf_mod_unbound(xf_stream_t *);
 void	 xf_mod_stream_free(xf_stream_t *);
 int	 xf_mod_outbound(xf_worker_t *, xf_stream_t *, xf_el_t *);
+void	 xf_mod_handled(xf_stream_t *, const xf_el_t *);
 int	 xf_mod_inbound(xf_worker_t *, xf_stream_t *, xf_el_t *, const char *);
 void	 xf_mod_delivered(xf_worker_t *, const xf_el_t *, const char *);
 int	 xf_mod_undeliverable(xf_worker_t *, xf_stream_t *, const xf_el_t *,

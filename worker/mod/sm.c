@@ -70,6 +70,7 @@ typedef struct sm_s {
 	uint64_t	 s_timer;	/* ack request / close */
 	int		 s_pumping;
 	int		 s_again;	/* woken while writing the inbox */
+	int		 s_handling;	/* client stanzas passed, not counted */
 } sm_t;
 
 #define SM(c)	((sm_t *)(c)->s_mod[xf_mod_sm.m_index])
@@ -620,32 +621,61 @@ sm_element(xf_stream_t *c, xf_el_t *el)
 	return XF_OK;
 }
 
-/* Counts what the client sends: first of all modules, as h counts
- * every stanza whoever consumes it. */
+/* What the client sends, first of all modules (h counts every stanza
+ * whoever consumes it): a session that moved meanwhile takes nothing
+ * more here.  It is counted once handled (sm_handled). */
 static int
 sm_outbound(xf_worker_t *w, xf_stream_t *c, xf_el_t *st)
 {
 	sm_t		*sm = SM(c);
-	uint64_t	 h;
+	xf_sm_rec_t	 rec;
 	int		 r;
 
 	if (sm == NULL)
 		return XF_DECLINED;
-	r = xf_sess_sm_handled(w->w_sess, sm->s_id, w->w_slot, c->s_id, &h);
-	if (r == XF_OK) {
-		sm->s_h_in = h;
-		return XF_DECLINED;
-	}
-	if (r == XF_DECLINED) {
+	r = xf_sess_sm_get(w->w_sess, sm->s_id, &rec);
+	if (r == XF_OK && (rec.sm_state != XF_SM_ATTACHED ||
+	    rec.sm_node != 0 || rec.sm_worker != w->w_slot ||
+	    rec.sm_conn != c->s_id)) {
 		/* Resumed elsewhere with an h that left this one out: the
 		 * client sends it again there. */
 		log_debug("c%llu: sm: stanza after the session moved: dropped",
 		    CID(c));
 		return XF_OK;
 	}
-	log_warnx("c%llu: sm: %s", CID(c), xf_sess_error(w->w_sess));
-	sm->s_h_in++;
+	if (r == XF_ERR)
+		log_warnx("c%llu: sm: %s", CID(c), xf_sess_error(w->w_sess));
+	sm->s_handling++;
 	return XF_DECLINED;
+}
+
+/*
+ * The stanza is routed, stored or answered: now h counts it.  Counted
+ * before, a worker killed while the stanza waited (for the database, say)
+ * would leave the client believing it taken when it was lost; counted
+ * after, the client sends it again on resume (at least once).
+ */
+static void
+sm_handled(xf_stream_t *c, const xf_el_t *st)
+{
+	xf_worker_t	*w = c->s_w;
+	sm_t		*sm = SM(c);
+	uint64_t	 h;
+	int		 r;
+
+	if (sm == NULL || sm->s_handling == 0)
+		return;
+	sm->s_handling--;
+	r = xf_sess_sm_handled(w->w_sess, sm->s_id, w->w_slot, c->s_id, &h);
+	if (r == XF_OK)
+		sm->s_h_in = h;
+	else if (r == XF_DECLINED)
+		log_debug("c%llu: sm: the session moved while a stanza was "
+		    "handled: the client may send it again", CID(c));
+	else {
+		log_warnx("c%llu: sm: %s", CID(c), xf_sess_error(w->w_sess));
+		sm->s_h_in++;
+	}
 }
 
 static int
@@ -827,6 +857,7 @@ xf_mod_t xf_mod_sm = {
 	.m_unbound = sm_unbound,
 	.m_stream_free = sm_conn_free,
 	.m_outbound = sm_outbound,
+	.m_handled = sm_handled,
 	.m_deliver = sm_deliver,
 	.m_drained = sm_drained,
 	.m_send = sm_send,

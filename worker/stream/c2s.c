@@ -357,15 +357,17 @@ client_stanza(xf_stream_t *c, xf_el_t *el)
 	}
 	xf_el_set_attr(el, "from", c->s_full);
 	c->s_w->w_stats->ws_stanzas_in++;
+	xf_stream_hold(c);
 	if (xf_mod_outbound(c->s_w, c, el) == XF_OK)
-		return XF_OK;
-	if (strcmp(el->e_name, "iq") == 0 && xf_el_child(el, XF_NS_SESSION,
-	    "session") != NULL && xf_el_attr(el, "to") == NULL) {
+		;
+	else if (strcmp(el->e_name, "iq") == 0 && xf_el_child(el,
+	    XF_NS_SESSION, "session") != NULL && xf_el_attr(el, "to") == NULL)
 		/* RFC 3921 session establishment: a no-op kept for old clients. */
 		iq_reply(c, el, NULL);
-		return XF_OK;
-	}
-	xf_route(c->s_w, c, el);
+	else
+		xf_route(c->s_w, c, el);
+	xf_mod_handled(c, el);
+	xf_stream_unhold(c);
 	return XF_OK;
 }
 

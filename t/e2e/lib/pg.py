@@ -422,3 +422,36 @@ class PgServer:
 		xfedtest.diag('--- postgres: last lines of %s' % self.log)
 		for line in self.log_tail(n):
 			xfedtest.diag(line)
+
+
+class TableLock:
+	"""A psql session holding an exclusive lock on one table of node's
+	database, until release() (or the test's end)."""
+
+	def __init__(self, node, table):
+		p = node.pg
+		self.proc = subprocess.Popen([os.path.join(p.bin, 'psql'),
+		    '-X', '-q', '-h', p.dir, '-p', str(p.port), '-U',
+		    SUPERUSER, '-d', node.pg_db],
+		    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+		    stderr=subprocess.DEVNULL, text=True)
+		xfedtest.at_cleanup(self.release)
+		self.proc.stdin.write('BEGIN;\nLOCK TABLE %s IN ACCESS '
+		    'EXCLUSIVE MODE;\n' % table)
+		self.proc.stdin.flush()
+		self.held = xfedtest.wait_for(lambda: int(p.value("SELECT count(*) "
+		    "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+		    "WHERE c.relname = '%s' AND l.mode = 'AccessExclusiveLock' "
+		    "AND l.granted" % table, db=node.pg_db)) > 0, 10)
+
+	def release(self):
+		if self.proc.poll() is None:
+			try:
+				self.proc.stdin.write('COMMIT;\n')
+				self.proc.stdin.close()
+			except OSError:
+				pass
+			try:
+				self.proc.wait(timeout=10)
+			except subprocess.TimeoutExpired:
+				self.proc.kill()
