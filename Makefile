@@ -39,9 +39,10 @@ XLDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS	 = $(PC_LIBS) -lpthread
 
 # The node's library: what every process links.
-COMMON	 = common/log.c common/buf.c common/conf.c common/conf_parse.c \
-	   common/jid.c common/xml.c common/xmlstream.c common/base64.c \
-	   common/scram.c common/store.c common/store_lmdb.c \
+COMMON	 = common/log.c common/buf.c common/conf.c common/conf_opts.c \
+	   common/conf_parse.c common/jid.c common/xml.c common/xmlstream.c \
+	   common/base64.c common/scram.c common/store.c \
+	   common/store_lmdb.c common/store_lmdb_env.c \
 	   common/store_pg.c common/store_pg_conn.c common/store_pg_listen.c \
 	   common/coro.c common/net.c common/loop.c
 SHM	 = shm/sess.c shm/smstate.c shm/smqueue.c shm/ring.c shm/authlim.c

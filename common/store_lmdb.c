@@ -1,9 +1,5 @@
-/* store_lmdb.c: the embedded storage backend: one LMDB environment per node. */
-#include <sys/stat.h>
-#include <sys/types.h>
-
+/* store_lmdb.c: the embedded storage backend's operations: accounts and the per-user tables in one LMDB environment (store_lmdb_env.c). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,31 +12,8 @@
 #include "scram.h"
 #include "store.h"
 #include "store_impl.h"
+#include "store_lmdb_impl.h"
 
-/*
- * One LMDB environment per node, in its own directory, holding one named
- * database per kind of data:
- *
- *   "accounts"   bare JID -> account record (below)
- *   "rosters"    reserved: bare JID NUL contact JID -> roster item
- *   "offline"    reserved: bare JID NUL sequence -> stanza
- *
- * Every process (master, each worker, xfedctl) opens its own handle after
- * fork: LMDB keeps per-process state (the lock file's fcntl locks, reader
- * slots) that a forked child must not use, so an xf_store_t never crosses
- * a fork.  Nor may one process open the same directory twice: closing
- * either handle would drop the other's locks.
- *
- * Any process may write.  LMDB serialises writers across processes with
- * its own mutex in the lock file, and readers never block: a read sees
- * the last transaction committed before it began.  Commits are synced
- * (no MDB_NOSYNC): an account that was created stays created after a
- * crash or power loss.
- */
-
-#define STORE_MAPSIZE	((size_t)1 << 30)	/* default storage 'map-size' */
-#define STORE_MAXDBS	16			/* accounts + tables + room */
-#define STORE_HEADROOM	(32 * 1024)		/* kept free for deletes */
 #define STORE_ITER_MAX	10000000
 
 /*
@@ -59,98 +32,7 @@
 #define ACCT_VERSION	1
 #define ACCT_SIZE	136
 
-#define table_names	xf_store_tables
-
 static int	 del_range(MDB_txn *, MDB_dbi, const void *, size_t, size_t *);
-
-static const xf_store_ops_t lmdb_ops;
-
-typedef struct lmdb_s {
-	xf_store_t	 st_base;
-	MDB_env		*st_env;
-	MDB_txn		*st_rtxn;	/* kept reset between reads */
-	MDB_dbi		 st_accounts;
-	MDB_dbi		 st_tables[XF_T_NTABLES];
-	size_t		 st_mapsize;
-} lmdb_t;
-
-#define st_err	st_base.st_err
-
-/*
- * The one place an LMDB (or errno) code becomes the store's error.  Out
- * of room is said plainly, with the setting that bounds the map: the map
- * is a sparse file, so MDB_MAP_FULL comes long before the disk is full
- * unless storage 'map-size' was set larger than the disk.
- */
-static int
-store_fail(lmdb_t *st, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-store_fail(lmdb_t *st, int rc, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(st->st_err, sizeof(st->st_err), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(st->st_err))
-		n = 0;
-	if (rc == MDB_MAP_FULL) {
-		MDB_envinfo	 ei;
-
-		/* What the map is, which the data may have made larger. */
-		if (mdb_env_info(st->st_env, &ei) != 0)
-			ei.me_mapsize = st->st_mapsize;
-		st->st_base.st_full = 1;
-		snprintf(st->st_err + n, sizeof(st->st_err) - (size_t)n,
-		    ": store full: its map of %zu bytes is used up (storage "
-		    "'map-size')", ei.me_mapsize);
-	} else if (rc == ENOSPC || rc == EDQUOT) {
-		st->st_base.st_full = 1;
-		snprintf(st->st_err + n, sizeof(st->st_err) - (size_t)n,
-		    ": store full: %s", mdb_strerror(rc));
-	} else if (rc != 0)
-		snprintf(st->st_err + n, sizeof(st->st_err) - (size_t)n,
-		    ": %s", mdb_strerror(rc));
-	return XF_ERR;
-}
-
-/* Commits a write; one that goes through means there is room again.
- * Commit frees the txn, failed or not. */
-static int
-wcommit(lmdb_t *st, MDB_txn *txn)
-{
-	int	 rc;
-
-	if ((rc = mdb_txn_commit(txn)) == 0)
-		st->st_base.st_full = 0;
-	return rc;
-}
-
-/*
- * LMDB copies every page a write touches, a delete too, so a map with
- * no free page left refuses even the deletes that would make room: a
- * full store would stay full however many messages were delivered.  A
- * write that adds data must therefore leave STORE_HEADROOM free: it
- * takes that much more in its transaction and gives it back before the
- * commit, so the pages go to the free list where deletes find them, or
- * it fails with MDB_MAP_FULL as if its own data had not fitted.
- */
-static int
-headroom(lmdb_t *st, MDB_txn *txn)
-{
-	static const char key[] = "\0room";	/* no JID starts with NUL */
-	MDB_val		 k = { sizeof(key) - 1, (void *)key };
-	MDB_val		 v = { STORE_HEADROOM, NULL };
-	int		 rc;
-
-	if ((rc = mdb_put(txn, st->st_tables[XF_T_META], &k, &v,
-	    MDB_RESERVE)) != 0)
-		return rc;
-	return mdb_del(txn, st->st_tables[XF_T_META], &k, NULL);
-}
 
 static void
 put_u32(uint8_t *p, uint32_t v)
@@ -237,172 +119,12 @@ jid_key(lmdb_t *st, const char *bare, MDB_val *k)
 	int	 max = mdb_env_get_maxkeysize(st->st_env);
 
 	if (bare == NULL || (len = strlen(bare)) == 0)
-		return store_fail(st, 0, "empty JID");
+		return xf_lmdb_fail(st, 0, "empty JID");
 	if (len > (size_t)max)
-		return store_fail(st, 0, "JID longer than %d bytes", max);
+		return xf_lmdb_fail(st, 0, "JID longer than %d bytes", max);
 	k->mv_data = (void *)bare;
 	k->mv_size = len;
 	return XF_OK;
-}
-
-/* mkdir -p with mode 0700 for what it creates. */
-static int
-mkdirs(const char *dir)
-{
-	char		 path[4096], *p, c;
-	struct stat	 sb;
-	size_t		 len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(path, dir, len + 1);
-	for (p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		if (*p == '/' && p[-1] == '/')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(path, 0700) == -1 && errno != EEXIST)
-			return -1;
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(dir, &sb) == -1)
-		return -1;
-	if (!S_ISDIR(sb.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Reads reuse one transaction handle, reset between uses and renewed for
- * the next (mdb_txn_renew): a router lookup then costs no reader-slot
- * search.  A reset handle holds no snapshot, so writers are not held
- * back.  One read at a time per handle: callers never nest them.
- */
-static int
-rbegin(lmdb_t *st, MDB_txn **txn)
-{
-	int	 rc;
-
-	if (st->st_rtxn != NULL && (rc = mdb_txn_renew(st->st_rtxn)) == 0) {
-		*txn = st->st_rtxn;
-		return 0;
-	}
-	if (st->st_rtxn != NULL) {
-		mdb_txn_abort(st->st_rtxn);
-		st->st_rtxn = NULL;
-	}
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, txn)) != 0)
-		return rc;
-	st->st_rtxn = *txn;
-	return 0;
-}
-
-static void
-rend(lmdb_t *st, MDB_txn *txn)
-{
-	mdb_txn_reset(txn);
-}
-
-int
-xf_store_open_lmdb(const char *dir, xf_store_t **out, char *err, size_t errlen)
-{
-	xf_store_conf_t	 sc = { .sc_dir = dir };
-
-	return xf_store_lmdb_open(&sc, out, err, errlen);
-}
-
-/*
- * The map size is each process's own: a process opening with a smaller
- * one than the data already takes gets the data's size (LMDB grows it),
- * and a larger one takes effect for all at the next write.
- */
-int
-xf_store_lmdb_open(const xf_store_conf_t *sc, xf_store_t **out, char *err,
-    size_t errlen)
-{
-	const char	*dir = sc->sc_dir;
-	lmdb_t		*st;
-	MDB_txn		*txn = NULL;
-	int		 rc, dead;
-
-	*out = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		snprintf(err, errlen, "store: out of memory");
-		return XF_ERR;
-	}
-	if (mkdirs(dir) == -1) {
-		store_fail(st, errno, "mkdir %s", dir);
-		goto fail;
-	}
-	if ((rc = mdb_env_create(&st->st_env)) != 0) {
-		store_fail(st, rc, "mdb_env_create");
-		goto fail;
-	}
-	st->st_mapsize = sc->sc_map_size ? sc->sc_map_size : STORE_MAPSIZE;
-	if ((rc = mdb_env_set_mapsize(st->st_env, st->st_mapsize)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(st->st_env, STORE_MAXDBS)) != 0) {
-		store_fail(st, rc, "mdb_env_set");
-		goto fail;
-	}
-	if ((rc = mdb_env_open(st->st_env, dir, 0, 0600)) != 0) {
-		store_fail(st, rc, "mdb_env_open %s", dir);
-		goto fail;
-	}
-	/* Free reader slots left by processes that died in a read txn. */
-	if ((rc = mdb_reader_check(st->st_env, &dead)) != 0) {
-		store_fail(st, rc, "mdb_reader_check %s", dir);
-		goto fail;
-	}
-	/* A DBI opened in a committed txn stays valid for the env's life. */
-	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "accounts", MDB_CREATE,
-	    &st->st_accounts)) != 0) {
-		store_fail(st, rc, "open accounts in %s", dir);
-		goto fail;
-	}
-	for (int i = 0; i < XF_T_NTABLES; i++)
-		if ((rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE,
-		    &st->st_tables[i])) != 0) {
-			store_fail(st, rc, "open %s in %s", table_names[i], dir);
-			goto fail;
-		}
-	rc = wcommit(st, txn);
-	txn = NULL;
-	if (rc != 0) {
-		store_fail(st, rc, "open accounts in %s", dir);
-		goto fail;
-	}
-	st->st_base.st_ops = &lmdb_ops;
-	*out = &st->st_base;
-	return XF_OK;
-fail:
-	snprintf(err, errlen, "store: %s", st->st_err);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (st->st_env != NULL)
-		mdb_env_close(st->st_env);
-	free(st);
-	return XF_ERR;
-}
-
-static void
-lmdb_close(xf_store_t *base)
-{
-	lmdb_t		*st = (lmdb_t *)base;
-	if (st == NULL)
-		return;
-	if (st->st_rtxn != NULL)
-		mdb_txn_abort(st->st_rtxn);
-	mdb_env_close(st->st_env);
-	free(st);
 }
 
 static int
@@ -420,15 +142,15 @@ lmdb_user_get(xf_store_t *base, const char *bare, xf_account_t *out)
 		return XF_DECLINED;
 	if (jid_key(st, bare, &k) != XF_OK)
 		return XF_ERR;
-	if ((rc = rbegin(st, &txn)) != 0)
-		return store_fail(st, rc, "get %s", bare);
+	if ((rc = xf_lmdb_rbegin(st, &txn)) != 0)
+		return xf_lmdb_fail(st, rc, "get %s", bare);
 	rc = mdb_get(txn, st->st_accounts, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		ret = XF_DECLINED;
 	else if (rc != 0)
-		store_fail(st, rc, "get %s", bare);
+		xf_lmdb_fail(st, rc, "get %s", bare);
 	else if (acct_decode(&v, out) != XF_OK)
-		store_fail(st, 0, "get %s: corrupt account record", bare);
+		xf_lmdb_fail(st, 0, "get %s: corrupt account record", bare);
 	else
 		ret = XF_OK;
 	/* v points into the map: decoded above, before the txn ends. */
@@ -449,13 +171,13 @@ lmdb_user_put(xf_store_t *base, const char *bare, const xf_account_t *a,
 	if (jid_key(st, bare, &k) != XF_OK)
 		return XF_ERR;
 	if (a->ac_cred.cr_iter < 1 || a->ac_cred.cr_iter > STORE_ITER_MAX)
-		return store_fail(st, 0, "put %s: bad iteration count", bare);
+		return xf_lmdb_fail(st, 0, "put %s: bad iteration count", bare);
 	acct_encode(a, rec);
 	v.mv_data = rec;
 	v.mv_size = sizeof(rec);
 
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return store_fail(st, rc, "put %s", bare);
+		return xf_lmdb_fail(st, rc, "put %s", bare);
 	if (!create) {
 		MDB_val	 old;
 
@@ -474,16 +196,16 @@ lmdb_user_put(xf_store_t *base, const char *bare, const xf_account_t *a,
 		return XF_DECLINED;
 	}
 	if (rc == 0)
-		rc = headroom(st, txn);
+		rc = xf_lmdb_headroom(st, txn);
 	if (rc != 0)
 		goto fail;
 	/* Commit frees the txn, failed or not. */
 	if ((rc = wcommit(st, txn)) != 0)
-		return store_fail(st, rc, "put %s", bare);
+		return xf_lmdb_fail(st, rc, "put %s", bare);
 	return XF_OK;
 fail:
 	mdb_txn_abort(txn);
-	return store_fail(st, rc, "put %s", bare);
+	return xf_lmdb_fail(st, rc, "put %s", bare);
 }
 
 static int
@@ -497,7 +219,7 @@ lmdb_user_del(xf_store_t *base, const char *bare)
 	if (jid_key(st, bare, &k) != XF_OK)
 		return XF_ERR;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return store_fail(st, rc, "del %s", bare);
+		return xf_lmdb_fail(st, rc, "del %s", bare);
 	rc = mdb_del(txn, st->st_accounts, &k, NULL);
 	/* Everything else the user owns goes in the same transaction. */
 	for (int i = 0; rc == 0 && i < XF_T_NTABLES; i++) {
@@ -515,10 +237,10 @@ lmdb_user_del(xf_store_t *base, const char *bare)
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		return store_fail(st, rc, "del %s", bare);
+		return xf_lmdb_fail(st, rc, "del %s", bare);
 	}
 	if ((rc = wcommit(st, txn)) != 0)
-		return store_fail(st, rc, "del %s", bare);
+		return xf_lmdb_fail(st, rc, "del %s", bare);
 	return XF_OK;
 }
 
@@ -544,17 +266,17 @@ lmdb_user_list(xf_store_t *base, const char *domain,
 	const char	*key, *name;
 	int		 rc, op, ret = XF_OK;
 
-	if ((rc = rbegin(st, &txn)) != 0)
-		return store_fail(st, rc, "list");
+	if ((rc = xf_lmdb_rbegin(st, &txn)) != 0)
+		return xf_lmdb_fail(st, rc, "list");
 	if ((rc = mdb_cursor_open(txn, st->st_accounts, &cur)) != 0) {
 		rend(st, txn);
-		return store_fail(st, rc, "list");
+		return xf_lmdb_fail(st, rc, "list");
 	}
 	for (op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
 	    op = MDB_NEXT) {
 		key = k.mv_data;
 		if (k.mv_size == 0 || memchr(key, '\0', k.mv_size) != NULL) {
-			ret = store_fail(st, 0, "list: corrupt key");
+			ret = xf_lmdb_fail(st, 0, "list: corrupt key");
 			break;
 		}
 		if (dlen > 0 && (k.mv_size < dlen + 2 ||
@@ -563,12 +285,12 @@ lmdb_user_list(xf_store_t *base, const char *domain,
 			continue;
 		if (xf_buf_append(&names, key, k.mv_size) != XF_OK ||
 		    xf_buf_append(&names, "", 1) != XF_OK) {
-			ret = store_fail(st, ENOMEM, "list");
+			ret = xf_lmdb_fail(st, ENOMEM, "list");
 			break;
 		}
 	}
 	if (ret == XF_OK && rc != MDB_NOTFOUND)
-		ret = store_fail(st, rc, "list");
+		ret = xf_lmdb_fail(st, rc, "list");
 	mdb_cursor_close(cur);
 	rend(st, txn);
 
@@ -587,9 +309,9 @@ static int
 table_key(lmdb_t *st, int table, const void *key, size_t klen, MDB_val *k)
 {
 	if (table < 0 || table >= XF_T_NTABLES)
-		return store_fail(st, 0, "no table %d", table);
+		return xf_lmdb_fail(st, 0, "no table %d", table);
 	if (klen == 0 || klen > (size_t)mdb_env_get_maxkeysize(st->st_env))
-		return store_fail(st, 0, "%s: key of %zu bytes",
+		return xf_lmdb_fail(st, 0, "%s: key of %zu bytes",
 		    table_names[table], klen);
 	k->mv_data = (void *)key;
 	k->mv_size = klen;
@@ -607,15 +329,15 @@ lmdb_get(xf_store_t *base, int table, const void *key, size_t klen,
 
 	if (table_key(st, table, key, klen, &k) != XF_OK)
 		return XF_ERR;
-	if ((rc = rbegin(st, &txn)) != 0)
-		return store_fail(st, rc, "get");
+	if ((rc = xf_lmdb_rbegin(st, &txn)) != 0)
+		return xf_lmdb_fail(st, rc, "get");
 	rc = mdb_get(txn, st->st_tables[table], &k, &v);
 	if (rc == MDB_NOTFOUND)
 		ret = XF_DECLINED;
 	else if (rc != 0)
-		store_fail(st, rc, "get %s", table_names[table]);
+		xf_lmdb_fail(st, rc, "get %s", table_names[table]);
 	else if (xf_buf_append(val, v.mv_data, v.mv_size) != XF_OK)
-		store_fail(st, ENOMEM, "get %s", table_names[table]);
+		xf_lmdb_fail(st, ENOMEM, "get %s", table_names[table]);
 	else
 		ret = XF_OK;
 	rend(st, txn);
@@ -634,14 +356,14 @@ lmdb_put(xf_store_t *base, int table, const void *key, size_t klen,
 	if (table_key(st, table, key, klen, &k) != XF_OK)
 		return XF_ERR;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return store_fail(st, rc, "put %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "put %s", table_names[table]);
 	if ((rc = mdb_put(txn, st->st_tables[table], &k, &v, 0)) != 0 ||
-	    (rc = headroom(st, txn)) != 0) {
+	    (rc = xf_lmdb_headroom(st, txn)) != 0) {
 		mdb_txn_abort(txn);
-		return store_fail(st, rc, "put %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "put %s", table_names[table]);
 	}
 	if ((rc = wcommit(st, txn)) != 0)
-		return store_fail(st, rc, "put %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "put %s", table_names[table]);
 	return XF_OK;
 }
 
@@ -658,18 +380,18 @@ lmdb_update(xf_store_t *base, int table, const void *key, size_t klen,
 	if (table_key(st, table, key, klen, &k) != XF_OK)
 		return XF_ERR;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return store_fail(st, rc, "update %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "update %s", table_names[table]);
 	rc = mdb_get(txn, st->st_tables[table], &k, &v);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		return store_fail(st, rc, "update %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "update %s", table_names[table]);
 	}
 	r = fn(ud, rc == 0 ? v.mv_data : NULL, rc == 0 ? v.mv_size : 0, &out);
 	if (r == XF_OK) {
 		MDB_val	 nv = { xf_buf_size(&out), xf_buf_data(&out) };
 
 		if ((rc = mdb_put(txn, st->st_tables[table], &k, &nv, 0)) == 0)
-			rc = headroom(st, txn);
+			rc = xf_lmdb_headroom(st, txn);
 	} else if (r == XF_DECLINED && rc == 0)
 		rc = mdb_del(txn, st->st_tables[table], &k, NULL);
 	else {
@@ -681,10 +403,10 @@ lmdb_update(xf_store_t *base, int table, const void *key, size_t klen,
 	xf_buf_free(&out);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		return store_fail(st, rc, "update %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "update %s", table_names[table]);
 	}
 	if ((rc = wcommit(st, txn)) != 0)
-		return store_fail(st, rc, "update %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "update %s", table_names[table]);
 	return r;
 }
 
@@ -699,7 +421,7 @@ lmdb_del(xf_store_t *base, int table, const void *key, size_t klen)
 	if (table_key(st, table, key, klen, &k) != XF_OK)
 		return XF_ERR;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return store_fail(st, rc, "del %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "del %s", table_names[table]);
 	rc = mdb_del(txn, st->st_tables[table], &k, NULL);
 	if (rc == MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
@@ -707,10 +429,10 @@ lmdb_del(xf_store_t *base, int table, const void *key, size_t klen)
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		return store_fail(st, rc, "del %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "del %s", table_names[table]);
 	}
 	if ((rc = wcommit(st, txn)) != 0)
-		return store_fail(st, rc, "del %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "del %s", table_names[table]);
 	return XF_OK;
 }
 
@@ -755,14 +477,14 @@ lmdb_del_prefix(xf_store_t *base, int table, const void *prefix,
 	if (table_key(st, table, prefix, plen, &k) != XF_OK)
 		return XF_ERR;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return store_fail(st, rc, "del %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "del %s", table_names[table]);
 	if ((rc = del_range(txn, st->st_tables[table], prefix, plen,
 	    count)) != 0) {
 		mdb_txn_abort(txn);
-		return store_fail(st, rc, "del %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "del %s", table_names[table]);
 	}
 	if ((rc = wcommit(st, txn)) != 0)
-		return store_fail(st, rc, "del %s", table_names[table]);
+		return xf_lmdb_fail(st, rc, "del %s", table_names[table]);
 	return XF_OK;
 }
 
@@ -782,12 +504,12 @@ walk(lmdb_t *st, int table, const void *prefix, size_t plen,
 	int		 rc, op, ret = XF_OK;
 
 	if (table < 0 || table >= XF_T_NTABLES)
-		return store_fail(st, 0, "no table %d", table);
-	if ((rc = rbegin(st, &txn)) != 0)
-		return store_fail(st, rc, "%s", what);
+		return xf_lmdb_fail(st, 0, "no table %d", table);
+	if ((rc = xf_lmdb_rbegin(st, &txn)) != 0)
+		return xf_lmdb_fail(st, rc, "%s", what);
 	if ((rc = mdb_cursor_open(txn, st->st_tables[table], &cur)) != 0) {
 		rend(st, txn);
-		return store_fail(st, rc, "%s", what);
+		return xf_lmdb_fail(st, rc, "%s", what);
 	}
 	k.mv_data = (void *)prefix;
 	k.mv_size = plen;
@@ -798,13 +520,13 @@ walk(lmdb_t *st, int table, const void *prefix, size_t plen,
 		if ((rc = each(ud, &k, &v)) != 0) {
 			/* < 0: seen enough; > 0: out of memory. */
 			if (rc > 0)
-				ret = store_fail(st, ENOMEM, "%s", what);
+				ret = xf_lmdb_fail(st, ENOMEM, "%s", what);
 			rc = 0;
 			break;
 		}
 	}
 	if (ret == XF_OK && rc != 0 && rc != MDB_NOTFOUND)
-		ret = store_fail(st, rc, "%s %s", what, table_names[table]);
+		ret = xf_lmdb_fail(st, rc, "%s %s", what, table_names[table]);
 	mdb_cursor_close(cur);
 	rend(st, txn);
 	return ret;
@@ -887,7 +609,7 @@ lmdb_seq(xf_store_t *base, uint64_t *seq)
 	int		 rc;
 
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return store_fail(st, rc, "seq");
+		return xf_lmdb_fail(st, rc, "seq");
 	rc = mdb_get(txn, st->st_tables[XF_T_META], &k, &v);
 	if (rc == 0 && v.mv_size == 8)
 		n = get_u64(v.mv_data);
@@ -897,15 +619,15 @@ lmdb_seq(xf_store_t *base, uint64_t *seq)
 	v.mv_data = b;
 	v.mv_size = 8;
 	if ((rc = mdb_put(txn, st->st_tables[XF_T_META], &k, &v, 0)) != 0 ||
-	    (rc = headroom(st, txn)) != 0)
+	    (rc = xf_lmdb_headroom(st, txn)) != 0)
 		goto fail;
 	if ((rc = wcommit(st, txn)) != 0)
-		return store_fail(st, rc, "seq");
+		return xf_lmdb_fail(st, rc, "seq");
 	*seq = n;
 	return XF_OK;
 fail:
 	mdb_txn_abort(txn);
-	return store_fail(st, rc, "seq");
+	return xf_lmdb_fail(st, rc, "seq");
 }
 
 static int
@@ -919,9 +641,9 @@ lmdb_check(xf_store_t *base, int conns, char *msg, size_t len)
 	return XF_OK;
 }
 
-static const xf_store_ops_t lmdb_ops = {
+const xf_store_ops_t xf_lmdb_ops = {
 	"lmdb",
-	lmdb_close,
+	xf_lmdb_close,
 	lmdb_user_get,
 	lmdb_user_put,
 	lmdb_user_del,
