@@ -29,7 +29,6 @@
 #define SCRAM_USER_MAX		1023	/* authcid: one JID localpart */
 #define SCRAM_PASS_MAX		4096
 #define SCRAM_ITER_MAX		10000000
-#define SCRAM_FAKE_ITER		4096
 #define SCRAM_SNONCE_RAW	18	/* random bytes in our nonce part */
 
 #define COND_MALFORMED		"malformed-request"
@@ -536,11 +535,12 @@ fail:
  * the client's, as a random one would be.  (For the RFC 5802 example
  * that is "3rfcNHYJY1ZVvWVs7j".)  It must be printable without commas.
  * cred NULL means the user does not exist: we answer with a made-up but
- * stable salt and fail at the proof, as for a wrong password.
+ * stable salt and fake_iter, the count a new account would get, and fail
+ * at the proof, as for a wrong password.
  */
 int
 xf_scram_server_first(xf_scram_t *s, const xf_cred_t *cred,
-    const char *snonce, xf_buf_t *out)
+    unsigned fake_iter, const char *snonce, xf_buf_t *out)
 {
 	xf_buf_t	 sf = { 0 };
 	uint8_t		 salt[XF_SCRAM_MAX_KEY], raw[SCRAM_SNONCE_RAW];
@@ -564,8 +564,10 @@ xf_scram_server_first(xf_scram_t *s, const xf_cred_t *cred,
 				goto fail;
 			fake_key_ok = 1;
 		}
+		if (fake_iter < 1 || fake_iter > SCRAM_ITER_MAX)
+			goto fail;
 		s->sc_fake = 1;
-		iter = SCRAM_FAKE_ITER;
+		iter = fake_iter;
 		if (fake_salt(s->sc_user, salt) != XF_OK)
 			goto fail;
 		saltlen = XF_SCRAM_SALT_LEN;

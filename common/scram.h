@@ -53,10 +53,14 @@ int	 xf_plain_check(const xf_cred_t *cred, const char *user, unsigned iter,
  *   xf_scram_client_first(s, msg, len, user, sizeof(user))  -> authcid
  *   (look the user up; on unknown user call it anyway with cred NULL,
  *    which fakes a salt so the exchange fails only at the proof)
- *   xf_scram_server_first(s, cred, NULL, &out)           -> challenge
+ *   xf_scram_server_first(s, cred, it, NULL, &out)       -> challenge
  *   xf_scram_client_final(s, msg, len, &out)             -> XF_OK + success
  *                                                            data, or XF_ERR
  *   xf_scram_free(s);
+ * For cred NULL the challenge names fake_iter iterations: give the
+ * node's scram-iterations, what an account made now would have, or the
+ * count alone would tell an unknown name from a real one whenever it is
+ * not the default.  fake_iter is ignored when cred is given.
  * Errors give a SASL condition in *cond ("malformed-request",
  * "not-authorized", ...).  snonce may be given for test vectors; NULL
  * makes a random one.
@@ -68,7 +72,7 @@ void	 xf_scram_free(xf_scram_t *);
 int	 xf_scram_client_first(xf_scram_t *, const char *msg, size_t len,
 	    char *authcid, size_t authcidlen, const char **cond);
 int	 xf_scram_server_first(xf_scram_t *, const xf_cred_t *cred,
-	    const char *snonce, xf_buf_t *out);
+	    unsigned fake_iter, const char *snonce, xf_buf_t *out);
 int	 xf_scram_client_final(xf_scram_t *, const char *msg, size_t len,
 	    xf_buf_t *out, const char **cond);
 

@@ -191,7 +191,8 @@ rfc256_with_final(const xf_cred_t *cr, const char *final, xf_buf_t *out,
 
 	xf_buf_reset(out);
 	if (client_first_str(s, R256_CFIRST, user, sizeof(user), cond) !=
-	    XF_OK || xf_scram_server_first(s, cr, R256_SNONCE, &sf) != XF_OK)
+	    XF_OK ||
+	    xf_scram_server_first(s, cr, 4096, R256_SNONCE, &sf) != XF_OK)
 		rc = 99;
 	else
 		rc = client_final_str(s, final, out, cond);
@@ -252,7 +253,8 @@ test_rfc7677(void)
 	    XF_OK, "rfc7677: client-first accepted");
 	ok(cond == NULL, "rfc7677: no condition on success");
 	is_str(user, "user", "rfc7677: authcid");
-	is_int(xf_scram_server_first(s, &cr, R256_SNONCE, &out), XF_OK,
+	is_int(xf_scram_server_first(s, &cr, 4096, R256_SNONCE,
+	    &out), XF_OK,
 	    "rfc7677: server-first");
 	is_str(xf_buf_cstr(&out), R256_SFIRST, "rfc7677: server-first text");
 	xf_buf_reset(&out);
@@ -337,7 +339,7 @@ exchange(xf_hash_t h, const xf_cred_t *cr, const char *cfirst,
 	*v_ok = 0;
 	xf_buf_reset(sfirst);
 	if (client_first_str(s, cfirst, user, sizeof(user), cond) != XF_OK ||
-	    xf_scram_server_first(s, cr, snonce, sfirst) != XF_OK)
+	    xf_scram_server_first(s, cr, 4096, snonce, sfirst) != XF_OK)
 		goto done;
 	client_final(h, password, strchr(strchr(cfirst, ',') + 1, ',') + 1,
 	    xf_buf_cstr(sfirst), cbind, &final, &expect);
@@ -542,7 +544,7 @@ test_client_first(void)
 
 	/* Steps out of order. */
 	s = xf_scram_new(XF_HASH_SHA256);
-	is_int(xf_scram_server_first(s, NULL, NULL, &big), XF_ERR,
+	is_int(xf_scram_server_first(s, NULL, 4096, NULL, &big), XF_ERR,
 	    "server-first before client-first");
 	xf_scram_free(s);
 	s = xf_scram_new(XF_HASH_SHA256);
@@ -557,7 +559,7 @@ test_client_first(void)
 	xf_scram_free(s);
 	s = xf_scram_new(XF_HASH_SHA256);
 	client_first_str(s, "n,,n=user,r=abc", user, sizeof(user), &cond);
-	is_int(xf_scram_server_first(s, NULL, "a,b", &big), XF_ERR,
+	is_int(xf_scram_server_first(s, NULL, 4096, "a,b", &big), XF_ERR,
 	    "snonce with a comma refused");
 	xf_scram_free(s);
 	xf_buf_free(&big);
@@ -720,6 +722,67 @@ test_plain_unknown(void)
 	OPENSSL_cleanse(&c, sizeof(c));
 }
 
+/*
+ * With 'scram-iterations' other than 4096 the fake challenge for a name
+ * without an account must name the same count as a real account's, or
+ * the count alone tells which names exist.
+ */
+static void
+test_fake_iterations(void)
+{
+	xf_cred_t	 cr;
+	xf_scram_t	*s;
+	xf_buf_t	 real = { 0 }, fake = { 0 }, final = { 0 };
+	xf_buf_t	 expect = { 0 }, out = { 0 };
+	char		 user[64], *ri, *fi, *rs, *fs;
+	const char	*cond = NULL;
+
+	is_int(xf_cred_make("pencil", 10000, &cr), XF_OK,
+	    "fake count: account made with 10000 iterations");
+	s = xf_scram_new(XF_HASH_SHA256);
+	client_first_str(s, "n,,n=alice,r=abc", user, sizeof(user), &cond);
+	is_int(xf_scram_server_first(s, &cr, 10000, NULL, &real), XF_OK,
+	    "fake count: real account's challenge");
+	xf_scram_free(s);
+
+	s = xf_scram_new(XF_HASH_SHA256);
+	client_first_str(s, "n,,n=ghost,r=abc", user, sizeof(user), &cond);
+	is_int(xf_scram_server_first(s, NULL, 10000, NULL, &fake), XF_OK,
+	    "fake count: unknown user's challenge");
+	ri = attr(xf_buf_cstr(&real), 'i');
+	fi = attr(xf_buf_cstr(&fake), 'i');
+	rs = attr(xf_buf_cstr(&real), 's');
+	fs = attr(xf_buf_cstr(&fake), 's');
+	is_str(fi, "10000", "fake count: unknown user gets the configured one");
+	is_str(fi, ri, "fake count: same count as a real account");
+	ok(rs != NULL && fs != NULL && strlen(rs) == strlen(fs),
+	    "fake count: same salt length as a real account");
+	client_final(XF_HASH_SHA256, "pencil", "n=ghost,r=abc",
+	    xf_buf_cstr(&fake), "biws", &final, &expect);
+	is_int(client_final_str(s, xf_buf_cstr(&final), &out, &cond), XF_ERR,
+	    "fake count: unknown user still fails at the proof");
+	is_str(cond, "not-authorized", "fake count: not-authorized");
+	xf_scram_free(s);
+	free(ri);
+	free(fi);
+	free(rs);
+	free(fs);
+
+	/* A count out of range is refused, not sent. */
+	s = xf_scram_new(XF_HASH_SHA256);
+	client_first_str(s, "n,,n=ghost,r=abc", user, sizeof(user), &cond);
+	xf_buf_reset(&fake);
+	is_int(xf_scram_server_first(s, NULL, 0, NULL, &fake), XF_ERR,
+	    "fake count: 0 iterations refused");
+	xf_scram_free(s);
+
+	xf_buf_free(&real);
+	xf_buf_free(&fake);
+	xf_buf_free(&final);
+	xf_buf_free(&expect);
+	xf_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -730,5 +793,6 @@ main(void)
 	test_plain();
 	test_cred();
 	test_plain_unknown();
+	test_fake_iterations();
 	return done_testing();
 }

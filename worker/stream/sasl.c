@@ -239,9 +239,11 @@ scram_first(xf_stream_t *c, xf_hash_t h)
 		snprintf(c->s_pending_user, sizeof(c->s_pending_user), "%s",
 		    norm);
 	}
-	/* An unknown user gets a fake challenge and fails at the proof. */
+	/* An unknown user gets a fake challenge, with the iteration count
+	 * of a new account, and fails at the proof. */
 	xf_buf_reset(&msg);
-	if (xf_scram_server_first(c->s_scram, cred, NULL, &msg) != XF_OK)
+	if (xf_scram_server_first(c->s_scram, cred,
+	    (unsigned)c->s_w->w_conf->cf_scram_iterations, NULL, &msg) != XF_OK)
 		return fail(c, "temporary-auth-failure");
 	c->s_state = C2S_SASL;
 	send_b64(c, "challenge", xf_buf_data(&msg), xf_buf_size(&msg));
