@@ -65,6 +65,7 @@ typedef struct xf_conf_s {
 	int		 cf_sm_resume_timeout;	/* 'sm-resume-timeout', s */
 	int		 cf_sm_max_unacked;	/* 'sm-max-unacked', stanzas */
 	int		 cf_offline_quota;	/* 'offline-quota', messages */
+	size_t		 cf_offline_quota_bytes; /* 'offline-quota-bytes' */
 
 	/* storage { ... } */
 	int		 cf_store_backend;	/* 'backend': XF_STORE_* */

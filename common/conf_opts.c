@@ -113,6 +113,8 @@ const opt_t xf_conf_opts[] = {
 	    F(cf_sm_max_unacked), 0, 10, 100000 },
 	{ NULL, "offline-quota", "1000", set_int,
 	    F(cf_offline_quota), 0, 0, 1000000 },
+	{ NULL, "offline-quota-bytes", "'1M'", set_size,
+	    F(cf_offline_quota_bytes), 0, 0, 68719476736LL },
 
 	{ "storage", "backend", "'lmdb'", set_backend,
 	    F(cf_store_backend), 0, 0, 0 },

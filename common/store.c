@@ -203,6 +203,17 @@ xf_store_count_max(xf_store_t *st, int table, const void *prefix,
 }
 
 int
+xf_store_usage(xf_store_t *st, int table, const void *prefix, size_t plen,
+    size_t *count, size_t *bytes)
+{
+	*count = 0;
+	*bytes = 0;
+	if (bad_table(st, table))
+		return XF_ERR;
+	return st->st_ops->so_usage(st, table, prefix, plen, count, bytes);
+}
+
+int
 xf_store_count(xf_store_t *st, int table, const void *prefix, size_t plen,
     size_t *count)
 {

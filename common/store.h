@@ -124,6 +124,10 @@ int	 xf_store_count(xf_store_t *, int table, const void *prefix,
 	    size_t plen, size_t *count);
 int	 xf_store_count_max(xf_store_t *, int table, const void *prefix,
 	    size_t plen, size_t max, size_t *count);
+/* Counts keys with the prefix and adds up the sizes of their values (a
+ * quota in bytes), in one read. */
+int	 xf_store_usage(xf_store_t *, int table, const void *prefix,
+	    size_t plen, size_t *count, size_t *bytes);
 /* A node-wide increasing number (offline message order). */
 int	 xf_store_seq(xf_store_t *, uint64_t *seq);
 

@@ -32,6 +32,8 @@ typedef struct xf_store_ops_s {
 		    size_t *);
 	int	(*so_count_max)(xf_store_t *, int, const void *, size_t,
 		    size_t, size_t *);
+	int	(*so_usage)(xf_store_t *, int, const void *, size_t,
+		    size_t *, size_t *);
 	int	(*so_seq)(xf_store_t *, uint64_t *);
 	int	(*so_check)(xf_store_t *, int, char *, size_t);
 	int	(*so_listen)(xf_store_t *, const char *,

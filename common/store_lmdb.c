@@ -597,6 +597,35 @@ lmdb_count_max(xf_store_t *base, int table, const void *prefix,
 	return r;
 }
 
+typedef struct use_s {
+	size_t	 n;
+	size_t	 bytes;
+} use_t;
+
+static int
+use_rec(void *ud, const MDB_val *k, const MDB_val *v)
+{
+	use_t	*u = ud;
+
+	u->n++;
+	u->bytes += v->mv_size;
+	return 0;
+}
+
+static int
+lmdb_usage(xf_store_t *base, int table, const void *prefix, size_t plen,
+    size_t *count, size_t *bytes)
+{
+	lmdb_t		*st = (lmdb_t *)base;
+	use_t		 u = { 0, 0 };
+	int		 r;
+
+	r = walk(st, table, prefix, plen, use_rec, &u, "usage");
+	*count = u.n;
+	*bytes = u.bytes;
+	return r;
+}
+
 static int
 lmdb_seq(xf_store_t *base, uint64_t *seq)
 {
@@ -655,6 +684,7 @@ const xf_store_ops_t xf_lmdb_ops = {
 	lmdb_scan,
 	lmdb_del_prefix,
 	lmdb_count_max,
+	lmdb_usage,
 	lmdb_seq,
 	lmdb_check,
 	NULL,		/* listen: one node, rings tell the workers */

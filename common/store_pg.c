@@ -522,6 +522,38 @@ pg_count_max(xf_store_t *base, int table, const void *prefix, size_t plen,
 }
 
 static int
+pg_usage(xf_store_t *base, int table, const void *prefix, size_t plen,
+    size_t *count, size_t *bytes)
+{
+	pg_t		*pg = (pg_t *)base;
+	params_t	 p = { 0 };
+	PGresult	*res;
+	char		 owner[XF_JID_MAX + 1], where[128], sql[256];
+
+	*count = 0;
+	*bytes = 0;
+	if (prefix_where(pg, prefix, plen, &p, owner, sizeof(owner), where,
+	    sizeof(where)) != XF_OK)
+		return XF_ERR;
+	snprintf(sql, sizeof(sql), "SELECT count(*), "
+	    "COALESCE(sum(octet_length(val)), 0)::bigint FROM xf_%s%s",
+	    xf_store_tables[table], where);
+	if ((res = xf_pg_exec(pg, sql, &p)) == NULL)
+		return XF_ERR;
+	/* A quota check must not read a wrong answer as "nothing". */
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 ||
+	    PQgetlength(res, 0, 1) != 8) {
+		PQclear(res);
+		return xf_store_fail(base, "usage of %s: unexpected answer",
+		    xf_store_tables[table]);
+	}
+	*count = (size_t)get_be(PQgetvalue(res, 0, 0), 8);
+	*bytes = (size_t)get_be(PQgetvalue(res, 0, 1), 8);
+	PQclear(res);
+	return XF_OK;
+}
+
+static int
 pg_seq(xf_store_t *base, uint64_t *seq)
 {
 	pg_t		*pg = (pg_t *)base;
@@ -591,6 +623,7 @@ static const xf_store_ops_t pg_ops = {
 	pg_scan,
 	pg_del_prefix,
 	pg_count_max,
+	pg_usage,
 	pg_seq,
 	pg_check,
 	xf_pg_listen,

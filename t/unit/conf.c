@@ -211,6 +211,9 @@ test_defaults(void)
 	is_int(cf->cf_c2s_auth_lock_after, 50, "default auth-fail-lock-after");
 	is_int(cf->cf_c2s_auth_lock_time, 60, "default auth-lock-time");
 	ok(cf->cf_store_map_size == (size_t)1 << 30, "default map-size 1G");
+	is_int(cf->cf_offline_quota, 1000, "default offline-quota");
+	ok(cf->cf_offline_quota_bytes == (size_t)1 << 20,
+	    "default offline-quota-bytes 1M");
 	is_str(cf->cf_tls_cert, "/etc/xfed/xfed.crt", "default cert");
 	is_str(cf->cf_tls_key, "/etc/xfed/xfed.key", "default key");
 	ok(xf_conf_is_vhost(cf, "LocalHost"), "is_vhost ignores case");
@@ -483,6 +486,15 @@ test_errors(void)
 	fails("c2s { 'auth-fail-delay' = 61 }\n", 1,
 	    "'auth-fail-delay' must be between 0 and 60",
 	    "auth-fail-delay too long");
+	fails("'offline-quota-bytes' = '1T'\n", 1,
+	    "'offline-quota-bytes' must be a number of bytes, with an "
+	    "optional k, M or G", "offline-quota-bytes: no T suffix");
+	fails("'offline-quota-bytes' = '65G'\n", 1,
+	    "'offline-quota-bytes' must be between 0 and 68719476736",
+	    "offline-quota-bytes too large");
+	fails("c2s { 'offline-quota-bytes' = '1M' }\n", 1,
+	    "unknown option 'offline-quota-bytes' in block 'c2s'; it belongs "
+	    "at the top level", "offline-quota-bytes is top level");
 
 	/* Listeners. */
 	fails("c2s {\n 'ports' = [\n  5222,\n  'localhost:5222'\n ]\n}\n", 4,

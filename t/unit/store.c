@@ -126,7 +126,7 @@ tables_on(xf_store_t *st, const char *name)
 	char		 key[64];
 	xf_account_t	 a;
 	xf_buf_t	 b = { 0 };
-	size_t		 n;
+	size_t		 n, bytes;
 	uint64_t	 s1 = 0, s2 = 0;
 
 	printf("# tables on %s\n", name);
@@ -162,6 +162,14 @@ tables_on(xf_store_t *st, const char *name)
 		xf_store_put(st, XF_T_OFFLINE, key, (size_t)kl, "msg", 3);
 	}
 	xf_store_put(st, XF_T_OFFLINE, "m@xx\0a", 6, "keep", 4);
+	n = bytes = 99;
+	is_int(xf_store_usage(st, XF_T_OFFLINE, "m@x\0", 4, &n, &bytes),
+	    XF_OK, "usage");
+	ok(n == 1000 && bytes == 3000, "usage: 1000 records of 3 bytes "
+	    "(%zu, %zu), not m@xx's", n, bytes);
+	xf_store_usage(st, XF_T_OFFLINE, "nobody@x\0", 9, &n, &bytes);
+	ok(n == 0 && bytes == 0, "usage of nothing: 0, 0 (%zu, %zu)", n,
+	    bytes);
 	is_int(xf_store_del_prefix(st, XF_T_OFFLINE, "m@x\0", 4, &n), XF_OK,
 	    "del_prefix over many pages");
 	is_int(n, 1000, "del_prefix removed all 1000");

@@ -48,21 +48,32 @@ store_failed(xf_worker_t *w, const char *bare)
 	return XF_ERR;
 }
 
+/*
+ * Two quotas, either of which bounces a message: 'offline-quota'
+ * messages and 'offline-quota-bytes' of them as stored (serialised, with
+ * the delay stamp).  Both are read from the store at each message, as
+ * the count always was, so there is no total to keep in step with the
+ * deletes.  Checking and storing are two steps, not one transaction:
+ * messages for one user stored at the same moment by several workers
+ * (or nodes) may each pass the check, so a quota may be passed by at
+ * most one message per process storing at that moment.
+ */
 int
 xf_offline_store_raw(xf_worker_t *w, const char *bare, const char *data,
     size_t len)
 {
 	char	 k[XF_JID_MAX + 10];
-	size_t	 n;
+	size_t	 n, used, max = w->w_conf->cf_offline_quota_bytes;
 	uint64_t seq;
 	int	 kl;
 
 	if (okey(k, sizeof(k), bare, 0) < 0)
 		return XF_ERR;
-	if (xf_store_count(w->w_store, XF_T_OFFLINE, bare, strlen(bare) + 1,
-	    &n) != XF_OK)
+	if (xf_store_usage(w->w_store, XF_T_OFFLINE, bare, strlen(bare) + 1,
+	    &n, &used) != XF_OK)
 		return store_failed(w, bare);
-	if (n >= (size_t)w->w_conf->cf_offline_quota)
+	if (n >= (size_t)w->w_conf->cf_offline_quota || len > max ||
+	    used > max - len)
 		return XF_DECLINED;
 	if (xf_store_seq(w->w_store, &seq) != XF_OK)
 		return store_failed(w, bare);
@@ -146,7 +157,8 @@ offline_undeliverable(xf_worker_t *w, xf_stream_t *from, const xf_el_t *st,
 		return XF_OK;	/* dropped silently, as the XEP allows */
 	r = xf_offline_store(w, bare, st);
 	if (r == XF_DECLINED) {
-		/* Quota full: the sender learns (XEP-0160 3). */
+		/* A quota full, in messages or bytes: the sender learns
+		 * (XEP-0160 3). */
 		xf_route_error(w, from, st, "wait", "resource-constraint");
 		return XF_OK;
 	}
