@@ -27,7 +27,7 @@
  */
 
 /* The blocks that entries of opts[] name (o_block). */
-static const char *const blocks[] = { "c2s", "storage", "tls" };
+static const char *const blocks[] = { "c2s", "http", "storage", "tls" };
 
 static const opt_t *
 find_opt(const char *block, const char *name)
@@ -148,31 +148,59 @@ apply_defaults(load_t *l)
 	return XF_OK;
 }
 
-/* The STARTTLS and direct-TLS listeners must not share a socket address. */
+/*
+ * No two listeners may share a socket address: STARTTLS and direct TLS,
+ * XMPP and HTTP would be mixed on it (see clash()).
+ */
 static int
 check_listeners(load_t *l)
 {
+	static const struct {
+		const char	*block, *name;
+		size_t		 off, noff;
+	} lists[] = {
+		{ "c2s", "ports", offsetof(xf_conf_t, cf_c2s_ports),
+		    offsetof(xf_conf_t, cf_c2s_nports) },
+		{ "c2s", "tls-ports", offsetof(xf_conf_t, cf_c2s_tls_ports),
+		    offsetof(xf_conf_t, cf_c2s_ntls_ports) },
+		{ "http", "ports", offsetof(xf_conf_t, cf_http_ports),
+		    offsetof(xf_conf_t, cf_http_nports) },
+		{ "http", "tls-ports", offsetof(xf_conf_t, cf_http_tls_ports),
+		    offsetof(xf_conf_t, cf_http_ntls_ports) },
+	};
 	xf_conf_t	*cf = l->l_conf;
-	const opt_t	*po = find_opt("c2s", "ports");
-	const opt_t	*to = find_opt("c2s", "tls-ports");
-	int		 pl = l->l_seen[po - xf_conf_opts];
-	int		 tl = l->l_seen[to - xf_conf_opts];
 	char		 a[80];
 
-	for (size_t i = 0; i < cf->cf_c2s_ntls_ports; i++)
-		for (size_t j = 0; j < cf->cf_c2s_nports; j++) {
-			if (!clash(&cf->cf_c2s_tls_ports[i],
-			    &cf->cf_c2s_ports[j]))
-				continue;
-			show_listen(&cf->cf_c2s_tls_ports[i], a, sizeof(a));
-			return lerr(l, tl > pl ? tl : pl, "listener '%s' is "
-			    "in both 'ports' and 'tls-ports'", a);
+	for (size_t i = 0; i < XF_NELEM(lists); i++)
+		for (size_t j = 0; j < i; j++) {
+			xf_listen_t	*vi = *(xf_listen_t **)(void *)
+					    ((char *)cf + lists[i].off);
+			xf_listen_t	*vj = *(xf_listen_t **)(void *)
+					    ((char *)cf + lists[j].off);
+			size_t		 ni = *(size_t *)(void *)
+					    ((char *)cf + lists[i].noff);
+			size_t		 nj = *(size_t *)(void *)
+					    ((char *)cf + lists[j].noff);
+			int		 li = l->l_seen[find_opt(lists[i].block,
+					    lists[i].name) - xf_conf_opts];
+			int		 lj = l->l_seen[find_opt(lists[j].block,
+					    lists[j].name) - xf_conf_opts];
+
+			for (size_t x = 0; x < ni; x++)
+				for (size_t y = 0; y < nj; y++) {
+					if (!clash(&vi[x], &vj[y]))
+						continue;
+					show_listen(&vi[x], a, sizeof(a));
+					return lerr(l, li > lj ? li : lj,
+					    "listener '%s' is in both %s "
+					    "'%s' and %s '%s'", a,
+					    lists[j].block, lists[j].name,
+					    lists[i].block, lists[i].name);
+				}
 		}
 	return XF_OK;
 }
 
-/* A backend that needs a server needs to be told where it is, in
- * words libpq understands (checked here, not at the first query). */
 static int
 check_storage(load_t *l)
 {
@@ -320,6 +348,9 @@ xf_conf_free(xf_conf_t *cf)
 	free(cf->cf_group);
 	free(cf->cf_c2s_ports);
 	free(cf->cf_c2s_tls_ports);
+	free(cf->cf_http_ports);
+	free(cf->cf_http_tls_ports);
+	free_strv(cf->cf_http_origins, cf->cf_http_norigins);
 	free(cf->cf_store_dsn);
 	free(cf->cf_tls_cert);
 	free(cf->cf_tls_key);

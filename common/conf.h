@@ -67,6 +67,15 @@ typedef struct xf_conf_s {
 	int		 cf_offline_quota;	/* 'offline-quota', messages */
 	size_t		 cf_offline_quota_bytes; /* 'offline-quota-bytes' */
 
+	/* http { ... }: WebSocket (RFC 7395) for now */
+	xf_listen_t	*cf_http_ports;		/* 'ports' (plain) */
+	size_t		 cf_http_nports;
+	xf_listen_t	*cf_http_tls_ports;	/* 'tls-ports' (HTTPS) */
+	size_t		 cf_http_ntls_ports;
+	size_t		 cf_http_max_request;	/* 'max-request-size', bytes */
+	char		**cf_http_origins;	/* 'allowed-origins'; none: any */
+	size_t		 cf_http_norigins;
+
 	/* storage { ... } */
 	int		 cf_store_backend;	/* 'backend': XF_STORE_* */
 	char		*cf_store_dsn;		/* 'dsn' (libpq conninfo) */

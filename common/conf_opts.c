@@ -33,6 +33,7 @@ static int	 set_admins(load_t *, const opt_t *, const node_t *);
 static int	 set_listen(load_t *, const opt_t *, const node_t *);
 static int	 set_string(load_t *, const opt_t *, const node_t *);
 static int	 set_backend(load_t *, const opt_t *, const node_t *);
+static int	 set_origins(load_t *, const opt_t *, const node_t *);
 
 #define F(f)	offsetof(xf_conf_t, f)
 
@@ -115,6 +116,15 @@ const opt_t xf_conf_opts[] = {
 	    F(cf_offline_quota), 0, 0, 1000000 },
 	{ NULL, "offline-quota-bytes", "'1M'", set_size,
 	    F(cf_offline_quota_bytes), 0, 0, 68719476736LL },
+
+	{ "http", "ports", "[]", set_listen,
+	    F(cf_http_ports), F(cf_http_nports), 0, 0 },
+	{ "http", "tls-ports", "[]", set_listen,
+	    F(cf_http_tls_ports), F(cf_http_ntls_ports), 0, 0 },
+	{ "http", "max-request-size", "'16k'", set_size,
+	    F(cf_http_max_request), 0, 1024, 1048576 },
+	{ "http", "allowed-origins", "[]", set_origins,
+	    F(cf_http_origins), F(cf_http_norigins), 0, 0 },
 
 	{ "storage", "backend", "'lmdb'", set_backend,
 	    F(cf_store_backend), 0, 0, 0 },
@@ -455,6 +465,33 @@ static int
 set_admins(load_t *l, const opt_t *o, const node_t *n)
 {
 	return set_strv(l, o, n, check_bare_jid, "admin");
+}
+
+/*
+ * A web origin as browsers send it (RFC 6454 7): scheme "://" host, an
+ * optional port, no path; lowercased, since Origin compares so.
+ */
+static const char *
+check_origin(char *s)
+{
+	char	*h;
+
+	lower(s);
+	if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else
+		return "want 'https://host' or 'http://host[:port]'";
+	if (*h == '\0' || strpbrk(h, "/?#@ \t") != NULL)
+		return "a scheme and a host, nothing after";
+	return NULL;
+}
+
+static int
+set_origins(load_t *l, const opt_t *o, const node_t *n)
+{
+	return set_strv(l, o, n, check_origin, "origin");
 }
 
 enum { LS_OK, LS_INVALID, LS_RANGE };

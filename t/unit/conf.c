@@ -210,6 +210,10 @@ test_defaults(void)
 	is_int(cf->cf_c2s_auth_block_time, 3600, "default auth-block-time");
 	is_int(cf->cf_c2s_auth_lock_after, 50, "default auth-fail-lock-after");
 	is_int(cf->cf_c2s_auth_lock_time, 60, "default auth-lock-time");
+	ok(cf->cf_http_nports == 0 && cf->cf_http_ntls_ports == 0,
+	    "default: no http listener");
+	is_int(cf->cf_http_max_request, 16384, "default max-request-size");
+	ok(cf->cf_http_norigins == 0, "default allowed-origins: any");
 	ok(cf->cf_store_map_size == (size_t)1 << 30, "default map-size 1G");
 	is_int(cf->cf_offline_quota, 1000, "default offline-quota");
 	ok(cf->cf_offline_quota_bytes == (size_t)1 << 20,
@@ -514,11 +518,26 @@ test_errors(void)
 	fails("c2s {\n 'ports' = [ 5222, '5222' ]\n}\n", 2,
 	    "listener '5222' appears twice in 'ports'", "duplicate listener");
 	fails("c2s {\n 'ports' = [ 5222 ]\n 'tls-ports' = [ 5223, 5222 ]\n}\n",
-	    3, "listener '5222' is in both 'ports' and 'tls-ports'",
+	    3, "listener '5222' is in both c2s 'ports' and c2s 'tls-ports'",
 	    "listener in both lists");
 	fails("c2s {\n 'tls-ports' = [ 5222 ]\n}\n", 2,
-	    "listener '5222' is in both 'ports' and 'tls-ports'",
+	    "listener '5222' is in both c2s 'ports' and c2s 'tls-ports'",
 	    "tls-ports clashing with the default ports");
+	fails("http {\n 'ports' = [ 5280 ]\n 'tls-ports' = [ 5223 ]\n}\n", 3,
+	    "listener '5223' is in both c2s 'tls-ports' and http 'tls-ports'",
+	    "http tls-ports clashing with the default c2s tls-ports");
+	fails("http {\n 'ports' = [ 5280, 5281 ]\n 'tls-ports' = [ 5281 ]\n}\n",
+	    3, "listener '5281' is in both http 'ports' and http 'tls-ports'",
+	    "http listener in both lists");
+	fails("http {\n 'allowed-origins' = [ 'example.com' ]\n}\n", 2,
+	    "invalid origin 'example.com' in 'allowed-origins' (want "
+	    "'https://host' or 'http://host[:port]')", "origin without scheme");
+	fails("http {\n 'allowed-origins' = [ 'https://a.org/x' ]\n}\n", 2,
+	    "invalid origin 'https://a.org/x' in 'allowed-origins' (a scheme "
+	    "and a host, nothing after)", "origin with a path");
+	fails("http { 'max-request-size' = 100 }\n", 1,
+	    "'max-request-size' must be between 1024 and 1048576",
+	    "max-request-size too small");
 
 	/* Hosts and admins. */
 	fails("'virtual-hosts' = []\n", 1, "'virtual-hosts' must not be empty",
@@ -669,6 +688,38 @@ test_storage(void)
 	    "dsn at top level");
 }
 
+static void
+test_http(void)
+{
+	xf_conf_t	*cf = NULL;
+	int		 rc;
+
+	rc = load("http {\n 'ports' = [ 5280, '127.0.0.1:5290' ]\n"
+	    " 'tls-ports' = [ 5281 ]\n 'max-request-size' = '8k'\n"
+	    " 'allowed-origins' = [ 'HTTPS://Chat.Example.org',"
+	    " 'http://localhost:8080' ]\n}\n", &cf);
+	ok(rc == XF_OK, "http block loads");
+	if (rc != XF_OK) {
+		printf("# %s\n", err);
+		return;
+	}
+	ok(cf->cf_http_nports == 2 && cf->cf_http_ports[0].l_port == 5280 &&
+	    cf->cf_http_ports[1].l_port == 5290 &&
+	    strcmp(cf->cf_http_ports[1].l_addr, "127.0.0.1") == 0,
+	    "http ports");
+	ok(cf->cf_http_ntls_ports == 1 && cf->cf_http_tls_ports[0].l_port ==
+	    5281, "http tls-ports");
+	is_int(cf->cf_http_max_request, 8192, "max-request-size '8k'");
+	ok(cf->cf_http_norigins == 2, "two origins");
+	if (cf->cf_http_norigins == 2) {
+		is_str(cf->cf_http_origins[0], "https://chat.example.org",
+		    "origin lowercased");
+		is_str(cf->cf_http_origins[1], "http://localhost:8080",
+		    "origin with a port");
+	}
+	xf_conf_free(cf);
+}
+
 int
 main(void)
 {
@@ -685,5 +736,6 @@ main(void)
 	test_errors();
 	test_listen();
 	test_storage();
+	test_http();
 	return done_testing();
 }
