@@ -16,6 +16,7 @@
 #define XF_NS_SASL	"urn:ietf:params:xml:ns:xmpp-sasl"
 #define XF_NS_BIND	"urn:ietf:params:xml:ns:xmpp-bind"
 #define XF_NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
+#define XF_NS_FRAMING	"urn:ietf:params:xml:ns:xmpp-framing"	/* RFC 7395 */
 
 typedef struct xf_el_s xf_el_t;
 typedef struct xf_attr_s xf_attr_t;

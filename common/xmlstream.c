@@ -622,13 +622,21 @@ xf_xmls_reset(xf_xmls_t *x)
  * (the client's closing tag must match the prefix of its opening one).
  */
 int
+xf_xmls_idle(const xf_xmls_t *x)
+{
+	if (x->x_parked)
+		return 1;
+	return x->x_p != NULL && x->x_err == NULL && !x->x_suspended &&
+	    x->x_depth == 1 && x->x_stanza == NULL && x->x_mark == x->x_fed &&
+	    xf_buf_size(&x->x_text) == 0 && x->x_hdr != NULL;
+}
+
+int
 xf_xmls_park(xf_xmls_t *x)
 {
 	if (x->x_parked)
 		return XF_OK;
-	if (x->x_p == NULL || x->x_err != NULL || x->x_suspended ||
-	    x->x_depth != 1 || x->x_stanza != NULL || x->x_mark != x->x_fed ||
-	    xf_buf_size(&x->x_text) > 0 || x->x_hdr == NULL)
+	if (!xf_xmls_idle(x))
 		return XF_DECLINED;
 	XML_ParserFree(x->x_p);
 	x->x_p = NULL;

@@ -54,6 +54,10 @@ int	 xf_xmls_feed(xf_xmls_t *, const char *buf, size_t len, size_t *used);
  */
 int	 xf_xmls_park(xf_xmls_t *);
 
+/* 1 when the stream sits between stanzas with nothing half read (a
+ * message framing checks that each message held whole elements). */
+int	 xf_xmls_idle(const xf_xmls_t *);
+
 /* Starts over for a stream restart (after TLS or SASL). */
 int	 xf_xmls_reset(xf_xmls_t *);
 

@@ -51,7 +51,7 @@ send_features(xf_stream_t *c)
 			    "</session>");
 		xf_mod_features(c, &out);
 	} else {
-		if (!c->s_secure) {
+		if (!c->s_secure && c->s_frame->f_starttls) {
 			xf_buf_puts(&out, "<starttls xmlns='" XF_NS_TLS "'>");
 			if (cf->cf_c2s_tls_required)
 				xf_buf_puts(&out, "<required/>");
@@ -99,12 +99,20 @@ c2s_open(xf_stream_t *c, const xf_el_t *hdr)
 		xf_stream_error(c, "host-unknown", NULL);
 		return XF_ERR;
 	}
-	if (ns == NULL || strcmp(ns, XF_NS_CLIENT) != 0) {
+	/* RFC 7395's <open/> stands for a jabber:client stream. */
+	if (!xf_el_in(hdr, XF_NS_FRAMING) && !xf_streq(ns, XF_NS_CLIENT)) {
 		xf_stream_error(c, "invalid-namespace", NULL);
 		return XF_ERR;
 	}
 	if (ver == NULL || atoi(ver) < 1) {
 		xf_stream_error(c, "unsupported-version", NULL);
+		return XF_ERR;
+	}
+	/* A framing without STARTTLS (ws://) cannot meet 'tls-required'. */
+	if (!c->s_secure && !c->s_frame->f_starttls &&
+	    c->s_w->w_conf->cf_c2s_tls_required) {
+		xf_stream_error(c, "policy-violation", "TLS is required: "
+		    "connect with TLS");
 		return XF_ERR;
 	}
 	c->s_state = c->s_full[0] ? C2S_BOUND :
@@ -126,7 +134,7 @@ c2s_secured(xf_stream_t *c)
 static int
 starttls(xf_stream_t *c)
 {
-	if (c->s_secure) {
+	if (c->s_secure || !c->s_frame->f_starttls) {
 		/* RFC 6120 5.4.2.2: failure, then close. */
 		send_str(c, "<failure xmlns='" XF_NS_TLS "'/>");
 		xf_stream_close(c);

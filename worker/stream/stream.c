@@ -256,6 +256,9 @@ final(void *ud)
 	salvage(s);
 	xf_stream_unbind(s);
 	xf_mod_stream_free(s);
+	if (s->s_frame->f_free != NULL)
+		s->s_frame->f_free(s);
+	xf_el_free(s->s_msg_el);
 	xf_xmls_free(s->s_xml);
 	if (s->s_scram)
 		xf_scram_free(s->s_scram);
@@ -530,6 +533,8 @@ on_open(void *ud, const xf_el_t *hdr)
 {
 	xf_stream_t	*s = ud;
 
+	if (s->s_flags & XF_STREAM_FRAMED)
+		return XF_OK;		/* the stand-in: see feed_msg */
 	return s->s_kind->k_open(s, hdr);
 }
 
@@ -538,6 +543,15 @@ on_element(void *ud, xf_el_t *el)
 {
 	xf_stream_t	*s = ud;
 
+	if (s->s_flags & XF_STREAM_FRAMED) {
+		/* Handled once the message is parsed whole. */
+		if (s->s_msg_el != NULL) {
+			xf_el_free(el);
+			return XF_ERR;	/* two in one message */
+		}
+		s->s_msg_el = el;
+		return XF_OK;
+	}
 	if (s->s_state == C2S_CLOSING) {
 		xf_el_free(el);
 		return XF_OK;
@@ -550,6 +564,85 @@ on_close(void *ud)
 {
 	xf_stream_close(ud);
 	return XF_AGAIN;
+}
+
+/* An element that came alone in its message. */
+static void
+framed_element(xf_stream_t *s, xf_el_t *el)
+{
+	int	 framing = xf_el_in(el, XF_NS_FRAMING);
+
+	if (framing && strcmp(el->e_name, "open") == 0) {
+		/* After a restart the header is due again. */
+		if (s->s_header_sent)
+			xf_stream_error(s, "bad-format",
+			    "<open/> in an open stream");
+		else
+			s->s_kind->k_open(s, el);
+	} else if (framing && strcmp(el->e_name, "close") == 0)
+		xf_stream_close(s);
+	else if (!s->s_header_sent)
+		xf_stream_error(s, "bad-format", "<open/> expected");
+	else if (s->s_state != C2S_CLOSING) {
+		s->s_kind->k_element(s, el);
+		return;
+	}
+	xf_el_free(el);
+}
+
+void
+xf_stream_feed_msg(xf_stream_t *s, const char *buf, size_t len)
+{
+	static const char	 one[] = "one XML element per message "
+				    "(RFC 7395 3.3.3)";
+	xf_buf_t		 hdr = { 0 };
+	const char		*cond;
+	xf_el_t			*el;
+	int			 r;
+
+	if (s->s_state == C2S_CLOSING)
+		return;
+	xf_stream_hold(s);
+	/* A restart needs no new parser: the stand-in header stays, and
+	 * the next message is a new <open/>.  TLS never starts here. */
+	s->s_flags &= ~(XF_STREAM_RESTART | XF_STREAM_STARTTLS);
+	if (!(s->s_flags & XF_STREAM_FRAMED)) {
+		s->s_flags |= XF_STREAM_FRAMED;
+		xf_buf_puts(&hdr, "<stream:stream xmlns='");
+		xf_buf_puts(&hdr, s->s_kind->k_ns);
+		xf_buf_puts(&hdr, "' xmlns:stream='" XF_NS_STREAM "'>");
+		r = xf_buf_size(&hdr) > 0 ? xf_xmls_feed(s->s_xml,
+		    xf_buf_data(&hdr), xf_buf_size(&hdr), NULL) : XF_ERR;
+		xf_buf_free(&hdr);
+		if (r != XF_OK) {
+			xf_stream_error(s, "internal-server-error", NULL);
+			goto done;
+		}
+	}
+	if (len == 0 || buf[0] != '<') {
+		xf_stream_error(s, "bad-format", one);
+		goto done;
+	}
+	r = xf_xmls_feed(s->s_xml, buf, len, NULL);
+	el = s->s_msg_el;
+	s->s_msg_el = NULL;
+	if (r != XF_OK) {
+		xf_el_free(el);
+		cond = xf_xmls_error(s->s_xml);
+		if (cond != NULL && cond[0] != '\0')
+			xf_stream_error(s, cond, xf_xmls_errtext(s->s_xml));
+		else
+			xf_stream_error(s, "bad-format", one);
+		goto done;
+	}
+	if (el == NULL || !xf_xmls_idle(s->s_xml)) {
+		xf_el_free(el);
+		xf_stream_error(s, "bad-format", one);
+		goto done;
+	}
+	framed_element(s, el);
+done:
+	xf_stream_unhold(s);
 }
 
 /*

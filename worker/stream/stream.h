@@ -22,12 +22,14 @@ typedef struct xf_pend_s xf_pend_t;
 typedef struct xf_out_s xf_out_t;
 
 /*
- * A framing carries a stream's XML: TCP (RFC 6120) now; WebSocket
- * (RFC 7395) and BOSH (XEP-0124) are framings too.  Input reaches the
- * stream through xf_stream_feed() (whole XML as it comes for TCP).
+ * A framing carries a stream's XML: TCP (RFC 6120) and WebSocket
+ * (RFC 7395) now; BOSH (XEP-0124) is a framing too.  Input reaches the
+ * stream through xf_stream_feed() (whole XML as it comes, for TCP) or
+ * xf_stream_feed_msg() (one element a message, for WebSocket).
  */
 struct xf_frame_s {
 	const char	*f_name;
+	int		 f_starttls;	/* STARTTLS can secure it */
 	/* The stream's header toward the peer: default namespace ns and
 	 * the other attributes, escaped (" id='…' from='…' …"). */
 	void	(*f_open)(xf_stream_t *, const char *ns, const char *attrs);
@@ -35,6 +37,8 @@ struct xf_frame_s {
 	void	(*f_close)(xf_stream_t *);
 	/* Whole top-level elements; XF_ERR when not taken (closing). */
 	int	(*f_write)(xf_stream_t *, const char *, size_t);
+	/* Frees s_framing with the stream (NULL: nothing to free). */
+	void	(*f_free)(xf_stream_t *);
 };
 
 /*
@@ -72,6 +76,8 @@ enum {
 #define XF_STREAM_SLOWED	0x20	/* waits for a slow reader's backlog */
 #define XF_STREAM_KEPT		0x40	/* a module (SM) keeps every stanza
 					 * written until the peer acks it */
+#define XF_STREAM_FRAMED	0x80	/* input comes a message at a time,
+					 * each one element (RFC 7395) */
 
 /* One element its connection could not write before it closed: it goes
  * offline or back to its sender when the stream is over. */
@@ -109,10 +115,13 @@ struct xf_stream_s {
 	int		 s_refs;
 	unsigned	 s_flags;	/* XF_STREAM_* */
 	const xf_frame_t *s_frame;
+	void		*s_framing;	/* owned by s_frame: its state */
 	const xf_stream_kind_t *s_kind;
 	xf_worker_t	*s_w;		/* borrowed */
 	xf_conn_t	*s_conn;	/* a reference; NULL once it is gone */
 	xf_xmls_t	*s_xml;		/* owned: the parser */
+	xf_el_t		*s_msg_el;	/* owned: a message's element while
+					 * it is parsed (XF_STREAM_FRAMED) */
 	xf_pend_t	*s_pend;	/* owned: messages waiting for ring room */
 	xf_pend_t	*s_pend_last;
 	xf_out_t	*s_out;		/* owned: never written, to salvage */
@@ -150,6 +159,7 @@ struct xf_stream_s {
 
 /* The framings. */
 extern const xf_frame_t	xf_frame_tcp;
+extern const xf_frame_t	xf_frame_ws;
 
 /* A stream of kind k over conn (which it takes a reference to), in the
  * worker's table; NULL on failure. */
@@ -163,6 +173,14 @@ void	 xf_stream_unhold(xf_stream_t *);
 
 /* Bytes from the framing: parsed, elements handed to the kind. */
 void	 xf_stream_feed(xf_stream_t *, const char *, size_t);
+/*
+ * One message of a message framing (RFC 7395 3.3.3): exactly one whole
+ * element.  The stream's parser reads each inside a stand-in stream
+ * header, so its limits (size, attributes, children) and its parking
+ * hold as for TCP.  <open/> is the kind's header, <close/> ends the
+ * stream, the rest goes to k_element; anything else is a stream error.
+ */
+void	 xf_stream_feed_msg(xf_stream_t *, const char *, size_t);
 /* The stream restarts (after SASL): a new header comes next. */
 void	 xf_stream_restart(xf_stream_t *);
 /* TLS starts under the stream once the current element is handled. */

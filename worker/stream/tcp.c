@@ -74,7 +74,13 @@ tcp_write(xf_stream_t *s, const char *data, size_t len)
 	return xf_conn_send_el(s->s_conn, data, len);
 }
 
-const xf_frame_t xf_frame_tcp = { "tcp", tcp_open, tcp_close, tcp_write };
+const xf_frame_t xf_frame_tcp = {
+	.f_name = "tcp",
+	.f_starttls = 1,
+	.f_open = tcp_open,
+	.f_close = tcp_close,
+	.f_write = tcp_write,
+};
 
 /* A stream of kind k on an accepted socket; fd is the stream's from
  * now on (closed on failure). */
