@@ -36,7 +36,8 @@ XCFLAGS	 = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -Iworker/stream -Iworker/mod -Imaster \
 	   -D_GNU_SOURCE $(PC_CFLAGS) $(CFLAGS)
 XLDFLAGS = $(SANFLAGS) $(LDFLAGS)
-LIBS	 = $(PC_LIBS) -lpthread
+# http-parser and wslay have no .pc file on Debian either.
+LIBS	 = $(PC_LIBS) -lhttp_parser -lwslay -lpthread
 
 # The node's library: what every process links.
 COMMON	 = common/log.c common/buf.c common/conf.c common/conf_opts.c \
@@ -54,9 +55,9 @@ MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
 # worker itself: the process, the routing decision and its dispatch, the
 # rings, the server's own IQs.  Unit tests link only the layers below
 # what they test, so an upward call fails their build.
-WORKER_IO = worker/io/conn.c worker/io/tls.c
+WORKER_IO = worker/io/conn.c worker/io/tls.c worker/io/http.c
 WORKER_STREAM = worker/stream/stream.c worker/stream/tcp.c \
-	   worker/stream/c2s.c worker/stream/c2s_limit.c worker/stream/sasl.c
+	   worker/stream/websocket.c worker/stream/c2s.c worker/stream/c2s_limit.c worker/stream/sasl.c
 WORKER_MOD = worker/mod/mod.c worker/mod/roster.c worker/mod/roster_sub.c \
 	   worker/mod/presence.c \
 	   worker/mod/offline.c worker/mod/blocking.c \

@@ -2,8 +2,8 @@
 # deps.sh: installs the Debian packages a target needs, only when missing.
 # usage: deps.sh build|test|bench
 set -e
-build="gcc make pkg-config libssl-dev libexpat1-dev liblmdb-dev libjansson-dev libpq-dev libidn-dev openssl"
-test="$build perl python3-slixmpp procps postgresql"
+build="gcc make pkg-config libssl-dev libexpat1-dev liblmdb-dev libjansson-dev libpq-dev libidn-dev libhttp-parser-dev libwslay-dev openssl"
+test="$build perl python3-slixmpp python3-websocket procps postgresql"
 bench="$build procps"
 case "$1" in
 build) want=$build ;;

@@ -122,12 +122,30 @@ on_accept(xf_loop_t *l, int fd, int mask, void *ud)
 				accept_starved(l, ls, errno);
 			return;
 		}
-		if ((s = xf_tcp_accept(&worker, cfd,
+		if (ls->ls_kind == XF_LST_HTTP ||
+		    ls->ls_kind == XF_LST_HTTP_TLS) {
+			if (xf_http_accept(&worker.w_http, cfd,
+			    ls->ls_kind == XF_LST_HTTP_TLS) != XF_OK)
+				log_warnx("cannot set up an HTTP exchange "
+				    "for fd %d", cfd);
+		} else if ((s = xf_tcp_accept(&worker, cfd,
 		    ls->ls_kind == XF_LST_C2S_TLS, &xf_kind_c2s)) == NULL)
 			log_warnx("cannot set up a stream for fd %d", cfd);
 		else
 			xf_c2s_admit(s);
 	}
+}
+
+/* A WebSocket upgrade on /xmpp-websocket: a c2s stream. */
+static int
+ws_upgrade(void *ud, xf_conn_t *c)
+{
+	xf_stream_t	*s;
+
+	if ((s = xf_ws_accept(ud, c, &xf_kind_c2s)) == NULL)
+		return XF_ERR;
+	xf_c2s_admit(s);
+	return XF_OK;
 }
 
 static void
@@ -178,6 +196,7 @@ drain_expired(xf_loop_t *l, void *ud)
 	log_info("drain timeout: closing %u remaining connections",
 	    w->w_stats->ws_conns);
 	/* RFC 6120 4.9.3.16: the server has new settings; reconnect. */
+	xf_http_close_all(&w->w_http);
 	close_all(w, "reset", "The server configuration was reloaded");
 }
 
@@ -227,6 +246,7 @@ before_sleep(xf_loop_t *l, void *ud)
 		log_info("shutting down: closing %u connections",
 		    w->w_stats->ws_conns);
 		close_listeners(w);
+		xf_http_close_all(&w->w_http);
 		close_all(w, "system-shutdown", NULL);
 	}
 	if (sig_quit && !w->w_draining && !w->w_stopping) {
@@ -328,6 +348,10 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	    XF_LST_C2S);
 	open_listeners(w, conf->cf_c2s_tls_ports, conf->cf_c2s_ntls_ports,
 	    XF_LST_C2S_TLS);
+	open_listeners(w, conf->cf_http_ports, conf->cf_http_nports,
+	    XF_LST_HTTP);
+	open_listeners(w, conf->cf_http_tls_ports, conf->cf_http_ntls_ports,
+	    XF_LST_HTTP_TLS);
 	if ((w->w_ssl = xf_tls_ctx(conf, err, sizeof(err))) == NULL)
 		fatalx("tls: %s", err);
 	privdrop(conf);
@@ -349,6 +373,16 @@ xf_worker_main(xf_conf_t *conf, xf_rings_t *rings, unsigned slot,
 	w->w_io.io_ssl = w->w_ssl;
 	w->w_io.io_async = w->w_async;
 	w->w_io.io_nconns = &w->w_stats->ws_conns;
+	w->w_http.hs_io = &w->w_io;
+	w->w_http.hs_max_request = conf->cf_http_max_request;
+	w->w_http.hs_origins = conf->cf_http_origins;
+	w->w_http.hs_norigins = conf->cf_http_norigins;
+	w->w_http.hs_timeout_ms = (uint64_t)conf->cf_c2s_handshake_timeout *
+	    1000;
+	w->w_http.hs_ws_path = "/xmpp-websocket";
+	w->w_http.hs_ws_proto = "xmpp";
+	w->w_http.hs_upgrade = ws_upgrade;
+	w->w_http.hs_ud = w;
 	w->w_route.rc_sess = w->w_sess;
 	w->w_route.rc_conf = conf;
 	w->w_route.rc_node = 0;

@@ -7,6 +7,7 @@
 
 #include "xf.h"
 #include "conn.h"
+#include "http.h"
 #include "stream.h"
 #include "route.h"
 #include "buf.h"
@@ -23,7 +24,7 @@
 
 typedef struct xf_worker_s xf_worker_t;
 
-enum { XF_LST_C2S = 1, XF_LST_C2S_TLS };
+enum { XF_LST_C2S = 1, XF_LST_C2S_TLS, XF_LST_HTTP, XF_LST_HTTP_TLS };
 
 typedef struct xf_lst_s {
 	int		 ls_fd;
@@ -44,6 +45,7 @@ struct xf_worker_s {
 	xf_lst_t	 w_lst[32];
 	size_t		 w_nlst;
 	xf_io_t		 w_io;		/* connections: loop, TLS, flush list */
+	xf_http_srv_t	 w_http;	/* HTTP requests before an upgrade */
 	xf_route_ctx_t	 w_route;	/* what routing decisions read */
 	xf_stream_t    **w_streams;	/* by the index in their id */
 	uint32_t	 w_nstreams;	/* indexes handed out */
@@ -75,6 +77,11 @@ SSL_CTX	*xf_tls_ctx(const xf_conf_t *, char *err, size_t errlen);
 /* tcp.c: a stream of kind k on an accepted socket (fd is the stream's,
  * closed on failure). */
 xf_stream_t *xf_tcp_accept(xf_worker_t *, int fd, int direct_tls,
+	    const xf_stream_kind_t *);
+
+/* websocket.c: a stream of kind k on c, whose WebSocket upgrade was
+ * just answered (c: the stream takes its own reference). */
+xf_stream_t *xf_ws_accept(xf_worker_t *, xf_conn_t *c,
 	    const xf_stream_kind_t *);
 
 /* c2s.c: the client stream kind. */
