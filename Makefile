@@ -71,7 +71,7 @@ WORKER	 = worker/worker.c worker/route.c worker/router.c worker/iq.c \
 TOOLS	 = tools/xfedctl.c tools/ctldb.c tools/ctldb_init.c \
 	   tools/ctldb_migrate.c
 UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop coro \
-	   conn route
+	   conn http route
 
 MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5
 
@@ -120,6 +120,8 @@ $(BIN)/xfedctl: $(CTLOBJ) $(B)/libxf.a
 # connection layer alone (libxfio.a), the routing decision alone.
 $(B)/t/conn.t: UNITLIBS = $(B)/libxfio.a
 $(B)/t/conn.t: $(B)/libxfio.a
+$(B)/t/http.t: UNITLIBS = $(B)/libxfio.a
+$(B)/t/http.t: $(B)/libxfio.a
 $(B)/t/route.t: UNITLIBS = $(B)/worker/route.o
 $(B)/t/route.t: $(B)/worker/route.o
 
