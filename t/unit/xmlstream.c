@@ -791,10 +791,18 @@ test_park(void)
 	memset(&b, 0, sizeof(b));
 	y = xf_xmls_new(4096, &cbs, &b);
 	xf_xmls_feed(y, pieces[0], strlen(pieces[0]), &used);
+	ok(xf_xmls_idle(y), "idle after the header");
 	xf_xmls_feed(y, "<message><bo", 12, &used);
+	ok(!xf_xmls_idle(y), "not idle in mid-stanza");
 	is_int(xf_xmls_park(y), XF_DECLINED, "no parking in mid-stanza");
 	xf_xmls_feed(y, "dy>x</body></message>", 21, &used);
 	is_int(b.nstanza, 1, "the stanza completes");
+	ok(xf_xmls_idle(y), "idle again after it");
+	xf_xmls_feed(y, "<pres", 5, &used);
+	ok(!xf_xmls_idle(y), "not idle in a start tag not yet ended");
+	xf_xmls_feed(y, "ence/>", 6, &used);
+	ok(xf_xmls_idle(y) && b.nstanza == 2, "idle once it ends");
+	b.nstanza = 1;	/* the counts below leave the presence out */
 	is_int(xf_xmls_park(y), XF_OK, "and then parking works");
 	xf_xmls_feed(y, "<a:b xmlns:a='urn:a'/>", 22, &used);
 	is_int(b.nstanza, 2, "a stanza after parking arrives");
