@@ -208,32 +208,29 @@ xf_sess_unauth_count(xf_sess_t *s, const char *ip, uint32_t *total,
 	return r;
 }
 
-int
-xf_sess_unauth_clear_worker(xf_sess_t *s, uint32_t slot, size_t *count)
+/*
+ * Deletes every record of dbi for which gone(ud, key, value) says so, in
+ * one write txn; gone may count what it sees.  name is for errors.
+ */
+static int
+sweep(xf_sess_t *s, MDB_dbi dbi, const char *name,
+    int (*gone)(void *, const MDB_val *, const MDB_val *), void *ud)
 {
 	MDB_txn		*txn;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	uint32_t	 c;
 	int		 rc;
 
-	*count = 0;
 	if ((rc = mdb_txn_begin(s->s_env, NULL, 0, &txn)) != 0)
 		return fail(s, "mdb_txn_begin", rc);
-	if ((rc = mdb_cursor_open(txn, s->s_unauth, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		mdb_txn_abort(txn);
-		return fail(s, "mdb_cursor_open(unauth)", rc);
+		return fail(s, name, rc);
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < 5 || get32((const unsigned char *)k.mv_data +
-		    k.mv_size - 4) != slot)
+		if (!gone(ud, &k, &v))
 			continue;
-		if (*(const char *)k.mv_data == 'w' &&
-		    v.mv_size == sizeof(c)) {
-			memcpy(&c, v.mv_data, sizeof(c));
-			*count += c;
-		}
 		/* After a delete, MDB_NEXT yields the following key. */
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
@@ -241,11 +238,43 @@ xf_sess_unauth_clear_worker(xf_sess_t *s, uint32_t slot, size_t *count)
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		return fail(s, "mdb_cursor_get/del(unauth)", rc);
+		return fail(s, name, rc);
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return fail(s, "mdb_txn_commit", rc);
 	return XF_OK;
+}
+
+typedef struct slot_sweep_s {
+	uint32_t	 slot;
+	size_t		*count;
+} slot_sweep_t;
+
+/* A dead worker's places: its key ends with its slot; "w" keys count
+ * the places it held. */
+static int
+slot_gone(void *ud, const MDB_val *k, const MDB_val *v)
+{
+	slot_sweep_t	*ss = ud;
+	uint32_t	 c;
+
+	if (k->mv_size < 5 || get32((const unsigned char *)k->mv_data +
+	    k->mv_size - 4) != ss->slot)
+		return 0;
+	if (*(const char *)k->mv_data == 'w' && v->mv_size == sizeof(c)) {
+		memcpy(&c, v->mv_data, sizeof(c));
+		*ss->count += c;
+	}
+	return 1;
+}
+
+int
+xf_sess_unauth_clear_worker(xf_sess_t *s, uint32_t slot, size_t *count)
+{
+	slot_sweep_t	 ss = { slot, count };
+
+	*count = 0;
+	return sweep(s, s->s_unauth, "mdb_cursor(unauth)", slot_gone, &ss);
 }
 
 /* ---- failed logins ----------------------------------------------- */
@@ -404,39 +433,32 @@ fail:
 	return XF_ERR;
 }
 
+typedef struct expiry_sweep_s {
+	int64_t		 now;
+	size_t		*count;
+} expiry_sweep_t;
+
+/* An expired record, or one that is not a record. */
+static int
+expired(void *ud, const MDB_val *k, const MDB_val *v)
+{
+	expiry_sweep_t	*es = ud;
+	af_t		 af;
+
+	if (v->mv_size == sizeof(af)) {
+		memcpy(&af, v->mv_data, sizeof(af));
+		if (af.af_expire > es->now)
+			return 0;
+	}
+	(*es->count)++;
+	return 1;
+}
+
 int
 xf_sess_authfail_purge(xf_sess_t *s, int64_t now, size_t *count)
 {
-	MDB_txn		*txn;
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	af_t		 af;
-	int		 rc;
+	expiry_sweep_t	 es = { now, count };
 
 	*count = 0;
-	if ((rc = mdb_txn_begin(s->s_env, NULL, 0, &txn)) != 0)
-		return fail(s, "mdb_txn_begin", rc);
-	if ((rc = mdb_cursor_open(txn, s->s_authfail, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return fail(s, "mdb_cursor_open(authfail)", rc);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (v.mv_size == sizeof(af)) {
-			memcpy(&af, v.mv_data, sizeof(af));
-			if (af.af_expire > now)
-				continue;
-		}
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		(*count)++;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		return fail(s, "mdb_cursor_get/del(authfail)", rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return fail(s, "mdb_txn_commit", rc);
-	return XF_OK;
+	return sweep(s, s->s_authfail, "mdb_cursor(authfail)", expired, &es);
 }

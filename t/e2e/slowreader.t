@@ -116,7 +116,7 @@ def test():
 	# is still waiting when the stream is cut off.
 	node2 = Node(workers=2, c2s_extra=LIMITS.replace("'64k'", "'1M'")
 	    .replace("'read-rate' = 0", "'read-rate' = '4M'"),
-	    extra="'offline-quota' = 10000")
+	    extra="'offline-quota' = 10000\n'offline-quota-bytes' = '64M'")
 	for u in users:
 		node2.add_user(u + '@localhost', u + '-pw')
 	carol, dave = chatters(node2)
