@@ -5,8 +5,11 @@
 #   SANITIZE=1          build with ASan+UBSan into build-san/ (tests too)
 #   CC=cc  CFLAGS=...   compiler and extra flags
 #   JOBS=2              parallel prove jobs for `make test`
+#   FUZZ_SECONDS=30     how long `make fuzz-run` runs each fuzz target
+#   FUZZCC=clang        the compiler for the libFuzzer build (build-fuzz/)
 #
-# Targets: all (default), run, test, bench, install, clean, deps.
+# Targets: all (default), run, test, bench, install, clean, deps,
+# fuzz (libFuzzer targets of t/fuzz/), fuzz-run (each for FUZZ_SECONDS).
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -136,6 +139,55 @@ $(B)/%.o: %.c
 
 -include $(LIBOBJ:.o=.d) $(IOOBJ:.o=.d) $(XFEDOBJ:.o=.d) $(CTLOBJ:.o=.d)
 
+# libFuzzer targets (t/fuzz/, one per input parser), built with clang
+# into their own tree: coverage-instrumented objects must not end up in
+# a gcc build, nor gcc's in them.  fuzz-run starts each from its seeds
+# (t/fuzz/corpus/NAME/, read only) plus what earlier runs found
+# (build-fuzz/corpus/NAME/) and fails on the first crash, leak or
+# timeout, leaving the input as build-fuzz/crash-NAME-*.
+FUZZ	 = xmlstream conf sasl jid
+FUZZCC	?= clang
+FUZZ_SECONDS ?= 30
+FB	 = build-fuzz
+FUZZSAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	   -fno-omit-frame-pointer
+FUZZCFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	   -O1 -g $(FUZZSAN) -fsanitize=fuzzer-no-link -Icommon \
+	   -D_GNU_SOURCE $(PC_CFLAGS)
+FUZZLIBOBJ = $(COMMON:%.c=$(FB)/%.o)
+FUZZBIN	 = $(FUZZ:%=$(FB)/fuzz-%)
+
+$(FB)/libxf.a: $(FUZZLIBOBJ)
+	ar rcs $@ $^
+
+$(FB)/fuzz-%: t/fuzz/%.c $(FB)/libxf.a
+	$(FUZZCC) $(FUZZCFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FB)/libxf.a $(LIBS)
+
+$(FB)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZCFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(FUZZLIBOBJ:.o=.d)
+
+fuzz:
+	@sh tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-bin
+
+fuzz-run: fuzz
+	@for t in $(FUZZ); do \
+	    mkdir -p $(FB)/corpus/$$t && \
+	    echo "fuzz-$$t: $(FUZZ_SECONDS)s" && \
+	    $(FB)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -rss_limit_mb=1024 -print_final_stats=1 \
+	        -artifact_prefix=$(FB)/crash-$$t- \
+	        $(FB)/corpus/$$t t/fuzz/corpus/$$t 2>$(FB)/fuzz-$$t.log; \
+	    rc=$$?; grep -E '^(stat::number_of_executed_units|stat::peak_rss|#[0-9]+.*DONE)' \
+	        $(FB)/fuzz-$$t.log | tr '\n' ' '; echo; \
+	    if [ $$rc -ne 0 ]; then tail -n 60 $(FB)/fuzz-$$t.log; \
+	        echo "fuzz-$$t failed: see $(FB)/fuzz-$$t.log"; exit 1; fi; \
+	done
+
 deps:
 	@sh tools/deps.sh build
 
@@ -157,6 +209,10 @@ test: all $(BENCHBIN) $(UNITBIN)
 bench: all $(BENCHBIN)
 	@sh tools/deps.sh bench
 	sh tools/bench.sh
+
+# What fuzz builds, in the make that follows deps (clang may be new).
+fuzz-bin: $(FUZZBIN)
+	@:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
@@ -180,6 +236,7 @@ install: all
 	install -m 644 conf/pgsql.sql $(DESTDIR)$(PREFIX)/share/xfed/pgsql.sql
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
-.PHONY: all deps run test bench install clean
+.PHONY: all deps run test bench install clean fuzz fuzz-run \
+	fuzz-bin

@@ -293,6 +293,30 @@ xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen)
 {
 	load_t		 l;
 	xf_buf_t	 text = { 0 };
+	int		 rc;
+
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	memset(&l, 0, sizeof(l));
+	l.l_file = path;
+	l.l_err = err;
+	l.l_errlen = errlen;
+	if (read_file(&l, path, &text) != XF_OK) {
+		xf_buf_free(&text);
+		return XF_ERR;
+	}
+	rc = xf_conf_load_text(path, xf_buf_data(&text), xf_buf_size(&text),
+	    out, err, errlen);
+	xf_buf_free(&text);
+	return rc;
+}
+
+int
+xf_conf_load_text(const char *path, const char *text, size_t len,
+    xf_conf_t **out, char *err, size_t errlen)
+{
+	load_t		 l;
 	node_t		*tree = NULL;
 
 	*out = NULL;
@@ -307,10 +331,7 @@ xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen)
 		lerr(&l, 0, "out of memory");
 		goto fail;
 	}
-	if (read_file(&l, path, &text) != XF_OK)
-		goto fail;
-	if (xf_conf_parse(path, xf_buf_data(&text), xf_buf_size(&text), &tree,
-	    err, errlen) != XF_OK)
+	if (xf_conf_parse(path, text, len, &tree, err, errlen) != XF_OK)
 		goto fail;
 	if ((l.l_conf->cf_path = xf_conf_absolute(&l, path, 0)) == NULL ||
 	    check_block(&l, tree, NULL) != XF_OK ||
@@ -320,14 +341,12 @@ xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen)
 		goto fail;
 
 	xf_conf_node_free(tree);
-	xf_buf_free(&text);
 	free(l.l_cwd);
 	*out = l.l_conf;
 	return XF_OK;
 
 fail:
 	xf_conf_node_free(tree);
-	xf_buf_free(&text);
 	free(l.l_cwd);
 	xf_conf_free(l.l_conf);
 	return XF_ERR;

@@ -95,6 +95,10 @@ typedef struct xf_conf_s {
  * owned by the caller; free it with xf_conf_free().
  */
 int	 xf_conf_load(const char *path, xf_conf_t **out, char *err, size_t errlen);
+/* The same from text already read; path names it in errors and is made
+ * absolute into cf_path.  text need not end in a NUL. */
+int	 xf_conf_load_text(const char *path, const char *text, size_t len,
+	    xf_conf_t **out, char *err, size_t errlen);
 void	 xf_conf_free(xf_conf_t *);
 
 /* Parses one listener spec ("5222", "127.0.0.2:5222", "[::1]:5222"). */

@@ -1,15 +1,17 @@
 #!/bin/sh
 # deps.sh: installs the Debian packages a target needs, only when missing.
-# usage: deps.sh build|test|bench
+# usage: deps.sh build|test|bench|fuzz
 set -e
 build="gcc make pkg-config libssl-dev libexpat1-dev liblmdb-dev libjansson-dev libpq-dev libidn-dev libhttp-parser-dev libwslay-dev openssl"
 test="$build perl python3-slixmpp python3-websocket procps postgresql"
 bench="$build procps"
+fuzz="$build clang libclang-rt-dev"
 case "$1" in
 build) want=$build ;;
 test) want=$test ;;
 bench) want=$bench ;;
-*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+fuzz) want=$fuzz ;;
+*) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 missing=
 for p in $want; do

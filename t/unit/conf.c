@@ -587,6 +587,21 @@ test_errors(void)
 	rc = xf_conf_load(path, &cf, NULL, 0);
 	ok(rc == XF_ERR && cf == NULL, "no error buffer");
 	unlink(path);
+
+	/* From text: no NUL needed after it, errors under the name given. */
+	rc = xf_conf_load_text("mem.conf", "workers = 3\nworkers = 4", 11, &cf,
+	    err, sizeof(err));
+	ok(rc == XF_OK && cf != NULL && cf->cf_workers == 3,
+	    "xf_conf_load_text reads len bytes only");
+	ok(cf != NULL && strncmp(cf->cf_path, cwd, strlen(cwd)) == 0 &&
+	    strcmp(cf->cf_path + strlen(cwd), "/mem.conf") == 0,
+	    "xf_conf_load_text: cf_path made absolute");
+	xf_conf_free(cf);
+	rc = xf_conf_load_text("mem.conf", "foo = 1\n", 8, &cf, err,
+	    sizeof(err));
+	ok(rc == XF_ERR && cf == NULL, "xf_conf_load_text fails on errors");
+	is_str(err, "mem.conf:1: unknown option 'foo'",
+	    "xf_conf_load_text: the error names the text");
 }
 
 static void
