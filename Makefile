@@ -29,7 +29,10 @@ OPT	 = -O2 -g
 endif
 BIN	 = $(B)/bin
 
-# lmdb has no .pc file on Debian; fall back to -llmdb.
+# lmdb has no .pc file on Debian; fall back to -llmdb.  These are read
+# once, when make starts: on a bare machine the packages (and pkg-config
+# itself) arrive only with deps, so run, test, bench and fuzz install
+# them first and then build in a new make that sees them.
 PC_CFLAGS := $(shell pkg-config --cflags openssl expat jansson libpq libidn 2>/dev/null)
 PC_LIBS	  := $(shell pkg-config --libs openssl expat jansson libpq libidn 2>/dev/null) -llmdb
 
@@ -193,24 +196,31 @@ deps:
 
 # One node in the foreground on the embedded default: LMDB store under
 # var/, a self-signed certificate for localhost, conf/xfed.conf.
-run: deps all
+run: deps
+	@$(MAKE) --no-print-directory all
 	@sh tools/mkcert.sh var/tls localhost
 	@mkdir -p var/data
 	@sh tools/run-banner.sh conf/xfed.conf
 	exec bin/xfed -f -c conf/xfed.conf
 
-test: all $(BENCHBIN) $(UNITBIN)
+test:
 	@sh tools/deps.sh test
+	@$(MAKE) --no-print-directory test-bin
 	XFED_BIN=$(CURDIR)/$(BIN)/xfed XFEDCTL_BIN=$(CURDIR)/$(BIN)/xfedctl \
 	    XFED_BENCH_BIN=$(CURDIR)/$(BIN)/xfed-bench \
 	    XFED_RELAY_BIN=$(CURDIR)/$(BIN)/xfed-relay \
 	    prove -j$(JOBS) --exec env $(UNITBIN) t/e2e/*.t $(wildcard t/pgsql/*.t)
 
-bench: all $(BENCHBIN)
+bench:
 	@sh tools/deps.sh bench
+	@$(MAKE) --no-print-directory bench-bin
 	sh tools/bench.sh
 
-# What fuzz builds, in the make that follows deps (clang may be new).
+# What test, bench and fuzz build, in the make that follows deps.
+test-bin: all $(BENCHBIN) $(UNITBIN)
+	@:
+bench-bin: all $(BENCHBIN)
+	@:
 fuzz-bin: $(FUZZBIN)
 	@:
 
@@ -239,4 +249,4 @@ clean:
 	rm -rf build build-san build-fuzz bin
 
 .PHONY: all deps run test bench install clean fuzz fuzz-run \
-	fuzz-bin
+	test-bin bench-bin fuzz-bin
