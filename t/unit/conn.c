@@ -119,7 +119,7 @@ pair(xf_io_t *io, owner_t *o, int *peer)
 static ssize_t
 peer_read(int fd, char *buf, size_t len)
 {
-	ssize_t	 n, got = 0;
+	ssize_t	 n = -1, got = 0;
 
 	while ((size_t)got + 1 < len &&
 	    (n = read(fd, buf + got, len - 1 - (size_t)got)) > 0)
