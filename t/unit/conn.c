@@ -97,13 +97,15 @@ spin(int ms)
 	xf_loop_run(loop);
 }
 
-/* A connection on one end of a fresh socketpair; *peer gets the other. */
+/* A connection on one end of a fresh socketpair; *peer gets the other.
+ * o starts over; what o->in held from the last one is freed. */
 static xf_conn_t *
 pair(xf_io_t *io, owner_t *o, int *peer)
 {
 	int		 sv[2];
 	xf_conn_t	*c;
 
+	xf_buf_free(&o->in);
 	memset(o, 0, sizeof(*o));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		return NULL;
@@ -140,7 +142,7 @@ int
 main(void)
 {
 	xf_io_t		 io;
-	owner_t		 o;
+	owner_t		 o = { .c = NULL };
 	xf_conn_t	*c;
 	char		 buf[65536];
 	int		 peer;
