@@ -146,8 +146,9 @@ $(B)/%.o: %.c
 # into their own tree: coverage-instrumented objects must not end up in
 # a gcc build, nor gcc's in them.  fuzz-run starts each from its seeds
 # (t/fuzz/corpus/NAME/, read only) plus what earlier runs found
-# (build-fuzz/corpus/NAME/) and fails on the first crash, leak or
-# timeout, leaving the input as build-fuzz/crash-NAME-*.
+# (build-fuzz/corpus/NAME/), with t/fuzz/NAME.dict when there is one,
+# and fails on the first crash, leak or timeout, leaving the input as
+# build-fuzz/crash-NAME-*.
 FUZZ	 = xmlstream conf sasl jid
 FUZZCC	?= clang
 FUZZ_SECONDS ?= 30
@@ -184,6 +185,7 @@ fuzz-run: fuzz
 	    $(FB)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	        -rss_limit_mb=1024 -print_final_stats=1 \
 	        -artifact_prefix=$(FB)/crash-$$t- \
+	        $$(test -f t/fuzz/$$t.dict && echo -dict=t/fuzz/$$t.dict) \
 	        $(FB)/corpus/$$t t/fuzz/corpus/$$t 2>$(FB)/fuzz-$$t.log; \
 	    rc=$$?; grep -E '^(stat::number_of_executed_units|stat::peak_rss|#[0-9]+.*DONE)' \
 	        $(FB)/fuzz-$$t.log | tr '\n' ' '; echo; \
