@@ -694,9 +694,10 @@ fail:
 int
 xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 {
-	XML_Index		 start;
+	XML_Index		 start, nulpos = 0;
 	enum XML_Status		 st;
-	size_t			 off = 0, skip, n;
+	size_t			 off = 0, skip, n, end;
+	const char		*nul;
 
 	if (used != NULL)
 		*used = 0;
@@ -729,8 +730,23 @@ xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 	}
 	skip = off;
 
+	/*
+	 * Expat guesses UTF-16 from a byte order mark or from a NUL among
+	 * the first bytes even when told UTF-8, and then reads a whole
+	 * UTF-16 stream; whether it guessed depended on how many bytes the
+	 * first read brought.  XML never allows U+0000, and each encoding
+	 * expat could guess puts a NUL byte in the first '<': so expat
+	 * gets the bytes before a NUL, and the NUL ends the stream, with
+	 * unsupported-encoding where it starts one (RFC 6120 11.6).
+	 */
+	if ((nul = memchr(buf + off, '\0', len - off)) != NULL) {
+		end = (size_t)(nul - buf);
+		nulpos = x->x_fed + (XML_Index)(end - off);
+	} else
+		end = len;
+
 	do {
-		n = len - off < FEED_CHUNK ? len - off : FEED_CHUNK;
+		n = end - off < FEED_CHUNK ? end - off : FEED_CHUNK;
 		st = XML_Parse(x->x_p, buf + off, (int)n, XML_FALSE);
 		x->x_fed += n;
 		off += n;
@@ -759,7 +775,13 @@ xf_xmls_feed(xf_xmls_t *x, const char *buf, size_t len, size_t *used)
 			    "stanza larger than %zu bytes", x->x_max);
 			return XF_ERR;
 		}
-	} while (off < len);
+	} while (off < end);
+	if (nul != NULL) {
+		set_error(x, nulpos < 4 ? "unsupported-encoding" :
+		    "not-well-formed", "NUL byte at offset %lld: not UTF-8",
+		    (long long)nulpos);
+		return XF_ERR;
+	}
 
 	if (used != NULL)
 		*used = len;

@@ -859,6 +859,84 @@ test_restart_blanks(void)
 	xf_buf_free(&r.log);
 }
 
+/* doc (ASCII) as UTF-16, little or big endian, with a byte order mark
+ * or not, into out; returns its length. */
+static size_t
+utf16(const char *doc, int be, int bom, char *out)
+{
+	size_t	 n = 0;
+
+	if (bom) {
+		out[n++] = be ? '\xfe' : '\xff';
+		out[n++] = be ? '\xff' : '\xfe';
+	}
+	for (; *doc != '\0'; doc++) {
+		out[n++] = be ? '\0' : *doc;
+		out[n++] = be ? *doc : '\0';
+	}
+	return n;
+}
+
+/* doc[0, len) fails with cond, whole, at every cut and byte by byte,
+ * after delivering nstanza stanzas. */
+static void
+fails_everywhere(const char *name, const char *doc, size_t len,
+    const char *cond, int nstanza)
+{
+	rec_t	 r = { 0 };
+	char	 err[64];
+	size_t	 cut, bad = 0, firstbad = 0;
+	int	 mode;
+
+	for (mode = 0; mode <= 2; mode++)
+		for (cut = 0; cut <= (mode == 1 ? len : 0); cut++) {
+			if (run(doc, len, mode, cut, &r, err, sizeof(err)) ==
+			    XF_OK || strcmp(err, cond) != 0 ||
+			    r.nstanza != nstanza) {
+				if (bad++ == 0)
+					firstbad = cut;
+			}
+		}
+	is_int(bad, 0, "%s: %s whole, at each of %zu cuts and byte by byte "
+	    "(first bad cut %zu)", name, cond, len + 1, firstbad);
+	xf_buf_free(&r.log);
+}
+
+/*
+ * Expat takes a byte order mark, or a NUL among the first bytes, for
+ * UTF-16 even when told UTF-8, and read such a stream whole: when the
+ * first read held two bytes or more.  Found by t/fuzz/xmlstream.c: "9",
+ * NUL, ">" was an error cut after the "9" and none fed whole.
+ */
+static void
+test_encodings(void)
+{
+	const char	*doc = HDR "<message><body>hi</body></message>";
+	char		 buf[1024];
+	size_t		 n;
+
+	n = utf16(doc, 0, 0, buf);
+	fails_everywhere("UTF-16LE", buf, n, "unsupported-encoding", 0);
+	n = utf16(doc, 0, 1, buf);
+	fails_everywhere("UTF-16LE with BOM", buf, n, "unsupported-encoding",
+	    0);
+	n = utf16(doc, 1, 0, buf);
+	fails_everywhere("UTF-16BE", buf, n, "unsupported-encoding", 0);
+	n = utf16(doc, 1, 1, buf);
+	fails_everywhere("UTF-16BE with BOM", buf, n, "unsupported-encoding",
+	    0);
+	fails_everywhere("'9' NUL '>'", "9\0>", 3, "unsupported-encoding", 0);
+	n = strlen(HDR "<presence/>");
+	memcpy(buf, HDR "<presence/>\0<presence/>", n + 12);
+	fails_everywhere("NUL between stanzas", buf, n + 12, "not-well-formed",
+	    1);
+	n = strlen(HDR "<message>a");
+	memcpy(buf, HDR "<message>a\0b</message>", n + 12);
+	fails_everywhere("NUL in a stanza", buf, n + 12, "not-well-formed", 0);
+	is_str(cond_of("\xef\xbb\xbf" HDR "<presence/>", 0, 1, NULL), "ok",
+	    "a UTF-8 byte order mark is fine");
+}
+
 int
 main(void)
 {
@@ -872,5 +950,6 @@ main(void)
 	test_server_stream();
 	test_park();
 	test_restart_blanks();
+	test_encodings();
 	return done_testing();
 }
