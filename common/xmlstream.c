@@ -102,6 +102,7 @@ struct xf_xmls_s {
 	int		 x_parked;	/* parser freed while idle */
 	int		 x_priming;	/* feeding the replacement header */
 	int		 x_restarted;	/* reset, nothing but blanks fed yet */
+	int		 x_cdata;	/* inside <![CDATA[ ... ]]> */
 	const char	*x_err;		/* condition, or NULL */
 	char		 x_errtext[256];
 };
@@ -510,6 +511,23 @@ on_comment(void *ud, const XML_Char *data)
 	fail(ud, "restricted-xml", "comment");
 }
 
+/*
+ * Whitespace in a CDATA section between stanzas moves x_mark like any
+ * other, so without this a stream would look idle inside one, and
+ * parking would drop expat's knowledge that it is.
+ */
+static void XMLCALL
+on_cdata_start(void *ud)
+{
+	((xf_xmls_t *)ud)->x_cdata = 1;
+}
+
+static void XMLCALL
+on_cdata_end(void *ud)
+{
+	((xf_xmls_t *)ud)->x_cdata = 0;
+}
+
 /* Never load anything from outside; unreachable once DOCTYPE is
  * refused, but it costs nothing to be sure. */
 static int XMLCALL
@@ -535,6 +553,7 @@ setup(xf_xmls_t *x)
 	XML_SetNotationDeclHandler(p, on_notation);
 	XML_SetProcessingInstructionHandler(p, on_pi);
 	XML_SetCommentHandler(p, on_comment);
+	XML_SetCdataSectionHandler(p, on_cdata_start, on_cdata_end);
 	XML_SetExternalEntityRefHandler(p, on_extent);
 	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
 	if (XML_SetReparseDeferralEnabled != NULL)
@@ -555,6 +574,7 @@ clear(xf_xmls_t *x)
 	x->x_fed = x->x_mark = x->x_again_at = 0;
 	x->x_suspended = 0;
 	x->x_parked = 0;
+	x->x_cdata = 0;
 	x->x_err = NULL;
 	x->x_errtext[0] = '\0';
 }
@@ -627,8 +647,9 @@ xf_xmls_idle(const xf_xmls_t *x)
 	if (x->x_parked)
 		return 1;
 	return x->x_p != NULL && x->x_err == NULL && !x->x_suspended &&
-	    x->x_depth == 1 && x->x_stanza == NULL && x->x_mark == x->x_fed &&
-	    xf_buf_size(&x->x_text) == 0 && x->x_hdr != NULL;
+	    x->x_depth == 1 && x->x_stanza == NULL && !x->x_cdata &&
+	    x->x_mark == x->x_fed && xf_buf_size(&x->x_text) == 0 &&
+	    x->x_hdr != NULL;
 }
 
 int

@@ -811,6 +811,32 @@ test_park(void)
 	is_str(xf_xmls_error(y), "not-well-formed",
 	    "errors are still found after an unpark");
 	xf_xmls_free(y);
+
+	/*
+	 * Inside a CDATA section between stanzas, whitespace so far: it
+	 * looked idle, and parking forgot the section, so "<presence/>"
+	 * became a stanza instead of text (found by t/fuzz/xmlstream.c).
+	 */
+	xf_buf_free(&b.log);
+	memset(&b, 0, sizeof(b));
+	y = xf_xmls_new(4096, &cbs, &b);
+	xf_xmls_feed(y, pieces[0], strlen(pieces[0]), &used);
+	xf_xmls_feed(y, " <![CDATA[  ", 12, &used);
+	is_int(xf_xmls_park(y), XF_DECLINED, "no parking in a CDATA section");
+	is_int(xf_xmls_feed(y, "<presence/>", 11, &used), XF_ERR,
+	    "so what follows is still its text");
+	is_str(xf_xmls_error(y), "bad-format", "... text between stanzas");
+	is_int(b.nstanza, 0, "... not a stanza");
+	xf_xmls_free(y);
+	xf_buf_free(&b.log);
+	memset(&b, 0, sizeof(b));
+	y = xf_xmls_new(4096, &cbs, &b);
+	xf_xmls_feed(y, pieces[0], strlen(pieces[0]), &used);
+	xf_xmls_feed(y, " <![CDATA[  ]]> ", 16, &used);
+	is_int(xf_xmls_park(y), XF_OK, "parking after the section ends");
+	xf_xmls_feed(y, "<presence/>", 11, &used);
+	is_int(b.nstanza, 1, "... and the next stanza arrives");
+	xf_xmls_free(y);
 	xf_buf_free(&a.log);
 	xf_buf_free(&b.log);
 }
