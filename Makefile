@@ -52,7 +52,7 @@ COMMON	 = common/log.c common/buf.c common/conf.c common/conf_opts.c \
 	   common/store_lmdb.c common/store_lmdb_env.c \
 	   common/store_pg.c common/store_pg_conn.c common/store_pg_listen.c \
 	   common/coro.c common/net.c common/loop.c
-SHM	 = shm/sess.c shm/smstate.c shm/smqueue.c shm/ring.c shm/authlim.c
+SHM	 = shm/sess.c shm/unauth.c shm/smstate.c shm/smqueue.c shm/ring.c shm/authlim.c
 # The master: argv and start-up, worker supervision, xfedctl's socket.
 MASTER	 = master/main.c master/spawn.c master/signal.c master/control.c \
 	   master/ctlcmd.c
@@ -76,7 +76,7 @@ WORKER	 = worker/worker.c worker/route.c worker/router.c worker/iq.c \
 	   $(WORKER_STREAM) $(WORKER_MOD)
 TOOLS	 = tools/xfedctl.c tools/ctldb.c tools/ctldb_init.c \
 	   tools/ctldb_migrate.c
-UNIT	 = conf jid xml xmlstream base64 scram store sess ring loop coro \
+UNIT	 = conf jid xml xmlstream base64 scram store sess ring unauth loop coro \
 	   conn http route
 
 MAN	 = man/xfed.8 man/xfedctl.8 man/xfed.conf.5

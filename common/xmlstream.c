@@ -84,8 +84,10 @@ struct xf_xmls_s {
 	unsigned	 x_max_children; /* per element; 0 = no limit */
 
 	int		 x_depth;	/* open elements; stream = 1 */
-	/* Child elements so far of the open element at each depth. */
-	unsigned	 x_nchild[XMLS_MAX_DEPTH + 1];
+	/* Child elements so far of the open element at each depth: owned,
+	 * made by the first stanza, given back with the parser when idle
+	 * (an idle session's memory). */
+	unsigned	*x_nchild;
 	xf_el_t		*x_hdr;		/* owned; given to open */
 	xf_el_t		*x_stanza;	/* owned until given to stanza */
 	xf_el_t		*x_cur;		/* innermost open, in x_stanza */
@@ -354,6 +356,11 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 		return;
 	if (too_big(x, event_end(x)) || too_many_attrs(x, atts))
 		return;
+	if (x->x_nchild == NULL && (x->x_nchild = calloc(XMLS_MAX_DEPTH + 1,
+	    sizeof(*x->x_nchild))) == NULL) {
+		fail(x, "internal-server-error", "out of memory");
+		return;
+	}
 	/* x_nchild[d]: the open element at depth d, the stanza being 1. */
 	if (x->x_depth > 1 && x->x_max_children != 0 &&
 	    ++x->x_nchild[x->x_depth - 1] > x->x_max_children) {
@@ -612,6 +619,7 @@ xf_xmls_free(xf_xmls_t *x)
 		return;
 	clear(x);
 	XML_ParserFree(x->x_p);
+	free(x->x_nchild);
 	free(x);
 }
 
@@ -663,6 +671,8 @@ xf_xmls_park(xf_xmls_t *x)
 	x->x_p = NULL;
 	x->x_parked = 1;
 	xf_buf_free(&x->x_text);
+	free(x->x_nchild);
+	x->x_nchild = NULL;
 	return XF_OK;
 }
 

@@ -239,9 +239,7 @@ worker_gone(xf_master_t *m, uint32_t slot, int index)
 	if (n > 0)
 		log_info("removed %zu sessions of worker %d", n, index);
 	n = 0;
-	if (m->m_sess != NULL && xf_sess_unauth_clear_worker(m->m_sess, slot,
-	    &n) != XF_OK)
-		log_warnx("session table: %s", xf_sess_error(m->m_sess));
+	n = xf_unauth_clear(m->m_rings, slot);
 	if (n > 0)
 		log_info("forgot %zu unauthenticated connections of worker %d",
 		    n, index);

@@ -286,6 +286,10 @@ xf_ring_reset(xf_ring_t *r)
 	sl->s_stats.ws_sessions = 0;
 	sl->s_stats.ws_stanzas_in = 0;
 	sl->s_stats.ws_stanzas_out = 0;
+	/* A dead worker's unauthenticated connections went with it. */
+	sl->s_stats.ws_unauth = 0;
+	memset((void *)sl->s_stats.ws_unauth_ip, 0,
+	    sizeof(sl->s_stats.ws_unauth_ip));
 	drain(r->r_efd);
 }
 

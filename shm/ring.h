@@ -21,13 +21,19 @@
 typedef struct xf_rings_s xf_rings_t;
 typedef struct xf_ring_s xf_ring_t;
 
-/* Per-slot counters, written by the slot's worker, read by the master. */
+/* Buckets of unauthenticated connections by address hash (unauth.c). */
+#define XF_UNAUTH_BUCKETS	4096
+
+/* Per-slot counters, written by the slot's worker, read by the master
+ * and by the other workers (unauth.c). */
 typedef struct xf_wstats_s {
 	volatile pid_t		ws_pid;
 	volatile uint32_t	ws_conns;	/* open connections */
 	volatile uint32_t	ws_sessions;	/* bound sessions */
 	volatile uint64_t	ws_stanzas_in;
 	volatile uint64_t	ws_stanzas_out;
+	volatile uint32_t	ws_unauth;	/* unauthenticated connections */
+	volatile uint32_t	ws_unauth_ip[XF_UNAUTH_BUCKETS];
 } xf_wstats_t;
 
 int	 xf_rings_create(size_t ring_bytes, xf_rings_t **out, char *err,

@@ -84,7 +84,6 @@ static const struct {
 	{ "smin",	offsetof(struct xf_sess_s, s_smin) },
 	{ "smexp",	offsetof(struct xf_sess_s, s_smexp) },
 	{ "smpres",	offsetof(struct xf_sess_s, s_smpres) },
-	{ "unauth",	offsetof(struct xf_sess_s, s_unauth) },
 	{ "authfail",	offsetof(struct xf_sess_s, s_authfail) },
 };
 

@@ -25,7 +25,6 @@ struct xf_sess_s {
 	MDB_dbi		 s_smin;
 	MDB_dbi		 s_smexp;
 	MDB_dbi		 s_smpres;
-	MDB_dbi		 s_unauth;	/* login limits: see authlim.c */
 	MDB_dbi		 s_authfail;
 	MDB_txn		*s_rtxn;	/* reused read txn; reset when idle */
 	pid_t		 s_pid;		/* opener; see xf_sess_close() */

@@ -16,6 +16,7 @@
 #include "coro.h"
 #include "loop.h"
 #include "ring.h"
+#include "unauth.h"
 #include "scram.h"
 #include "sess.h"
 #include "store.h"

@@ -326,49 +326,6 @@ sm_tests(const char *dir)
 	xf_sess_close(s);
 }
 
-/* Unauthenticated connections: caps across slots, give, a dead slot. */
-static void
-unauth_tests(const char *dir)
-{
-	char		 err[256];
-	xf_sess_t	*s;
-	uint32_t	 total, ip;
-	size_t		 n;
-	int		 why, i;
-
-	ok(xf_sess_open(dir, 1, &s, err, sizeof(err)) == XF_OK, "open: %s",
-	    err);
-	for (i = 0; i < 3; i++)
-		is_int(xf_sess_unauth_take(s, "10.0.0.1", (uint32_t)i % 2, 5, 3,
-		    &why), XF_OK, "take %d from 10.0.0.1", i);
-	is_int(xf_sess_unauth_take(s, "10.0.0.1", 1, 5, 3, &why), XF_DECLINED,
-	    "the fourth from one address, on either slot, is declined");
-	is_int(why, XF_UNAUTH_IP, "because of the address cap");
-	is_int(xf_sess_unauth_take(s, "10.0.0.10", 0, 5, 3, &why), XF_OK,
-	    "10.0.0.10 is another address (no prefix match)");
-	is_int(xf_sess_unauth_take(s, "10.0.0.2", 2, 5, 3, &why), XF_OK,
-	    "a fifth on the node");
-	is_int(xf_sess_unauth_take(s, "10.0.0.3", 2, 5, 3, &why), XF_DECLINED,
-	    "a sixth is declined");
-	is_int(why, XF_UNAUTH_TOTAL, "because of the node's cap");
-	is_int(xf_sess_unauth_take(s, "10.0.0.3", 2, 0, 0, &why), XF_OK,
-	    "0: no cap");
-	xf_sess_unauth_count(s, "10.0.0.1", &total, &ip);
-	ok(total == 6 && ip == 3, "count: 6 on the node, 3 from 10.0.0.1");
-	is_int(xf_sess_unauth_give(s, "10.0.0.1", 0), XF_OK, "give");
-	xf_sess_unauth_count(s, "10.0.0.1", &total, &ip);
-	ok(total == 5 && ip == 2, "count after a give: 5, 2");
-	is_int(xf_sess_unauth_clear_worker(s, 2, &n), XF_OK, "clear slot 2");
-	is_int(n, 2, "slot 2 held two");
-	xf_sess_unauth_count(s, "10.0.0.3", &total, &ip);
-	ok(total == 3 && ip == 0, "count after the clear: 3, 0");
-	is_int(xf_sess_unauth_give(s, "10.0.0.3", 2), XF_OK,
-	    "giving back a cleared place is harmless");
-	xf_sess_unauth_count(s, NULL, &total, NULL);
-	is_int(total, 3, "and changes nothing");
-	xf_sess_close(s);
-}
-
 /* Failed logins: block, lock, the lock's grace, expiry, purge. */
 static void
 authfail_tests(const char *dir)
@@ -662,7 +619,6 @@ main(void)
 	    XF_ERR && s == NULL, "open of an impossible dir fails: %s", err);
 
 	sm_tests(dir);
-	unauth_tests(dir);
 	authfail_tests(dir);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);

@@ -324,9 +324,12 @@ c2s {
 	'ports' = [ '127.0.0.1:%(p)d' ]
 	'tls-ports' = [ '127.0.0.1:%(tp)d' ]
 	'tls-required' = false
-	# No read-rate limit, as the rivals run without shapers
-	# (BENCH-NOTES.md): the figures are the server's.
+	# No read-rate limit nor caps on unauthenticated connections, as
+	# the rivals run without shapers or limits (BENCH-NOTES.md): the
+	# figures are the server's, and the load comes from one address.
 	'read-rate' = 0
+	'max-unauth' = 0
+	'max-unauth-per-ip' = 0
 }
 tls {
 	'cert' = '%(d)s/tls/%(dom)s.crt'

@@ -78,8 +78,9 @@ xf_conn_new(xf_io_t *io, int fd, int direct_tls)
 			goto fail;
 		SSL_set_accept_state(c->c_ssl);
 	}
-	/* Not read before it has an owner. */
-	if (xf_loop_add(io->io_loop, fd, 0, on_io, c) != XF_OK)
+	/* Read from the start: the owner is set before the loop runs
+	 * again (on_io and read_input wait for one meanwhile). */
+	if (xf_loop_add(io->io_loop, fd, XF_EV_READ, on_io, c) != XF_OK)
 		goto fail;
 	(*io->io_nconns)++;
 	log_debug("c%llu: connection from %s%s", CID(c), c->c_ip,
@@ -97,7 +98,9 @@ xf_conn_set_owner(xf_conn_t *c, const xf_conn_up_t *up, void *owner)
 {
 	c->c_up = up;
 	c->c_owner = owner;
-	update_mask(c);
+	/* Read while owned (the mask xf_conn_new() set), not after. */
+	if (up == NULL)
+		update_mask(c);
 }
 
 void

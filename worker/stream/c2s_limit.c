@@ -75,7 +75,7 @@ xf_c2s_admit(xf_stream_t *c)
 	const xf_conf_t	*cf = w->w_conf;
 	int		 why = 0, r;
 
-	r = xf_sess_unauth_take(w->w_sess, c->s_ip, w->w_slot,
+	r = xf_unauth_take(w->w_rings, c->s_ip, w->w_slot,
 	    (uint32_t)cf->cf_c2s_max_unauth,
 	    (uint32_t)cf->cf_c2s_max_unauth_ip, &why);
 	if (r == XF_DECLINED) {
@@ -88,11 +88,7 @@ xf_c2s_admit(xf_stream_t *c)
 			    "unauthenticated connections; try again later");
 		return;
 	}
-	/* A table we cannot write is no reason to turn everyone away. */
-	if (r == XF_ERR)
-		log_warnx("c%llu: session table: %s", CID(c),
-		    xf_sess_error(w->w_sess));
-	else
+	if (r == XF_OK)
 		c->s_unauth = 1;
 	/* The handshake timer ends a slower stream anyway. */
 	if (cf->cf_c2s_auth_timeout < cf->cf_c2s_handshake_timeout)
@@ -112,9 +108,7 @@ xf_c2s_authed(xf_stream_t *c)
 	if (!c->s_unauth)
 		return;
 	c->s_unauth = 0;
-	if (xf_sess_unauth_give(w->w_sess, c->s_ip, w->w_slot) != XF_OK)
-		log_warnx("c%llu: session table: %s", CID(c),
-		    xf_sess_error(w->w_sess));
+	xf_unauth_give(w->w_rings, c->s_ip, w->w_slot);
 }
 
 void
