@@ -40,9 +40,15 @@ io_mask(const xf_conn_t *c)
 static void
 update_mask(xf_conn_t *c)
 {
-	/* Out of epoll while its handler waits: set when it is back. */
-	if (!(c->c_flags & (XF_CONN_OFF | XF_CONN_SHUT)))
-		xf_loop_mod(c->c_io->io_loop, c->c_fd, io_mask(c));
+	int	 mask = io_mask(c);
+
+	/* Out of epoll while its handler waits: set when it is back.
+	 * Unchanged: no system call. */
+	if (!(c->c_flags & (XF_CONN_OFF | XF_CONN_SHUT)) &&
+	    mask != c->c_mask) {
+		xf_loop_mod(c->c_io->io_loop, c->c_fd, mask);
+		c->c_mask = mask;
+	}
 }
 
 static void
@@ -82,6 +88,7 @@ xf_conn_new(xf_io_t *io, int fd, int direct_tls)
 	 * again (on_io and read_input wait for one meanwhile). */
 	if (xf_loop_add(io->io_loop, fd, XF_EV_READ, on_io, c) != XF_OK)
 		goto fail;
+	c->c_mask = XF_EV_READ;
 	(*io->io_nconns)++;
 	log_debug("c%llu: connection from %s%s", CID(c), c->c_ip,
 	    direct_tls ? " (direct TLS)" : "");
@@ -98,9 +105,7 @@ xf_conn_set_owner(xf_conn_t *c, const xf_conn_up_t *up, void *owner)
 {
 	c->c_up = up;
 	c->c_owner = owner;
-	/* Read while owned (the mask xf_conn_new() set), not after. */
-	if (up == NULL)
-		update_mask(c);
+	update_mask(c);
 }
 
 void
@@ -624,7 +629,8 @@ read_co(void *ud)
 	c->c_co = NULL;
 	if ((c->c_flags & (XF_CONN_OFF | XF_CONN_SHUT)) == XF_CONN_OFF) {
 		c->c_flags &= ~XF_CONN_OFF;
-		if (xf_loop_add(c->c_io->io_loop, c->c_fd, io_mask(c), on_io,
+		c->c_mask = io_mask(c);
+		if (xf_loop_add(c->c_io->io_loop, c->c_fd, c->c_mask, on_io,
 		    c) != XF_OK)
 			shut(c, 0);
 	}

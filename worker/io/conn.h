@@ -74,6 +74,7 @@ struct xf_io_s {
 struct xf_conn_s {
 	int		 c_fd;		/* -1 once shut */
 	unsigned	 c_flags;	/* XF_CONN_* */
+	int		 c_mask;	/* XF_EV_* as epoll has it */
 	int		 c_refs;
 	uint64_t	 c_id;
 	xf_io_t		*c_io;		/* borrowed */
