@@ -107,8 +107,8 @@ scram(const char *s, size_t len, int mode)
 		die("client-first passed oddly", s, len);
 	if ((mode & 3) != 3)
 		goto done;
-	if (xf_scram_server_first(sc, mode & 8 ? NULL : &cred, "fuzz", &out) !=
-	    XF_OK)
+	if (xf_scram_server_first(sc, mode & 8 ? NULL : &cred, 4096, "fuzz",
+	    &out) != XF_OK)
 		die("server-first failed", s, len);
 	xf_buf_reset(&out);
 	if (nul == NULL)
