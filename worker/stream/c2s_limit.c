@@ -10,7 +10,7 @@
 
 /*
  * Every c2s connection holds a place among the node's unauthenticated
- * connections (shm/authlim.c) from its accept until it authenticates
+ * connections (shm/unauth.c) from its accept until it authenticates
  * or ends, whichever comes first; s_unauth says it holds one.  The
  * place is given back exactly once: by xf_c2s_authed() or by
  * xf_c2s_limit_end(), which the kind's unbind runs as the stream
